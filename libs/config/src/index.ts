@@ -1,0 +1,10 @@
+export {
+  SettingsError,
+  loadSettings,
+  loadSettingsOrExit,
+  describeSettings,
+  type SettingsIssue,
+  type SettingsShape,
+} from './settings';
+export { setting } from './setting-types';
+export { mongoSettings, serviceBaseSettings, type ServiceBaseSettings } from './service-base';

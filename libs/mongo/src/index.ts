@@ -1,0 +1,8 @@
+export {
+  closeMongo,
+  connectMongo,
+  mongoHealthCheck,
+  type ConnectMongoOptions,
+  type MongoLogger,
+} from './mongo.connection';
+export { isDuplicateKeyError, isMongoUnavailableError, translateMongoError } from './mongo.errors';

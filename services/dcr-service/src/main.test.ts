@@ -1,0 +1,3 @@
+import { describeServiceLifecycle } from '@obip/testing';
+
+describeServiceLifecycle({ service: 'dcr-service', entry: 'services/dcr-service/src/main.ts', usesMongo: true });
