@@ -88,7 +88,11 @@ export interface GrpcClient<S extends ServiceShape> {
    * @example
    * const { revokedCount } = await tokens.call('revokeByConsent', { consentId, reason: 'consent_revoked' });
    */
-  call<K extends UnaryMethodName<S>>(method: K, request: RequestOf<S[K]>, options?: GrpcCallOptions): Promise<ResponseOf<S[K]>>;
+  call<K extends UnaryMethodName<S>>(
+    method: K,
+    request: RequestOf<S[K]>,
+    options?: GrpcCallOptions,
+  ): Promise<ResponseOf<S[K]>>;
   /**
    * Calls a server-streaming method and iterates its responses. Iteration throws a DomainError
    * made by {@link fromGrpcError} when the stream fails; leaving the loop cancels the call.

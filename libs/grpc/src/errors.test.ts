@@ -27,7 +27,12 @@ const thrownFor: Record<string, () => Error> = {
   'too-many': () => new TooManyRequestsError('slow down'),
   unavailable: () => new DependencyUnavailableError('redis is down'),
   'unexposed-bad-request': () =>
-    new DomainError({ kind: 'bad_request', code: 'internal_rule', description: 'rule 42 of the database', expose: false }),
+    new DomainError({
+      kind: 'bad_request',
+      code: 'internal_rule',
+      description: 'rule 42 of the database',
+      expose: false,
+    }),
   unexpected: () => new Error('connection string mongodb://admin:hunter2@db failed'),
 };
 
@@ -137,7 +142,9 @@ describe('fromGrpcError', () => {
   });
 
   test('treats a RESOURCE_EXHAUSTED sent by our server as too_many_requests', () => {
-    const error = fromGrpcError(serviceError(status.RESOURCE_EXHAUSTED, { [ERROR_CODE_METADATA_KEY]: 'too_many_requests' }));
+    const error = fromGrpcError(
+      serviceError(status.RESOURCE_EXHAUSTED, { [ERROR_CODE_METADATA_KEY]: 'too_many_requests' }),
+    );
     assert.equal(error.kind, 'too_many_requests');
   });
 

@@ -102,14 +102,16 @@ describe('createGrpcServer metrics', () => {
     const metrics = grpcServerMetrics(registry);
     const handled = (await metrics.handled.get()).values;
     const count = (grpcCode: string) =>
-      handled.find((value) => value.labels['grpc_code'] === grpcCode && value.labels['grpc_method'] === labels.grpc_method)
-        ?.value;
+      handled.find(
+        (value) => value.labels['grpc_code'] === grpcCode && value.labels['grpc_method'] === labels.grpc_method,
+      )?.value;
     assert.equal(count('OK'), 2);
     assert.equal(count('NotFound'), 1);
 
     const handling = (await metrics.handling.get()).values;
     const timed = handling.find(
-      (value) => value.metricName === 'grpc_server_handling_seconds_count' && value.labels['grpc_method'] === labels.grpc_method,
+      (value) =>
+        value.metricName === 'grpc_server_handling_seconds_count' && value.labels['grpc_method'] === labels.grpc_method,
     );
     assert.equal(timed?.value, 3);
   });
@@ -134,7 +136,9 @@ describe('createGrpcServer limits', () => {
     });
     const raw = new tokensV1.TokensClient(target, credentials.createInsecure());
     const oversized = { consentId: 'c-1', reason: 'x'.repeat(1024 * 1024 + 1) };
-    const error = await new Promise<ServiceError | null>((resolve) => raw.revokeByConsent(oversized, (e) => resolve(e)));
+    const error = await new Promise<ServiceError | null>((resolve) =>
+      raw.revokeByConsent(oversized, (e) => resolve(e)),
+    );
     raw.close();
     await server.shutdown(100);
     assert.equal(error?.code, status.RESOURCE_EXHAUSTED);

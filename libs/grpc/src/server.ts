@@ -14,13 +14,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Registry } from 'prom-client';
 import { toGrpcStatus } from './errors';
 import { grpcCodeLabel, grpcServerMetrics, type GrpcServerMetrics, type GrpcType } from './metrics';
-import {
-  methodOf,
-  parseMethodPath,
-  type RequestOf,
-  type ResponseOf,
-  type ServiceShape,
-} from './service-definition';
+import { methodOf, parseMethodPath, type RequestOf, type ResponseOf, type ServiceShape } from './service-definition';
 
 /** The part of a pino logger this lib uses; a pino `Logger` fits. */
 export interface GrpcLogger {
@@ -178,7 +172,10 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
         if (!method.requestStream && !method.responseStream) {
           implementation[name] = wrapUnary(context('unary'), handler as UnaryHandler<unknown, unknown>);
         } else if (!method.requestStream && method.responseStream) {
-          implementation[name] = wrapServerStream(context('server_stream'), handler as ServerStreamHandler<unknown, unknown>);
+          implementation[name] = wrapServerStream(
+            context('server_stream'),
+            handler as ServerStreamHandler<unknown, unknown>,
+          );
         } else {
           throw new TypeError(`${method.path}: client and bidi streaming are not supported`);
         }

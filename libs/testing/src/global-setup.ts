@@ -1,54 +1,25 @@
-// node:test global setup (`--test-global-setup`, passed by scripts/run-tests.mjs): starts one
-// Redis and one MongoDB-compatible server for the whole run and publishes them through
-// environment variables, which the runner hands to every test process. A variable that is
-// already set (e.g. by CI pointing at its own services) is left alone.
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startMongoServer } from './servers/mongo.server';
-import { startRedisServer } from './servers/redis.server';
-import { TEST_ENV } from './servers/test-servers';
+// node:test global setup (`--test-global-setup`, passed by scripts/run-tests.mjs).
+//
+// The runner loads this file itself, with Node's built-in type stripping and without the
+// `--import tsx` that test processes get, so extensionless imports and `@obip/*` aliases would
+// not resolve here. Hence only erasable TypeScript in this file, and the harness is loaded
+// through tsx's API.
+import { tsImport } from 'tsx/esm/api';
 
-const started: Array<{ stop(): Promise<void> }> = [];
+type SharedServers = typeof import('./servers/shared-servers');
 
-function serverLogDir(): string {
-  const existing = process.env[TEST_ENV.serverLogs];
-  if (existing) return existing;
-  const artifacts = process.env.OBIP_TEST_ARTIFACTS;
-  const dir = artifacts ? join(artifacts, 'servers') : mkdtempSync(join(tmpdir(), 'obip-test-servers-'));
-  mkdirSync(dir, { recursive: true });
-  process.env[TEST_ENV.serverLogs] = dir;
-  return dir;
-}
+let shared: SharedServers | undefined;
 
-/**
- * A server that fails to start does not fail the run: suites that do not need it still run,
- * and those that do fail with the reason (see `testRedisUrl`, `testMongoUrl`).
- */
-async function provide(urlVar: string, errorVar: string, start: () => Promise<{ url: string; stop(): Promise<void> }>) {
-  if (process.env[urlVar]) return;
-  try {
-    const server = await start();
-    started.push(server);
-    process.env[urlVar] = server.url;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    process.env[errorVar] = reason.split('\n')[0] ?? reason;
-    process.stderr.write(`[obip test setup] ${reason}\n`);
-  }
+async function load(): Promise<SharedServers> {
+  // One module instance for setup and teardown: it remembers which servers it started.
+  shared ??= (await tsImport('./servers/shared-servers', import.meta.url)) as SharedServers;
+  return shared;
 }
 
 export async function globalSetup(): Promise<void> {
-  const logDir = serverLogDir();
-  await Promise.all([
-    provide(TEST_ENV.redisUrl, TEST_ENV.redisError, async () => {
-      const redis = await startRedisServer({ logDir });
-      return { url: redis.url, stop: redis.dispose };
-    }),
-    provide(TEST_ENV.mongoUrl, TEST_ENV.mongoError, () => startMongoServer({ logDir })),
-  ]);
+  await (await load()).startSharedServers();
 }
 
 export async function globalTeardown(): Promise<void> {
-  await Promise.all(started.splice(0).map((server) => server.stop()));
+  await (await load()).stopSharedServers();
 }

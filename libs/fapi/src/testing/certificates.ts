@@ -38,7 +38,7 @@ function installReflectMetadata(): void {
 async function loadX509() {
   installReflectMetadata();
   const x509 = await import('@peculiar/x509');
-  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   return x509;
 }
 
@@ -55,7 +55,7 @@ export async function mintCertificate(name: JsonName): Promise<MintedCertificate
     name,
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + 86_400_000),
-    keys: keys as CryptoKeyPair,
+    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
     signingAlgorithm: algorithm,
   });
   const der = Buffer.from(generated.rawData);

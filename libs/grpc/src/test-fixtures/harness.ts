@@ -5,7 +5,13 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { tokensV1 } from '@obip/contracts';
-import { createGrpcServer, type GrpcLogger, type GrpcServer, type GrpcServerOptions, type ServiceHandlers } from '../index';
+import {
+  createGrpcServer,
+  type GrpcLogger,
+  type GrpcServer,
+  type GrpcServerOptions,
+  type ServiceHandlers,
+} from '../index';
 
 export interface LogEntry {
   level: 'info' | 'warn' | 'error';

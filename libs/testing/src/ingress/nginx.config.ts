@@ -11,6 +11,8 @@ export interface NginxTwinSettings {
   files: { serverCert: string; serverKey: string; caBundle: string };
   /** Directory for the pid file and nginx's temp paths. */
   dir: string;
+  /** Access log file. The error log goes to stderr. */
+  accessLog: string;
   /** `ssl_verify_client` of the mTLS host. Default `on`. */
   verifyClient?: VerifyClientMode;
   /** `ssl_verify_depth` of the mTLS host. Default 3 (leaf, issuing CA, root). */
@@ -122,7 +124,7 @@ function renderServer(host: IngressHost, settings: NginxTwinSettings): string {
  * Runs as a single foreground process (`daemon off; master_process off;`): the twin's lifetime
  * is then exactly the child's, nothing is left behind when a test process dies, and no worker
  * switches to an unprivileged user that could not read the temp dir when tests run as root.
- * Logs go to stderr/stdout, which the harness captures.
+ * The error log goes to stderr, which the harness captures; the access log to a file.
  */
 export function renderNginxConfig(settings: NginxTwinSettings): string {
   const dir = settings.dir;
@@ -140,7 +142,8 @@ export function renderNginxConfig(settings: NginxTwinSettings): string {
     `  uwsgi_temp_path ${quote(`${dir}/uwsgi`)};`,
     `  scgi_temp_path ${quote(`${dir}/scgi`)};`,
     "  log_format twin '$server_port $remote_addr \"$request\" $status req_id=$req_id verify=$ssl_client_verify upstream=$upstream_addr';",
-    '  access_log /dev/stdout twin;',
+    // Not /dev/stdout: a child's stdout is a socket here, which nginx cannot open by path.
+    `  access_log ${quote(settings.accessLog)} twin;`,
     '  server_tokens off;',
     '  # nginx defaults, stated because the header rules depend on them: headers with',
     '  # underscores (ssl_client_cert) are dropped, never mapped onto ssl-client-cert.',

@@ -1,4 +1,5 @@
 import { webcrypto } from 'node:crypto';
+import './reflect-metadata.shim';
 import * as x509 from '@peculiar/x509';
 
 // @peculiar/x509 signs through a WebCrypto provider; Node's is complete (RSA-PSS, ECDSA, RSA).

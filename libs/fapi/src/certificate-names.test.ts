@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { issuerDnOf, subjectDnOf } from './certificate-names';
+import { distinguishedNamesEqual } from './distinguished-name';
+import { mintCertificate } from './testing/certificates';
+
+describe('subjectDnOf and issuerDnOf', () => {
+  it('print the subject in RFC 4514 order with multi-valued RDNs, escapes and organizationIdentifier', async () => {
+    const { certificate } = await mintCertificate([
+      { C: ['GB'] },
+      { '2.5.4.97': ['PSDGB-FCA-123456'] },
+      { O: ['Test Bank'] },
+      { CN: ['tpp, Ltd'], '0.9.2342.19200300.100.1.1': ['x1'] },
+    ]);
+    assert.equal(subjectDnOf(certificate), 'CN=tpp\\, Ltd+UID=x1,O=Test Bank,organizationIdentifier=PSDGB-FCA-123456,C=GB');
+  });
+
+  it('give a subject that equals the forms nginx renders for the same certificate', async () => {
+    const { certificate } = await mintCertificate([{ C: ['GB'] }, { O: ['Test Bank'] }, { OU: ['tpp-1'] }, { CN: ['tpp'] }]);
+    const subject = subjectDnOf(certificate);
+    assert.equal(distinguishedNamesEqual(subject, 'CN=tpp,OU=tpp-1,O=Test Bank,C=GB'), true); // $ssl_client_s_dn
+    assert.equal(distinguishedNamesEqual(subject, '/C=GB/O=Test Bank/OU=tpp-1/CN=tpp'), true); // …_dn_legacy
+  });
+
+  it('keep non-ASCII text as UTF-8 characters', async () => {
+    const { certificate } = await mintCertificate([{ CN: ['café ☕'] }]);
+    assert.equal(subjectDnOf(certificate), 'CN=café ☕');
+  });
+
+  it('read the issuer, which for a self-signed certificate is the subject', async () => {
+    const { certificate } = await mintCertificate([{ O: ['Bank'] }, { CN: ['root'] }]);
+    assert.equal(issuerDnOf(certificate), 'CN=root,O=Bank');
+    assert.equal(issuerDnOf(certificate), subjectDnOf(certificate));
+  });
+});

@@ -1,0 +1,47 @@
+// The real-dependency test harness: throwaway Redis and MongoDB-compatible servers, per-file
+// isolation on the shared ones, a per-run test PKI, and the nginx ingress twin.
+export { freePort, type ServerProcess } from './servers/server.process';
+export { startRedisServer, type RedisServer, type StartRedisServerOptions } from './servers/redis.server';
+export {
+  findFerretDb,
+  startMongoServer,
+  type MongoServer,
+  type MongoServerKind,
+  type StartMongoServerOptions,
+} from './servers/mongo.server';
+export {
+  attachServerLogsOnFailure,
+  dropTestDatabase,
+  testMongoUrl,
+  testRedisPrefix,
+  testRedisUrl,
+  TEST_ENV,
+  type AttachServerLogsOptions,
+  type LogSource,
+} from './servers/test-servers';
+export {
+  createTestPki,
+  type CertificateAuthority,
+  type CreateTestPkiOptions,
+  type IssuedCertificate,
+  type IssueServerCertificateOptions,
+  type IssueTppCertificateOptions,
+  type TestPki,
+  type ValidityOptions,
+} from './pki/test-pki';
+export { generateSigningKey, jwkThumbprint, type Jwk, type SigningAlg, type SigningKey } from './pki/signing-keys';
+export { writePkiFiles, type PkiFiles } from './pki/pki.files';
+export {
+  INGRESS_HOSTS,
+  loadRouteTable,
+  parseRouteTable,
+  ROUTES_FILE,
+  type IngressHost,
+  type IngressHostRoutes,
+  type IngressRoute,
+  type RouteTable,
+} from './ingress/ingress.routes';
+export { renderNginxConfig, type NginxTwinSettings, type VerifyClientMode } from './ingress/nginx.config';
+export { startIngressTwin, type IngressTwin, type StartIngressTwinOptions } from './ingress/ingress.twin';
+export { runServiceToExit, startServiceProcess, type ServiceProcess } from './service-process';
+export { describeServiceLifecycle } from './service-lifecycle';

@@ -1,0 +1,107 @@
+// `npm run sandbox`: the platform on one machine — Redis, the MongoDB-compatible server, the five
+// services and the nginx edge twin (public and mTLS hosts on loopback HTTPS, certificates from a
+// sandbox CA generated at start). Ctrl-C stops everything. Issue 10 adds the mock directory, the
+// demo bank and the demo TPP.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  createTestPki,
+  startIngressTwin,
+  startMongoServer,
+  startRedisServer,
+  startServiceProcess,
+  type ServiceProcess,
+} from '@obip/testing';
+
+const root = resolve(import.meta.dirname, '..');
+const stateDir = join(root, '.sandbox');
+mkdirSync(stateDir, { recursive: true });
+
+const services = [
+  { name: 'auth-server', http: 8081, grpc: 50051, ops: 9091, database: 'obip_auth' },
+  { name: 'dcr-service', http: 8082, grpc: 50052, ops: 9092, database: 'obip_dcr' },
+  { name: 'consent-service', http: 8083, grpc: 50053, ops: 9093, database: 'obip_consent' },
+  { name: 'token-introspection', http: 8084, grpc: 50054, ops: 9094, database: undefined },
+  { name: 'config-api', http: 8085, grpc: 50055, ops: 9095, database: 'obip_config' },
+] as const;
+
+const step = (text: string) => process.stdout.write(`\u001b[1m[sandbox]\u001b[0m ${text}\n`);
+const stops: Array<() => Promise<unknown> | void> = [];
+
+async function main() {
+  step('starting Redis');
+  const redis = await startRedisServer({ logDir: stateDir });
+  stops.push(() => redis.dispose());
+
+  step('starting the MongoDB-compatible server');
+  const mongo = await startMongoServer({ logDir: stateDir });
+  stops.push(() => mongo.stop());
+
+  const running: Array<{ name: string; process: ServiceProcess }> = [];
+  for (const service of services) {
+    step(`starting ${service.name} (http ${service.http}, grpc ${service.grpc}, ops ${service.ops})`);
+    const child = await startServiceProcess({
+      entry: `services/${service.name}/src/main.ts`,
+      env: {
+        HTTP_PORT: String(service.http),
+        GRPC_PORT: String(service.grpc),
+        OPS_PORT: String(service.ops),
+        REDIS_URL: redis.url,
+        ...(service.database ? { MONGO_URL: mongo.url, MONGO_DB: service.database } : {}),
+      },
+    }).catch((error: unknown) => {
+      throw new Error(`${service.name} did not start (is port ${service.http}, ${service.grpc} or ${service.ops} in use?)\n${String(error)}`);
+    });
+    stops.push(async () => {
+      child.child.kill('SIGTERM');
+      await child.exited;
+    });
+    running.push({ name: service.name, process: child });
+  }
+
+  step('starting the nginx edge twin');
+  const pki = await createTestPki({ name: 'obip Sandbox' });
+  const twin = await startIngressTwin({
+    pki,
+    upstreams: Object.fromEntries(services.map((service) => [service.name, `http://127.0.0.1:${service.http}`])),
+    logDir: stateDir,
+  });
+  stops.push(() => twin.stop());
+  const caPath = join(stateDir, 'sandbox-ca.pem');
+  writeFileSync(caPath, twin.caBundlePem);
+
+  const endpoints = {
+    publicBaseUrl: twin.publicUrl,
+    mtlsBaseUrl: twin.mtlsUrl,
+    caCertificate: caPath,
+    services: Object.fromEntries(
+      running.map(({ name, process }) => [name, { ops: `http://127.0.0.1:${process.ports.ops}`, grpc: `127.0.0.1:${process.ports.grpc}` }]),
+    ),
+  };
+  writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+
+  step('ready');
+  console.log(`
+  public host   ${twin.publicUrl}   (browsers; no client certificate)
+  mTLS host     ${twin.mtlsUrl}   (TPPs; client certificate from the sandbox CA required)
+  sandbox CA    ${caPath}   (trust it to avoid browser warnings)
+${running.map(({ name, process }) => `  ${name.padEnd(20)} ops http://127.0.0.1:${process.ports.ops}/readyz   grpc 127.0.0.1:${process.ports.grpc}`).join('\n')}
+  endpoints     .sandbox/endpoints.json
+
+  Ctrl-C stops everything.`);
+}
+
+let stopping = false;
+async function stopAll(code: number) {
+  if (stopping) return;
+  stopping = true;
+  step('stopping');
+  for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+main().catch((error: unknown) => {
+  process.stderr.write(`\u001b[31m[sandbox] ${error instanceof Error ? error.message : String(error)}\u001b[0m\n`);
+  void stopAll(1);
+});
