@@ -12,11 +12,19 @@ describe('subjectDnOf and issuerDnOf', () => {
       { O: ['Test Bank'] },
       { CN: ['tpp, Ltd'], '0.9.2342.19200300.100.1.1': ['x1'] },
     ]);
-    assert.equal(subjectDnOf(certificate), 'CN=tpp\\, Ltd+UID=x1,O=Test Bank,organizationIdentifier=PSDGB-FCA-123456,C=GB');
+    assert.equal(
+      subjectDnOf(certificate),
+      'CN=tpp\\, Ltd+UID=x1,O=Test Bank,organizationIdentifier=PSDGB-FCA-123456,C=GB',
+    );
   });
 
   it('give a subject that equals the forms nginx renders for the same certificate', async () => {
-    const { certificate } = await mintCertificate([{ C: ['GB'] }, { O: ['Test Bank'] }, { OU: ['tpp-1'] }, { CN: ['tpp'] }]);
+    const { certificate } = await mintCertificate([
+      { C: ['GB'] },
+      { O: ['Test Bank'] },
+      { OU: ['tpp-1'] },
+      { CN: ['tpp'] },
+    ]);
     const subject = subjectDnOf(certificate);
     assert.equal(distinguishedNamesEqual(subject, 'CN=tpp,OU=tpp-1,O=Test Bank,C=GB'), true); // $ssl_client_s_dn
     assert.equal(distinguishedNamesEqual(subject, '/C=GB/O=Test Bank/OU=tpp-1/CN=tpp'), true); // …_dn_legacy

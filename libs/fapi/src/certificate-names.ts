@@ -2,11 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import { BadRequestError } from '@obip/errors';
 import { displayNameForOid } from './attribute-types';
 import { DerError, type Tlv, decodeDirectoryString, decodeOid, readChildren, readTlv } from './der';
-import {
-  type AttributeTypeAndValue,
-  type DistinguishedName,
-  formatDistinguishedName,
-} from './distinguished-name';
+import { type AttributeTypeAndValue, type DistinguishedName, formatDistinguishedName } from './distinguished-name';
 
 /**
  * The certificate's subject as an RFC 4514 string (most specific RDN first), read from the DER

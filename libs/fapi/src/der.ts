@@ -38,7 +38,7 @@ export function readTlv(der: Uint8Array, offset: number, limit = der.length): Tl
 /** The TLVs directly inside a constructed TLV. */
 export function readChildren(der: Uint8Array, parent: Tlv): Tlv[] {
   const children: Tlv[] = [];
-  for (let offset = parent.start; offset < parent.end; ) {
+  for (let offset = parent.start; offset < parent.end;) {
     const child = readTlv(der, offset, parent.end);
     children.push(child);
     offset = child.end;

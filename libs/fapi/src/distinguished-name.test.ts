@@ -39,7 +39,10 @@ describe('parseDistinguishedName', () => {
   });
 
   it('reads quoted values with separators inside (RFC 2253 §4)', () => {
-    assert.deepEqual(pairs(parseDistinguishedName('CN="Smith, John; +1",O=Bank')), [['CN=Smith, John; +1'], ['O=Bank']]);
+    assert.deepEqual(pairs(parseDistinguishedName('CN="Smith, John; +1",O=Bank')), [
+      ['CN=Smith, John; +1'],
+      ['O=Bank'],
+    ]);
   });
 
   it('reads multi-valued RDNs joined with +', () => {
@@ -92,7 +95,10 @@ describe('parseDistinguishedName', () => {
   });
 
   it('reads multi-valued RDNs and \\xHH bytes in the slash form', () => {
-    assert.deepEqual(pairs(parseDistinguishedName('/O=Bank/CN=caf\\xC3\\xA9+UID=1')), [['CN=café', 'UID=1'], ['O=Bank']]);
+    assert.deepEqual(pairs(parseDistinguishedName('/O=Bank/CN=caf\\xC3\\xA9+UID=1')), [
+      ['CN=café', 'UID=1'],
+      ['O=Bank'],
+    ]);
   });
 
   it('reads an empty string as the empty DN', () => {
@@ -129,7 +135,10 @@ describe('parseDistinguishedName', () => {
 describe('normalizeDistinguishedName', () => {
   it('writes types by their short name, without spaces, in RFC 4514 order', () => {
     assert.equal(normalizeDistinguishedName(' commonName = tpp ; o=Bank '), 'CN=tpp,O=Bank');
-    assert.equal(normalizeDistinguishedName('/C=GB/2.5.4.97=PSDGB-FCA-1/CN=tpp'), 'CN=tpp,organizationIdentifier=PSDGB-FCA-1,C=GB');
+    assert.equal(
+      normalizeDistinguishedName('/C=GB/2.5.4.97=PSDGB-FCA-1/CN=tpp'),
+      'CN=tpp,organizationIdentifier=PSDGB-FCA-1,C=GB',
+    );
   });
 
   it('escapes what RFC 4514 §2.4 requires and sorts the pairs of a multi-valued RDN by OID', () => {

@@ -242,7 +242,8 @@ function decodeHexValue(hex: string): { value: string; isHex: boolean } {
     const text = decodeDirectoryString(ber, tlv);
     return text === undefined ? { value: `#${hex.toLowerCase()}`, isHex: true } : { value: text, isHex: false };
   } catch (error) {
-    if (error instanceof DerError || error instanceof TypeError) throw invalidDn('#hex value is not a valid BER encoding');
+    if (error instanceof DerError || error instanceof TypeError)
+      throw invalidDn('#hex value is not a valid BER encoding');
     throw error;
   }
 }

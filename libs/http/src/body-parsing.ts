@@ -38,9 +38,7 @@ export function jsonBody(options: BodyOptions): RequestHandler {
  */
 export function formBody(options: FormBodyOptions): RequestHandler {
   const parameterLimit = options.parameterLimit ?? 100;
-  return createBodyReader(options, ['application/x-www-form-urlencoded'], (bytes) =>
-    parseForm(bytes, parameterLimit),
-  );
+  return createBodyReader(options, ['application/x-www-form-urlencoded'], (bytes) => parseForm(bytes, parameterLimit));
 }
 
 /**

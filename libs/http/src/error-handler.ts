@@ -165,7 +165,13 @@ function oauthText(text: string): string {
 function serialiseProblem(error: DomainError, status: number): Serialised {
   return {
     contentType: 'application/problem+json',
-    body: { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail: error.description, code: error.code },
+    body: {
+      type: 'about:blank',
+      title: STATUS_CODES[status] ?? 'Error',
+      status,
+      detail: error.description,
+      code: error.code,
+    },
   };
 }
 

@@ -5,6 +5,9 @@ import { DomainError, type DomainErrorOptions, toDomainError } from '@obip/error
  * A DomainError answered with an HTTP status that no error kind maps to (413, 415). Such
  * statuses describe the transport, not the domain, so the class lives in this lib; the
  * serialiser uses `status` instead of `statusForKind(kind)`.
+ *
+ * @example
+ * throw new HttpStatusError(405, { kind: 'bad_request', code: 'invalid_request', description: 'use POST' });
  */
 export class HttpStatusError extends DomainError {
   readonly status: number;
@@ -79,6 +82,9 @@ export class ObieError extends DomainError {
  * Any thrown value as a DomainError. Errors from Express and body-parser (http-errors with an
  * `expose`d 4xx status) keep their status with code `invalid_request`; every other non-domain
  * error becomes the unexposed `server_error`.
+ *
+ * @example
+ * toHttpDomainError(new Error('ECONNRESET')).code; // 'server_error' (expose: false)
  */
 export function toHttpDomainError(error: unknown): DomainError {
   if (error instanceof DomainError) return error;
@@ -87,12 +93,24 @@ export function toHttpDomainError(error: unknown): DomainError {
   if (status === 413) return new PayloadTooLargeError();
   if (status === 415) return new UnsupportedMediaTypeError('the request content type or encoding is not supported');
   const reason = (STATUS_CODES[status] ?? 'bad request').toLowerCase();
-  return new HttpStatusError(status, { kind: 'bad_request', code: 'invalid_request', description: `the request could not be processed: ${reason}`, cause: error });
+  return new HttpStatusError(status, {
+    kind: 'bad_request',
+    code: 'invalid_request',
+    description: `the request could not be processed: ${reason}`,
+    cause: error,
+  });
 }
 
+/**
+ * The 4xx status of an error Express or body-parser raised about the request: http-errors
+ * marks those `expose: true`; the router's undecodable path parameter is a URIError with
+ * status 400. Any other `status` is ignored: an upstream's 404 bubbling up from an HTTP client
+ * must stay a server-side failure (STYLE habit 5).
+ */
 function exposedClientStatusOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const { status, statusCode, expose } = error as { status?: unknown; statusCode?: unknown; expose?: unknown };
   const code = typeof status === 'number' ? status : statusCode;
-  return expose === true && typeof code === 'number' && code >= 400 && code < 500 ? code : undefined;
+  if (typeof code !== 'number' || code < 400 || code >= 500) return undefined;
+  return expose === true || (error instanceof URIError && code === 400) ? code : undefined;
 }

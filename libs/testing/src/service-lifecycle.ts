@@ -11,7 +11,13 @@ import { runServiceToExit, startServiceProcess, type ServiceProcess } from './se
  * gRPC health SERVING, a clean exit on SIGTERM within the grace period, and a start-up refusal
  * naming the variable when a setting is wrong.
  */
-export function describeServiceLifecycle(options: { service: string; entry: string; usesMongo: boolean }) {
+export function describeServiceLifecycle(options: {
+  service: string;
+  entry: string;
+  usesMongo: boolean;
+  /** The error format of the service's HTTP API (ARCHITECTURE: Contracts). */
+  errorFormat: 'oauth' | 'obie' | 'problem';
+}) {
   describe(`${options.service} lifecycle`, () => {
     let redis: RedisServer;
     let service: ServiceProcess;
@@ -56,10 +62,16 @@ export function describeServiceLifecycle(options: { service: string; entry: stri
       assert.equal(await checkGrpcHealth(`127.0.0.1:${service.ports.grpc}`, { service: '' }), 'SERVING');
     });
 
-    test('answers unknown HTTP paths with a 404 in its error format, never a stack trace', async () => {
+    test('answers unknown HTTP paths with a 404 in its error format', async () => {
       const response = await fetch(`http://127.0.0.1:${service.ports.http}/no-such-route`);
       assert.equal(response.status, 404);
-      assert.ok(!(await response.text()).includes('at '), 'no stack trace');
+      const body = (await response.json()) as Record<string, unknown>;
+      if (options.errorFormat === 'oauth') assert.equal(body.error, 'not_found');
+      if (options.errorFormat === 'obie') assert.ok(Array.isArray(body.Errors) && typeof body.Code === 'string');
+      if (options.errorFormat === 'problem') {
+        assert.equal(response.headers.get('content-type')?.split(';')[0], 'application/problem+json');
+        assert.equal(body.status, 404);
+      }
     });
 
     test('reports not ready naming redis while Redis is down, and recovers when it returns', async () => {
