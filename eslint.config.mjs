@@ -8,7 +8,16 @@ const TRANSPORTS_AND_STORES = ['express', 'mongoose', 'ioredis', '@grpc/grpc-js'
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', 'libs/contracts/src/gen/**', '.nx/**', '.tools/**', '.sandbox/**', 'tmp/**', 'test-artifacts/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'libs/contracts/src/gen/**',
+      '.nx/**',
+      '.tools/**',
+      '.sandbox/**',
+      'tmp/**',
+      'test-artifacts/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -24,7 +24,9 @@ function findTests(dir) {
   return found;
 }
 
-const files = findTests(resolve(root, projectRoot, 'src')).map((f) => relative(root, f)).sort();
+const files = findTests(resolve(root, projectRoot, 'src'))
+  .map((f) => relative(root, f))
+  .sort();
 const artifacts = resolve(root, 'test-artifacts', projectRoot);
 rmSync(artifacts, { recursive: true, force: true });
 mkdirSync(artifacts, { recursive: true });

@@ -50,7 +50,9 @@ async function main() {
         ...(service.database ? { MONGO_URL: mongo.url, MONGO_DB: service.database } : {}),
       },
     }).catch((error: unknown) => {
-      throw new Error(`${service.name} did not start (is port ${service.http}, ${service.grpc} or ${service.ops} in use?)\n${String(error)}`);
+      throw new Error(
+        `${service.name} did not start (is port ${service.http}, ${service.grpc} or ${service.ops} in use?)\n${String(error)}`,
+      );
     });
     stops.push(async () => {
       child.child.kill('SIGTERM');
@@ -75,7 +77,10 @@ async function main() {
     mtlsBaseUrl: twin.mtlsUrl,
     caCertificate: caPath,
     services: Object.fromEntries(
-      running.map(({ name, process }) => [name, { ops: `http://127.0.0.1:${process.ports.ops}`, grpc: `127.0.0.1:${process.ports.grpc}` }]),
+      running.map(({ name, process }) => [
+        name,
+        { ops: `http://127.0.0.1:${process.ports.ops}`, grpc: `127.0.0.1:${process.ports.grpc}` },
+      ]),
     ),
   };
   writeFileSync(join(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);

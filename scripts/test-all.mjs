@@ -12,10 +12,20 @@ const nx = join(root, 'node_modules/.bin/nx');
 
 function run(command, args) {
   const started = Date.now();
-  const result = spawnSync(command, args, { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
+  const result = spawnSync(command, args, {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 1 << 28,
+  });
   process.stdout.write(result.stdout ?? '');
   process.stderr.write(result.stderr ?? '');
-  return { ok: result.status === 0, output: `${result.stdout ?? ''}\n${result.stderr ?? ''}`, seconds: (Date.now() - started) / 1000 };
+  return {
+    ok: result.status === 0,
+    output: `${result.stdout ?? ''}\n${result.stderr ?? ''}`,
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 function failedTasks(output) {
@@ -30,7 +40,10 @@ const projectRoots = new Map(
     .flatMap((dir) => readdirSync(join(root, dir)).map((name) => `${dir}/${name}`))
     .concat(['e2e'])
     .filter((projectRoot) => existsSync(join(root, projectRoot, 'project.json')))
-    .map((projectRoot) => [JSON.parse(readFileSync(join(root, projectRoot, 'project.json'), 'utf8')).name, projectRoot]),
+    .map((projectRoot) => [
+      JSON.parse(readFileSync(join(root, projectRoot, 'project.json'), 'utf8')).name,
+      projectRoot,
+    ]),
 );
 const projects = [...projectRoots.keys()].sort();
 const rows = [];

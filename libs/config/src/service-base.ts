@@ -12,25 +12,32 @@ export function serviceBaseSettings(service: string, ports: { http: number; grpc
     HTTP_PORT: setting.port(ports.http, 'port of the HTTP API (routed by the ingress)'),
     GRPC_PORT: setting.port(ports.grpc, 'port of the in-cluster gRPC API and its health service'),
     OPS_PORT: setting.port(ports.ops, 'port of /livez, /readyz and /metrics (never routed by the ingress)'),
-    REDIS_URL: setting.url('redis://127.0.0.1:6379', 'Redis URL: redis://, rediss://, redis-sentinel:// or redis-cluster://', [
-      'redis',
-      'rediss',
-      'redis-sentinel',
-      'redis-cluster',
-    ]),
+    REDIS_URL: setting.url(
+      'redis://127.0.0.1:6379',
+      'Redis URL: redis://, rediss://, redis-sentinel:// or redis-cluster://',
+      ['redis', 'rediss', 'redis-sentinel', 'redis-cluster'],
+    ),
     REDIS_KEY_PREFIX: setting.string(`obip:`, 'prefix for every Redis key this service writes'),
     SHUTDOWN_DELAY_MS: setting.durationMs(
       0,
       'after SIGTERM, how long to keep serving while reporting not-ready, so load balancers stop routing first',
       { max: 60_000 },
     ),
-    SHUTDOWN_GRACE_MS: setting.durationMs(10_000, `how long in-flight requests may take to finish after SIGTERM before ${service} exits`, {
-      min: 100,
-      max: 120_000,
-    }),
-    STARTUP_TIMEOUT_MS: setting.durationMs(30_000, 'how long to keep retrying the stores at start-up before giving up', {
-      min: 100,
-    }),
+    SHUTDOWN_GRACE_MS: setting.durationMs(
+      10_000,
+      `how long in-flight requests may take to finish after SIGTERM before ${service} exits`,
+      {
+        min: 100,
+        max: 120_000,
+      },
+    ),
+    STARTUP_TIMEOUT_MS: setting.durationMs(
+      30_000,
+      'how long to keep retrying the stores at start-up before giving up',
+      {
+        min: 100,
+      },
+    ),
   };
 }
 

@@ -33,15 +33,16 @@ export const setting = {
 
   /** A URL whose scheme is one of `protocols` (without the colon). */
   url(fallback: string | undefined, description: string, protocols: readonly string[]) {
-    const schema = z
-      .string()
-      .refine((value) => {
+    const schema = z.string().refine(
+      (value) => {
         try {
           return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
         } catch {
           return false;
         }
-      }, `must be a URL with scheme ${protocols.join(' or ')}`);
+      },
+      `must be a URL with scheme ${protocols.join(' or ')}`,
+    );
     return (fallback === undefined ? schema : schema.default(fallback)).describe(description);
   },
 

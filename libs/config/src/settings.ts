@@ -14,10 +14,7 @@ export class SettingsError extends Error {
   readonly issues: readonly SettingsIssue[];
 
   constructor(service: string, issues: SettingsIssue[]) {
-    super(
-      `${service}: invalid settings\n` +
-        issues.map((issue) => `  ${issue.variable}: ${issue.rule}`).join('\n'),
-    );
+    super(`${service}: invalid settings\n` + issues.map((issue) => `  ${issue.variable}: ${issue.rule}`).join('\n'));
     this.name = 'SettingsError';
     this.issues = issues;
   }

@@ -23,7 +23,11 @@ export const ForbiddenError = defineError('ForbiddenError', 'forbidden', 'access
 export const NotFoundError = defineError('NotFoundError', 'not_found', 'not_found');
 /** A uniqueness or state conflict, e.g. a duplicate key. */
 export const ConflictError = defineError('ConflictError', 'conflict', 'conflict');
-export const PreconditionFailedError = defineError('PreconditionFailedError', 'precondition_failed', 'precondition_failed');
+export const PreconditionFailedError = defineError(
+  'PreconditionFailedError',
+  'precondition_failed',
+  'precondition_failed',
+);
 export const TooManyRequestsError = defineError('TooManyRequestsError', 'too_many_requests', 'too_many_requests');
 /**
  * A dependency (database, cache, another service) did not answer in time or at all. Always a

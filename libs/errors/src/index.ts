@@ -1,10 +1,4 @@
-export {
-  DomainError,
-  isDomainError,
-  toDomainError,
-  type DomainErrorOptions,
-  type ErrorKind,
-} from './domain-error';
+export { DomainError, isDomainError, toDomainError, type DomainErrorOptions, type ErrorKind } from './domain-error';
 export {
   BadRequestError,
   ConflictError,

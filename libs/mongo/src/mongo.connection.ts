@@ -63,7 +63,12 @@ export async function connectMongo(options: ConnectMongoOptions): Promise<Connec
         throw new DependencyUnavailableError('mongodb is unavailable', { cause: error });
       }
       options.logger?.warn(
-        { hosts: where, attempt, retryInMs: delay, err: { name: (error as Error).name, message: (error as Error).message } },
+        {
+          hosts: where,
+          attempt,
+          retryInMs: delay,
+          err: { name: (error as Error).name, message: (error as Error).message },
+        },
         'mongodb connection failed, retrying',
       );
       await sleep(delay);

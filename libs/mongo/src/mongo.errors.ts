@@ -44,7 +44,12 @@ export function isDuplicateKeyError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   if (DUPLICATE_KEY_CODES.has(codeOf(error) as number)) return true;
   const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
-  return Array.isArray(writeErrors) && writeErrors.some((w: unknown) => typeof w === 'object' && w !== null && DUPLICATE_KEY_CODES.has(codeOf(w) as number));
+  return (
+    Array.isArray(writeErrors) &&
+    writeErrors.some(
+      (w: unknown) => typeof w === 'object' && w !== null && DUPLICATE_KEY_CODES.has(codeOf(w) as number),
+    )
+  );
 }
 
 /** True when `error` means MongoDB cannot be reached or cannot serve right now. */
@@ -52,7 +57,8 @@ export function isMongoUnavailableError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (UNAVAILABLE_ERROR_NAMES.has(error.name)) return true;
   // mongoose's "buffering timed out" error: a command waited for a connection that never came.
-  if (error.name === 'MongooseError' && /buffering timed out|before initial connection/.test(error.message)) return true;
+  if (error.name === 'MongooseError' && /buffering timed out|before initial connection/.test(error.message))
+    return true;
   const code = codeOf(error);
   return error.name === 'MongoServerError' && typeof code === 'number' && UNAVAILABLE_SERVER_CODES.has(code);
 }
@@ -75,7 +81,9 @@ export function translateMongoError(error: unknown): never {
     const keyPattern = (error as { keyPattern?: Record<string, unknown> }).keyPattern;
     const fields = keyPattern ? Object.keys(keyPattern) : [];
     throw new ConflictError(
-      fields.length > 0 ? `a record with the same ${fields.join(', ')} already exists` : 'a record with the same key already exists',
+      fields.length > 0
+        ? `a record with the same ${fields.join(', ')} already exists`
+        : 'a record with the same key already exists',
       { cause: error },
     );
   }

@@ -27,10 +27,7 @@ export const REDACTED_PATHS = [
   '*.private_key',
 ];
 
-export function createLogger(
-  options: { service: string; level?: string },
-  destination?: DestinationStream,
-): Logger {
+export function createLogger(options: { service: string; level?: string }, destination?: DestinationStream): Logger {
   return pino(
     {
       level: options.level ?? 'info',

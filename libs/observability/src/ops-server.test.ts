@@ -61,7 +61,13 @@ test('a check that never answers fails readiness instead of hanging', async (t) 
 test('exposes default process metrics and the HTTP histogram with bounded labels', async (t) => {
   const metrics = createMetrics({ service: 'svc' });
   metrics.observeHttpRequest('/register/:clientId', 'get', 404, 0.003);
-  const ops = await startOpsServer({ host: '127.0.0.1', port: 0, registry: metrics.registry, logger: silent, checks: [] });
+  const ops = await startOpsServer({
+    host: '127.0.0.1',
+    port: 0,
+    registry: metrics.registry,
+    logger: silent,
+    checks: [],
+  });
   t.after(() => ops.close());
   const text = await (await fetch(`http://127.0.0.1:${ops.port}/metrics`)).text();
   assert.match(text, /process_resident_memory_bytes\{service="svc"\}/);

@@ -15,7 +15,15 @@ const NETWORK_CODES = new Set([
 
 // Replies from a server that is reachable but cannot serve right now (loading its dataset,
 // no quorum, failover in progress). Any other reply error is a bug in the command, not an outage.
-const UNAVAILABLE_REPLY_PREFIXES = ['LOADING', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'BUSY', 'READONLY', 'NOREPLICAS'];
+const UNAVAILABLE_REPLY_PREFIXES = [
+  'LOADING',
+  'MASTERDOWN',
+  'CLUSTERDOWN',
+  'TRYAGAIN',
+  'BUSY',
+  'READONLY',
+  'NOREPLICAS',
+];
 
 // ioredis signals a missing connection with plain Errors; these are its messages (ioredis 6).
 const CLIENT_UNAVAILABLE_MESSAGES = [

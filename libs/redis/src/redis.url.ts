@@ -97,7 +97,8 @@ export function parseRedisUrl(url: string): RedisTopology {
       const nodes = parseHostList(hostList, DEFAULT_PORT);
       if (nodes.length === 0) throw new TypeError('a redis-cluster:// URL needs at least one node');
       // Redis Cluster has only database 0 (cluster spec, "Implemented subset").
-      if (segments.length > 0) throw new TypeError('a redis-cluster:// URL takes no path: cluster mode has no databases');
+      if (segments.length > 0)
+        throw new TypeError('a redis-cluster:// URL takes no path: cluster mode has no databases');
       return { mode: 'cluster', nodes, tls: scheme.tls, ...credentials };
     }
   }

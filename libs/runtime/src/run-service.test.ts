@@ -67,7 +67,14 @@ test('shutdown closes every dependency and marks gRPC not serving', async () => 
   const servingStates: boolean[] = [];
   const running = await runService({
     name: 'in-process',
-    settings: { BIND_HOST: '127.0.0.1', HTTP_PORT: 0, GRPC_PORT: 0, OPS_PORT: 0, SHUTDOWN_DELAY_MS: 0, SHUTDOWN_GRACE_MS: 1000 },
+    settings: {
+      BIND_HOST: '127.0.0.1',
+      HTTP_PORT: 0,
+      GRPC_PORT: 0,
+      OPS_PORT: 0,
+      SHUTDOWN_DELAY_MS: 0,
+      SHUTDOWN_GRACE_MS: 1000,
+    },
     logger: createLogger({ service: 'in-process', level: 'silent' }),
     metrics: createMetrics({ service: 'in-process' }),
     handleSignals: false,

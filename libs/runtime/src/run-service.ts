@@ -105,7 +105,9 @@ export async function runService(options: RunServiceOptions): Promise<RunningSer
       httpServer?.closeAllConnections();
     }
     for (const dependency of dependencies) {
-      await dependency.close().catch((error: unknown) => logger.warn({ err: error, dependency: dependency.name }, 'close failed'));
+      await dependency
+        .close()
+        .catch((error: unknown) => logger.warn({ err: error, dependency: dependency.name }, 'close failed'));
     }
     await ops.close();
     logger.info({ drained, tookMs: Date.now() - startedAt }, 'stopped');

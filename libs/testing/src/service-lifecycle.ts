@@ -48,7 +48,10 @@ export function describeServiceLifecycle(options: {
 
     const readiness = async () => {
       const response = await fetch(`http://127.0.0.1:${service.ports.ops}/readyz`);
-      return { status: response.status, body: (await response.json()) as { failed: string[]; checks: Record<string, string> } };
+      return {
+        status: response.status,
+        body: (await response.json()) as { failed: string[]; checks: Record<string, string> },
+      };
     };
 
     test('starts with its defaults and reports ready with its stores up', async () => {
@@ -91,7 +94,10 @@ export function describeServiceLifecycle(options: {
     });
 
     test('refuses to start with a wrong setting and names the variable', async () => {
-      const { code, stderr } = await runServiceToExit({ entry: options.entry, env: { HTTP_PORT: 'eighty', REDIS_URL: redis.url } });
+      const { code, stderr } = await runServiceToExit({
+        entry: options.entry,
+        env: { HTTP_PORT: 'eighty', REDIS_URL: redis.url },
+      });
       assert.equal(code, 78);
       assert.match(stderr, /HTTP_PORT: /);
     });

@@ -47,9 +47,12 @@ export async function startServiceProcess(options: {
         // not a JSON log line
       }
     });
-    exited.then((code) => reject(new Error(`${options.entry} exited with ${code} before it was ready:\n${lines.join('\n')}`)));
+    exited.then((code) =>
+      reject(new Error(`${options.entry} exited with ${code} before it was ready:\n${lines.join('\n')}`)),
+    );
     setTimeout(
-      () => reject(new Error(`${options.entry} not ready within ${options.timeoutMs ?? 30_000} ms:\n${lines.join('\n')}`)),
+      () =>
+        reject(new Error(`${options.entry} not ready within ${options.timeoutMs ?? 30_000} ms:\n${lines.join('\n')}`)),
       options.timeoutMs ?? 30_000,
     ).unref();
   });

@@ -1,3 +1,8 @@
 import { describeServiceLifecycle } from '@obip/testing';
 
-describeServiceLifecycle({ service: 'consent-service', entry: 'services/consent-service/src/main.ts', usesMongo: true, errorFormat: 'obie' });
+describeServiceLifecycle({
+  service: 'consent-service',
+  entry: 'services/consent-service/src/main.ts',
+  usesMongo: true,
+  errorFormat: 'obie',
+});

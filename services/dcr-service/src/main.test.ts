@@ -1,3 +1,8 @@
 import { describeServiceLifecycle } from '@obip/testing';
 
-describeServiceLifecycle({ service: 'dcr-service', entry: 'services/dcr-service/src/main.ts', usesMongo: true, errorFormat: 'oauth' });
+describeServiceLifecycle({
+  service: 'dcr-service',
+  entry: 'services/dcr-service/src/main.ts',
+  usesMongo: true,
+  errorFormat: 'oauth',
+});

@@ -46,7 +46,8 @@ export function parseRouteTable(input: unknown): RouteTable {
   const table = { hosts: {} } as RouteTable;
   for (const host of INGRESS_HOSTS) {
     const entry = (hosts as Record<string, unknown>)[host] as Partial<IngressHostRoutes> | undefined;
-    if (!entry || !Array.isArray(entry.routes)) throw new TypeError(`route table: hosts.${host}.routes must be an array`);
+    if (!entry || !Array.isArray(entry.routes))
+      throw new TypeError(`route table: hosts.${host}.routes must be an array`);
     const expected = host === 'mtls' ? 'required' : 'none';
     if (entry.clientCertificate !== expected) {
       throw new TypeError(`route table: hosts.${host}.clientCertificate must be "${expected}"`);
@@ -60,7 +61,8 @@ export function parseRouteTable(input: unknown): RouteTable {
       if (typeof route.service !== 'string' || !/^[a-z][a-z0-9-]*$/.test(route.service)) {
         throw new TypeError(`route table: ${where}.service must be a service name`);
       }
-      if (NEVER_ROUTED.has(route.service)) throw new TypeError(`route table: ${where} routes ${route.service}, which is internal`);
+      if (NEVER_ROUTED.has(route.service))
+        throw new TypeError(`route table: ${where} routes ${route.service}, which is internal`);
       if (seen.has(route.path)) throw new TypeError(`route table: ${where}.path ${route.path} is listed twice`);
       seen.add(route.path);
       return { path: route.path, service: route.service };

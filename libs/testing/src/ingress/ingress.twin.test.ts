@@ -24,7 +24,13 @@ interface Reply {
 /** A stand-in service: answers every request with the headers it received, tagged with its name. */
 async function startEchoUpstream(service: string): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
-    const echo: Echo = { service, method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders };
+    const echo: Echo = {
+      service,
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+    };
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(echo));
   });
@@ -153,7 +159,13 @@ describe('ingress twin (real nginx)', () => {
     assert.equal(reply.status, 200);
     const echo = reply.echo!;
     assert.equal(echo.service, 'auth-server');
-    for (const name of ['ssl-client-cert', 'ssl-client-verify', 'ssl-client-subject-dn', 'ssl-client-issuer-dn', 'ssl_client_verify']) {
+    for (const name of [
+      'ssl-client-cert',
+      'ssl-client-verify',
+      'ssl-client-subject-dn',
+      'ssl-client-issuer-dn',
+      'ssl_client_verify',
+    ]) {
       assert.equal(echo.headers[name], undefined, `${name} must not reach the service`);
     }
   });
@@ -219,7 +231,11 @@ describe('ingress twin (real nginx)', () => {
 
   test('with optional_no_ca, passes unverified and missing certificates with their verify result', async () => {
     const echo = await startEchoUpstream('auth-server');
-    const lenient = await startIngressTwin({ pki, upstreams: { 'auth-server': echo.url }, verifyClient: 'optional_no_ca' });
+    const lenient = await startIngressTwin({
+      pki,
+      upstreams: { 'auth-server': echo.url },
+      verifyClient: 'optional_no_ca',
+    });
     try {
       const foreign = await send(`${lenient.mtlsUrl}/token`, { ca: pki.caBundlePem, client: foreignTpp });
       assert.equal(foreign.status, 200);

@@ -40,7 +40,12 @@ function quote(value: string): string {
 /** `http://host:port` only: a path would make nginx rewrite the request URI. */
 function upstreamTarget(service: string, url: string): string {
   const parsed = new URL(url);
-  if (parsed.protocol !== 'http:' || (parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search || parsed.username) {
+  if (
+    parsed.protocol !== 'http:' ||
+    (parsed.pathname !== '/' && parsed.pathname !== '') ||
+    parsed.search ||
+    parsed.username
+  ) {
     throw new TypeError(`upstream for ${service} must be http://host:port, got ${url}`);
   }
   return `http://${parsed.host}`;
@@ -55,10 +60,7 @@ function renderRoute(route: IngressRoute, upstreams: Record<string, string>): st
   const action = url
     ? `proxy_pass ${upstreamTarget(route.service, url)};`
     : `return 503; # no upstream given for ${route.service}`;
-  return [
-    `    location = ${route.path} { ${action} }`,
-    `    location ${route.path}/ { ${action} }`,
-  ].join('\n');
+  return [`    location = ${route.path} { ${action} }`, `    location ${route.path}/ { ${action} }`].join('\n');
 }
 
 function renderServer(host: IngressHost, settings: NginxTwinSettings): string {
@@ -113,7 +115,11 @@ function renderServer(host: IngressHost, settings: NginxTwinSettings): string {
   }
   lines.push('');
   for (const route of settings.routes.hosts[host].routes) lines.push(renderRoute(route, settings.upstreams));
-  lines.push('    # Unrouted paths (config-api, ops endpoints, anything else) end at the edge.', '    location / { return 404; }', '  }');
+  lines.push(
+    '    # Unrouted paths (config-api, ops endpoints, anything else) end at the edge.',
+    '    location / { return 404; }',
+    '  }',
+  );
   return lines.join('\n');
 }
 
@@ -141,7 +147,7 @@ export function renderNginxConfig(settings: NginxTwinSettings): string {
     `  fastcgi_temp_path ${quote(`${dir}/fastcgi`)};`,
     `  uwsgi_temp_path ${quote(`${dir}/uwsgi`)};`,
     `  scgi_temp_path ${quote(`${dir}/scgi`)};`,
-    "  log_format twin '$server_port $remote_addr \"$request\" $status req_id=$req_id verify=$ssl_client_verify upstream=$upstream_addr';",
+    '  log_format twin \'$server_port $remote_addr "$request" $status req_id=$req_id verify=$ssl_client_verify upstream=$upstream_addr\';',
     // Not /dev/stdout: a child's stdout is a socket here, which nginx cannot open by path.
     `  access_log ${quote(settings.accessLog)} twin;`,
     '  server_tokens off;',

@@ -20,7 +20,11 @@ if (typeof api.getMetadata !== 'function') {
   const own = (key: unknown, target: MetadataTarget): unknown => store.get(target)?.get(key);
   const lookup = (key: unknown, target: MetadataTarget): unknown => {
     // Metadata is inherited along the prototype chain, as with the full polyfill.
-    for (let current: MetadataTarget | null = target; current !== null; current = Object.getPrototypeOf(current) as MetadataTarget | null) {
+    for (
+      let current: MetadataTarget | null = target;
+      current !== null;
+      current = Object.getPrototypeOf(current) as MetadataTarget | null
+    ) {
       const value = store.get(current)?.get(key);
       if (value !== undefined) return value;
     }

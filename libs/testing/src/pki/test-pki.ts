@@ -139,7 +139,12 @@ export async function createTestPki(options: CreateTestPkiOptions = {}): Promise
   const issuing: Signer = { cert: issuingCert, keys: issuingKeys };
   const issuingPem = issuingCert.toString('pem');
 
-  const leaf = async (keys: CryptoKeyPair, subject: x509.JsonName, period: ValidityOptions, extensions: x509.Extension[]) => {
+  const leaf = async (
+    keys: CryptoKeyPair,
+    subject: x509.JsonName,
+    period: ValidityOptions,
+    extensions: x509.Extension[],
+  ) => {
     const cert = await issue(issuing, keys, subject, validity(period), [
       new x509.BasicConstraintsExtension(false, undefined, true),
       ...extensions,
@@ -163,14 +168,20 @@ export async function createTestPki(options: CreateTestPkiOptions = {}): Promise
         await generateKeys(keyAlg),
         [{ C: ['GB'] }, { O: [tpp.orgName ?? 'OpenBanking'] }, { OU: [tpp.orgId] }, { CN: [tpp.softwareId] }],
         tpp,
-        [new x509.KeyUsagesExtension(usage, true), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
+        [
+          new x509.KeyUsagesExtension(usage, true),
+          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+        ],
       );
     },
 
     async issueServerCertificate(server) {
       const [first] = server.hostnames;
       if (!first) throw new TypeError('issueServerCertificate: at least one hostname is required');
-      const names = server.hostnames.map((value) => ({ type: isIpAddress(value) ? ('ip' as const) : ('dns' as const), value }));
+      const names = server.hostnames.map((value) => ({
+        type: isIpAddress(value) ? ('ip' as const) : ('dns' as const),
+        value,
+      }));
       return leaf(await generateKeys('EC'), [{ CN: [first] }, { O: ['obip test'] }], server, [
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),

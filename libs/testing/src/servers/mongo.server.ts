@@ -81,7 +81,11 @@ export async function startMongoServer(options: StartMongoServerOptions = {}): P
         },
   );
   const url = `mongodb://127.0.0.1:${port}/`;
-  await waitUntilReady(server, async () => (await isPortOpen(port)) && (await answersPing(url)), options.timeoutMs ?? 20_000);
+  await waitUntilReady(
+    server,
+    async () => (await isPortOpen(port)) && (await answersPing(url)),
+    options.timeoutMs ?? 20_000,
+  );
   return {
     url,
     kind,
@@ -114,11 +118,7 @@ export function findFerretDb(): string | undefined {
     if (!isExecutable(explicit)) throw new Error(`FERRETDB_BIN=${explicit} is not an executable file`);
     return explicit;
   }
-  const candidates = [
-    join(repoRoot, '.tools/bin/ferretdb'),
-    findOnPath('ferretdb'),
-    join(goPath(), 'bin/ferretdb'),
-  ];
+  const candidates = [join(repoRoot, '.tools/bin/ferretdb'), findOnPath('ferretdb'), join(goPath(), 'bin/ferretdb')];
   return candidates.find((path): path is string => path !== undefined && path !== '' && isExecutable(path));
 }
 

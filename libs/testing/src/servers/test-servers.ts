@@ -127,7 +127,9 @@ function collectLogs(sources: LogSource[]): Array<{ name: string; text: string }
   const logs = sources.map((source, index) => ({ name: source.name ?? `server ${index + 1}`, text: source.logs() }));
   const dir = process.env[TEST_ENV.serverLogs];
   if (dir && existsSync(dir)) {
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.log')).sort()) {
+    for (const file of readdirSync(dir)
+      .filter((f) => f.endsWith('.log'))
+      .sort()) {
       logs.push({ name: file, text: readFileSync(join(dir, file), 'utf8') });
     }
   }
