@@ -5,8 +5,9 @@
 // not resolve here. Hence only erasable TypeScript in this file, and the harness is loaded
 // through tsx's API.
 import { tsImport } from 'tsx/esm/api';
+import type * as SharedServersModule from './servers/shared-servers';
 
-type SharedServers = typeof import('./servers/shared-servers');
+type SharedServers = typeof SharedServersModule;
 
 let shared: SharedServers | undefined;
 
