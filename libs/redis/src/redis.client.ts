@@ -169,20 +169,26 @@ export async function redisHealthCheck(client: RedisClient, timeoutMs: number): 
 }
 
 /**
- * Closes the client: a graceful QUIT when connected (bounded to 1 s), then a hard disconnect
- * that also stops reconnection attempts.
+ * Closes the client: a graceful QUIT when connected, then a hard disconnect that also stops
+ * reconnection attempts. Resolves once the client has ended (bounded to about 2 s in all).
  */
 export async function closeRedis(client: RedisClient): Promise<void> {
   if (client.status === 'end') return;
-  if (client.status === 'ready') {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+  if (client.status === 'ready')
+    await withinMs(
       client.quit().catch(() => undefined),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, 1000);
-      }),
-    ]);
-    clearTimeout(timer);
-  }
-  client.disconnect();
+      1000,
+    );
+  // Between reconnect attempts there is no socket whose close would emit 'end': disconnecting
+  // cancels the pending attempt and that is all there is to wait for.
+  const idle = client.status === 'reconnecting' || client.status === 'wait';
+  if ((client.status as string) !== 'end') client.disconnect();
+  if (!idle) await withinMs(ended, 1000);
+}
+
+async function withinMs(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

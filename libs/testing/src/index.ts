@@ -12,10 +12,12 @@ export {
 export {
   attachServerLogsOnFailure,
   dropTestDatabase,
+  testMongoKind,
   testMongoUrl,
   testRedisPrefix,
   testRedisUrl,
   TEST_ENV,
+  withDatabase,
   type AttachServerLogsOptions,
   type LogSource,
 } from './servers/test-servers';

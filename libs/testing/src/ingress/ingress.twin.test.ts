@@ -97,8 +97,11 @@ describe('ingress twin (real nginx)', () => {
     });
   });
   after(async () => {
+    for (const server of upstreams) {
+      server.close();
+      server.closeAllConnections();
+    }
     await twin?.stop();
-    for (const server of upstreams) server.close();
   });
   attachServerLogsOnFailure({ sources: [{ name: 'nginx', logs: () => twin?.logs() ?? '' }] });
 
@@ -220,33 +223,30 @@ describe('ingress twin (real nginx)', () => {
     assert.equal(kept.echo!.headers['x-request-id'], 'abc-123');
   });
 
-  test('answers 503 for a routed service that has no upstream', async () => {
+  test('answers 503 for a routed service that has no upstream', async (t) => {
     const partial = await startIngressTwin({ pki, upstreams: {} });
-    try {
-      assert.equal((await send(`${partial.publicUrl}/jwks`, { ca: pki.caBundlePem })).status, 503);
-    } finally {
-      await partial.stop();
-    }
+    t.after(() => partial.stop());
+    assert.equal((await send(`${partial.publicUrl}/jwks`, { ca: pki.caBundlePem })).status, 503);
   });
 
-  test('with optional_no_ca, passes unverified and missing certificates with their verify result', async () => {
+  test('with optional_no_ca, passes unverified and missing certificates with their verify result', async (t) => {
     const echo = await startEchoUpstream('auth-server');
+    t.after(() => {
+      echo.server.close();
+      echo.server.closeAllConnections();
+    });
     const lenient = await startIngressTwin({
       pki,
       upstreams: { 'auth-server': echo.url },
       verifyClient: 'optional_no_ca',
     });
-    try {
-      const foreign = await send(`${lenient.mtlsUrl}/token`, { ca: pki.caBundlePem, client: foreignTpp });
-      assert.equal(foreign.status, 200);
-      assert.match(foreign.echo!.headers['ssl-client-verify'] as string, /^FAILED:/);
-      assert.ok(foreign.echo!.headers['ssl-client-cert'], 'the unverified certificate is still passed on');
-      const none = await send(`${lenient.mtlsUrl}/token`, { ca: pki.caBundlePem });
-      assert.equal(none.echo!.headers['ssl-client-verify'], 'NONE');
-      assert.equal(none.echo!.headers['ssl-client-cert'], undefined);
-    } finally {
-      await lenient.stop();
-      echo.server.close();
-    }
+    t.after(() => lenient.stop());
+    const foreign = await send(`${lenient.mtlsUrl}/token`, { ca: pki.caBundlePem, client: foreignTpp });
+    assert.equal(foreign.status, 200);
+    assert.match(foreign.echo!.headers['ssl-client-verify'] as string, /^FAILED:/);
+    assert.ok(foreign.echo!.headers['ssl-client-cert'], 'the unverified certificate is still passed on');
+    const none = await send(`${lenient.mtlsUrl}/token`, { ca: pki.caBundlePem });
+    assert.equal(none.echo!.headers['ssl-client-verify'], 'NONE');
+    assert.equal(none.echo!.headers['ssl-client-cert'], undefined);
   });
 });

@@ -57,10 +57,11 @@ function upstreamTarget(service: string, url: string): string {
  */
 function renderRoute(route: IngressRoute, upstreams: Record<string, string>): string {
   const url = upstreams[route.service];
-  const action = url
-    ? `proxy_pass ${upstreamTarget(route.service, url)};`
-    : `return 503; # no upstream given for ${route.service}`;
-  return [`    location = ${route.path} { ${action} }`, `    location ${route.path}/ { ${action} }`].join('\n');
+  const action = url ? `proxy_pass ${upstreamTarget(route.service, url)};` : 'return 503;';
+  const note = url ? [] : [`    # no upstream given for ${route.service}: 503, as for a Service without endpoints`];
+  return [...note, `    location = ${route.path} { ${action} }`, `    location ${route.path}/ { ${action} }`].join(
+    '\n',
+  );
 }
 
 function renderServer(host: IngressHost, settings: NginxTwinSettings): string {

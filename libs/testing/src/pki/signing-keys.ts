@@ -1,7 +1,7 @@
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash, webcrypto, type JsonWebKey } from 'node:crypto';
 
 export type SigningAlg = 'PS256' | 'ES256';
-export type Jwk = webcrypto.JsonWebKey & { kid: string; alg: SigningAlg; use: 'sig' };
+export type Jwk = JsonWebKey & { kid: string; alg: SigningAlg; use: 'sig' };
 
 export interface SigningKey {
   kid: string;

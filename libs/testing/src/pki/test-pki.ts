@@ -24,7 +24,7 @@ export interface IssuedCertificate {
 export interface CertificateAuthority {
   certPem: string;
   keyPem: string;
-  /** Subject DN as written at creation, e.g. `CN=obip Test Root CA, O=obip test, C=GB`. */
+  /** Subject DN in RFC 4514 form, as nginx prints it: `CN=obip Test Root CA,O=obip test,C=GB`. */
   subject: string;
 }
 
@@ -105,7 +105,7 @@ interface Signer {
 /**
  * Creates a fresh two-level PKI for one test run, modelled on the OB directory's
  * (root → issuing CA → TPP transport certificates) but with obip's own names:
- * `CN=obip Test Root CA, O=obip test, C=GB` and `CN=obip Test Issuing CA, O=obip test, C=GB`.
+ * `CN=obip Test Root CA,O=obip test,C=GB` and `CN=obip Test Issuing CA,O=obip test,C=GB`.
  * Keys exist only in memory and in the temp files a test writes; nothing is checked in.
  *
  * @example
@@ -114,13 +114,13 @@ interface Signer {
  */
 export async function createTestPki(options: CreateTestPkiOptions = {}): Promise<TestPki> {
   const name = options.name ?? 'obip Test';
-  const rootSubject = `CN=${name} Root CA, O=obip test, C=GB`;
-  const issuingSubject = `CN=${name} Issuing CA, O=obip test, C=GB`;
+  const rootSubject = caName(`${name} Root CA`);
+  const issuingSubject = caName(`${name} Issuing CA`);
   const caValidity = { notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + 7 * 24 * 3600_000) };
 
   const rootKeys = await generateKeys('RSA');
   const rootCert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: rootSubject,
+    name: rootSubject.asn1,
     keys: rootKeys,
     ...caValidity,
     extensions: [
@@ -132,7 +132,7 @@ export async function createTestPki(options: CreateTestPkiOptions = {}): Promise
   const root: Signer = { cert: rootCert, keys: rootKeys };
 
   const issuingKeys = await generateKeys('RSA');
-  const issuingCert = await issue(root, issuingKeys, issuingSubject, caValidity, [
+  const issuingCert = await issue(root, issuingKeys, issuingSubject.asn1, caValidity, [
     new x509.BasicConstraintsExtension(true, 0, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
   ]);
@@ -154,8 +154,12 @@ export async function createTestPki(options: CreateTestPkiOptions = {}): Promise
   };
 
   return {
-    root: { certPem: rootCert.toString('pem'), keyPem: await privateKeyPem(rootKeys.privateKey), subject: rootSubject },
-    issuing: { certPem: issuingPem, keyPem: await privateKeyPem(issuingKeys.privateKey), subject: issuingSubject },
+    root: {
+      certPem: rootCert.toString('pem'),
+      keyPem: await privateKeyPem(rootKeys.privateKey),
+      subject: rootSubject.text,
+    },
+    issuing: { certPem: issuingPem, keyPem: await privateKeyPem(issuingKeys.privateKey), subject: issuingSubject.text },
     caBundlePem: `${rootCert.toString('pem')}\n${issuingPem}\n`,
 
     async issueTppCertificate(tpp) {
@@ -188,6 +192,14 @@ export async function createTestPki(options: CreateTestPkiOptions = {}): Promise
         new x509.SubjectAlternativeNameExtension(names),
       ]);
     },
+  };
+}
+
+/** A CA name in ASN.1 order (C, O, CN) and in RFC 4514 order (CN first). */
+function caName(commonName: string): { asn1: x509.JsonName; text: string } {
+  return {
+    asn1: [{ C: ['GB'] }, { O: ['obip test'] }, { CN: [commonName] }],
+    text: `CN=${commonName},O=obip test,C=GB`,
   };
 }
 

@@ -45,7 +45,11 @@ export async function startSharedServers(): Promise<void> {
       const redis = await startRedisServer({ logDir });
       return { url: redis.url, stop: redis.dispose };
     }),
-    provide(TEST_ENV.mongoUrl, TEST_ENV.mongoError, () => startMongoServer({ logDir })),
+    provide(TEST_ENV.mongoUrl, TEST_ENV.mongoError, async () => {
+      const mongo = await startMongoServer({ logDir });
+      process.env[TEST_ENV.mongoKind] = mongo.kind;
+      return mongo;
+    }),
   ]);
 }
 

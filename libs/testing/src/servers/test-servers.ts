@@ -3,12 +3,14 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach } from 'node:test';
 import { closeMongo, connectMongo } from '@obip/mongo';
+import type { MongoServerKind } from './mongo.server';
 import { tailLines } from './server.process';
 
 /**
  * Environment set by `global-setup.ts` for every test process of a run:
  * - `OBIP_TEST_REDIS_URL`, `OBIP_TEST_MONGO_URL`: the shared servers;
  * - `OBIP_TEST_REDIS_ERROR`, `OBIP_TEST_MONGO_ERROR`: why one could not be started;
+ * - `OBIP_TEST_MONGO_KIND`: `external`, `mongod` or `ferretdb`;
  * - `OBIP_TEST_SERVER_LOGS`: the directory holding their log files.
  */
 export const TEST_ENV = {
@@ -16,6 +18,7 @@ export const TEST_ENV = {
   redisError: 'OBIP_TEST_REDIS_ERROR',
   mongoUrl: 'OBIP_TEST_MONGO_URL',
   mongoError: 'OBIP_TEST_MONGO_ERROR',
+  mongoKind: 'OBIP_TEST_MONGO_KIND',
   serverLogs: 'OBIP_TEST_SERVER_LOGS',
 } as const;
 
@@ -77,6 +80,16 @@ export function withDatabase(url: string, dbName: string): string {
   const match = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/[^?]*)?(\?.*)?$/.exec(url);
   if (!match) throw new Error('not a mongodb:// URL');
   return `${match[1]}/${dbName}${match[2] ?? ''}`;
+}
+
+/**
+ * What the shared MongoDB-compatible server is, for tests of behaviour FerretDB 1.x does not
+ * have (see `startMongoServer`), e.g.
+ * `test('…', { skip: testMongoKind() === 'ferretdb' && 'FerretDB 1.x: …' }, …)`.
+ */
+export function testMongoKind(): MongoServerKind {
+  sharedServerUrl(TEST_ENV.mongoUrl, TEST_ENV.mongoError, 'MongoDB-compatible server');
+  return (process.env[TEST_ENV.mongoKind] as MongoServerKind | undefined) ?? 'external';
 }
 
 /** Drops the database named in `url`, e.g. in an `after` hook. */

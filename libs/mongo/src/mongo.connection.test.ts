@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import mongoose, { type Connection } from 'mongoose';
+import { ConflictError, DependencyUnavailableError } from '@obip/errors';
+import { closeMongo, connectMongo, mongoHealthCheck } from './mongo.connection';
+import { isMongoUnavailableError, translateMongoError } from './mongo.errors';
+
+// The shared server started by libs/testing's global setup (scripts/run-tests.mjs). Read from
+// the environment rather than through @obip/testing, which itself depends on this lib.
+function sharedMongoUrl(): string {
+  const url = process.env.OBIP_TEST_MONGO_URL;
+  if (!url)
+    throw new Error(
+      `OBIP_TEST_MONGO_URL is not set: ${process.env.OBIP_TEST_MONGO_ERROR ?? 'run via scripts/run-tests.mjs'}`,
+    );
+  return url;
+}
+
+/** A port on which nothing listens. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const dbName = `t_mongo_lib_${process.pid}_${randomBytes(3).toString('hex')}`;
+
+describe('connectMongo against a real MongoDB-compatible server', () => {
+  let conn: Connection;
+  before(async () => {
+    conn = await connectMongo({
+      url: sharedMongoUrl(),
+      dbName,
+      serverSelectionTimeoutMS: 5000,
+      appName: 'mongo-lib-test',
+    });
+  });
+  after(async () => {
+    await conn.dropDatabase();
+    await closeMongo(conn);
+  });
+
+  test('returns an open, dedicated connection on the requested database', () => {
+    assert.equal(conn.readyState, mongoose.ConnectionStates.connected);
+    assert.equal(conn.name, dbName);
+    assert.notEqual(conn, mongoose.connection, 'never the global connection');
+  });
+
+  test('passes the health check', async () => {
+    await mongoHealthCheck(conn, 2000);
+  });
+
+  test('translates a duplicate key into ConflictError and rethrows other errors unchanged', async () => {
+    const Things = conn.model('Thing', new mongoose.Schema({ key: { type: String, unique: true, required: true } }));
+    await Things.init();
+    await Things.create({ key: 'k1' });
+    const duplicate = await Things.create({ key: 'k1' }).catch((e: unknown) => e);
+    assert.throws(() => translateMongoError(duplicate), ConflictError);
+
+    const invalid = await Things.create({}).catch((e: unknown) => e); // a validation error
+    assert.ok(invalid instanceof mongoose.Error.ValidationError);
+    assert.throws(
+      () => translateMongoError(invalid),
+      (thrown: unknown) => thrown === invalid,
+    );
+  });
+
+  test('fails the health check with DependencyUnavailableError once closed', async () => {
+    const other = await connectMongo({ url: sharedMongoUrl(), dbName, serverSelectionTimeoutMS: 1000 });
+    await closeMongo(other);
+    await closeMongo(other);
+    await assert.rejects(mongoHealthCheck(other, 500), DependencyUnavailableError);
+  });
+});
+
+describe('connectMongo when MongoDB cannot be reached', () => {
+  test('retries until the deadline, then throws DependencyUnavailableError naming mongodb', async () => {
+    const warnings: object[] = [];
+    const logger = { info: () => undefined, warn: (details: object) => warnings.push(details) };
+    const started = Date.now();
+    await assert.rejects(
+      connectMongo({
+        url: `mongodb://127.0.0.1:${await closedPort()}/x`,
+        serverSelectionTimeoutMS: 200,
+        connectDeadlineMs: 1500,
+        logger,
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof DependencyUnavailableError);
+        assert.match(error.description, /mongodb/);
+        assert.ok(isMongoUnavailableError(error.cause), 'the driver error is kept as the cause');
+        return true;
+      },
+    );
+    const elapsed = Date.now() - started;
+    assert.ok(warnings.length >= 2, `retried ${warnings.length} times`);
+    assert.ok(elapsed >= 1000 && elapsed < 4000, `gave up after ${elapsed} ms`);
+  });
+
+  test('does not retry a malformed URL', async () => {
+    const started = Date.now();
+    await assert.rejects(
+      connectMongo({ url: 'mongodb://', serverSelectionTimeoutMS: 200, connectDeadlineMs: 5000 }),
+      (error: unknown) => {
+        assert.ok(!(error instanceof DependencyUnavailableError));
+        return true;
+      },
+    );
+    assert.ok(Date.now() - started < 1000);
+  });
+
+  test('does not log the password of the URL', async () => {
+    const logged: string[] = [];
+    const logger = {
+      info: () => undefined,
+      warn: (details: object, message: string) => logged.push(JSON.stringify(details) + message),
+    };
+    await connectMongo({
+      url: `mongodb://obip:s3cret@127.0.0.1:${await closedPort()}/x`,
+      serverSelectionTimeoutMS: 100,
+      connectDeadlineMs: 400,
+      logger,
+    }).catch(() => undefined);
+    assert.ok(logged.length > 0);
+    assert.ok(logged.every((line) => !line.includes('s3cret')));
+  });
+});

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DependencyUnavailableError } from '@obip/errors';
+import { closeRedis, createRedis, redisHealthCheck, translateRedisError } from '@obip/redis';
+import { startRedisServer } from './redis.server';
+import { attachServerLogsOnFailure, testRedisPrefix, testRedisUrl } from './test-servers';
+
+attachServerLogsOnFailure();
+
+describe('shared Redis (real redis-server)', () => {
+  const redis = createRedis({ url: testRedisUrl(), keyPrefix: testRedisPrefix() });
+  after(() => closeRedis(redis));
+
+  test('SET NX PX succeeds once: a second SET NX on the same key fails', async () => {
+    assert.equal(await redis.set('code:abc', 'first', 'PX', 10_000, 'NX'), 'OK');
+    assert.equal(await redis.set('code:abc', 'second', 'PX', 10_000, 'NX'), null);
+    assert.equal(await redis.get('code:abc'), 'first');
+  });
+
+  test('a key set with PX is gone once its TTL has elapsed', async () => {
+    await redis.set('short-lived', '1', 'PX', 100);
+    assert.equal(await redis.exists('short-lived'), 1);
+    await sleep(250);
+    assert.equal(await redis.exists('short-lived'), 0);
+  });
+
+  test('keeps keys under the per-file prefix, apart from other files', async () => {
+    const plain = createRedis({ url: testRedisUrl() });
+    after(() => closeRedis(plain));
+    await redis.set('prefixed', 'yes');
+    assert.equal(await plain.get(`${testRedisPrefix()}prefixed`), 'yes');
+    assert.equal(await plain.get('prefixed'), null);
+    assert.notEqual(testRedisPrefix('other'), testRedisPrefix());
+  });
+});
+
+describe('a Redis the test stops and restarts', () => {
+  test('redisHealthCheck throws DependencyUnavailableError after the server stops and passes after restart', async (t) => {
+    const server = await startRedisServer();
+    t.after(() => server.dispose());
+    const redis = createRedis({ url: server.url, connectTimeoutMs: 500 });
+    t.after(() => closeRedis(redis));
+
+    await redisHealthCheck(redis, 1000);
+    await server.stop();
+    await assert.rejects(redisHealthCheck(redis, 1000), (error: unknown) => {
+      assert.ok(error instanceof DependencyUnavailableError);
+      assert.equal(error.code, 'temporarily_unavailable');
+      assert.match(error.description, /redis/);
+      return true;
+    });
+
+    // While Redis is down a command fails at once instead of queueing (offline queue off
+    // after the first connection), and it translates to a 503-class error.
+    const started = Date.now();
+    await assert.rejects(
+      redis.get('k').catch(translateRedisError),
+      (error: unknown) => error instanceof DependencyUnavailableError,
+    );
+    assert.ok(Date.now() - started < 1000, 'fails fast');
+
+    await server.restart();
+    // The client reconnects on its own, with backoff.
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        await redisHealthCheck(redis, 500);
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(100);
+      }
+    }
+    assert.equal(await redis.set('after-restart', '1', 'PX', 1000, 'NX'), 'OK');
+    assert.match(server.logs(), /Ready to accept connections/);
+  });
+});
