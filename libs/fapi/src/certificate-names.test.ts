@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { issuerDnOf, subjectDnOf } from './certificate-names';
 import { distinguishedNamesEqual } from './distinguished-name';
-import { mintCertificate } from './testing/certificates';
+import { mintSelfSignedCertificate as mintCertificate } from '@obip/testing';
 
 describe('subjectDnOf and issuerDnOf', () => {
   it('print the subject in RFC 4514 order with multi-valued RDNs, escapes and organizationIdentifier', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mintCertificate } from './testing/certificates';
+import { mintSelfSignedCertificate as mintCertificate } from '@obip/testing';
 import { certificateThumbprintS256 } from './thumbprint';
 
 describe('certificateThumbprintS256', () => {

@@ -76,6 +76,20 @@ describe('createGrpcClient load balancing', () => {
     await Promise.all(servers.map((server) => server.stop()));
   });
 
+  test('a deadline exceeded toward another process surfaces as a 503-class error, not as not found', async () => {
+    const client = createGrpcClient(tokensV1.TokensClient, { target: `ipv4:///127.0.0.1:${servers[0]!.port}` });
+    try {
+      const error = await failure(
+        client.call('revokeGrant', { grantId: 'g-1', reason: 'slow:500' }, { deadlineMs: 100 }),
+      );
+      assert.ok(error instanceof DependencyUnavailableError);
+      assert.equal(error.kind, 'unavailable');
+      assert.notEqual(error.kind, 'not_found');
+    } finally {
+      client.close();
+    }
+  });
+
   test('spreads calls round robin over servers running in two separate processes', async () => {
     const addresses = servers.map((server) => `127.0.0.1:${server.port}`).join(',');
     const client = createGrpcClient(tokensV1.TokensClient, { target: `ipv4:///${addresses}` });

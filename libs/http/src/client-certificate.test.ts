@@ -7,7 +7,10 @@ import { DomainError } from '@obip/errors';
 import { type ClientCertificateReaderOptions, createClientCertificateReader } from './client-certificate';
 import { clientCertificate } from './client-certificate.middleware';
 import { errorHandler } from './error-handler';
-import { type MintedCertificate, mintCertificate } from './testing/certificates';
+import {
+  type SelfSignedCertificate as MintedCertificate,
+  mintSelfSignedCertificate as mintCertificate,
+} from '@obip/testing';
 import { type RunningServer, listen, rawRequest } from './testing/http';
 
 /** `$ssl_client_escaped_cert`: nginx escapes the PEM as a URI component, upper-case hex. */

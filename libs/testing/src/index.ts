@@ -47,3 +47,9 @@ export { renderNginxConfig, type NginxTwinSettings, type VerifyClientMode } from
 export { startIngressTwin, type IngressTwin, type StartIngressTwinOptions } from './ingress/ingress.twin';
 export { runServiceToExit, startServiceProcess, type ServiceProcess } from './service-process';
 export { describeServiceLifecycle } from './service-lifecycle';
+export {
+  derToPem,
+  mintSelfSignedCertificate,
+  type CertificateName,
+  type SelfSignedCertificate,
+} from './pki/self-signed';

@@ -1,5 +1,6 @@
-// A Tokens server in its own process, for the load-balancing test. It answers every call with
-// its pid as revokedCount, so the caller can tell which process served it.
+// A Tokens server in its own process, for the load-balancing and cross-process deadline tests.
+// It answers every call with its pid as revokedCount, so the caller can tell which process
+// served it; RevokeGrant with reason "slow:<ms>" answers only after <ms> milliseconds.
 // Usage: node --import tsx tokens-server.ts <port>   (prints {"port":…,"pid":…} once listening)
 import { tokensV1 } from '@obip/contracts';
 import { createGrpcServer } from '../index';
@@ -10,7 +11,11 @@ const server = createGrpcServer({ serviceName: 'tokens-fixture', logger: createR
 server.addService(tokensV1.TokensService, {
   revokeByConsent: () => ({ revokedCount: process.pid }),
   revokeByClient: () => ({ revokedCount: process.pid }),
-  revokeGrant: () => ({ revokedCount: process.pid }),
+  revokeGrant: async ({ reason }) => {
+    const delayMs = /^slow:(\d+)$/.exec(reason)?.[1];
+    if (delayMs) await new Promise((resolve) => setTimeout(resolve, Number(delayMs)));
+    return { revokedCount: process.pid };
+  },
 });
 const port = await server.listen('127.0.0.1', requestedPort);
 server.health.setServing('', true);

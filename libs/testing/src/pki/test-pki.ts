@@ -1,5 +1,6 @@
 import { webcrypto } from 'node:crypto';
-import './reflect-metadata.shim';
+// @peculiar/x509 resolves its providers through tsyringe, which needs the Reflect metadata API.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
 // @peculiar/x509 signs through a WebCrypto provider; Node's is complete (RSA-PSS, ECDSA, RSA).
