@@ -3,7 +3,7 @@
 // (Redis and a MongoDB-compatible server started once per run by libs/testing's global setup).
 // Usage: node scripts/run-tests.mjs <projectRoot> [extra node --test args]
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -24,14 +24,18 @@ function findTests(dir) {
   return found;
 }
 
-const files = findTests(resolve(root, projectRoot, 'src'))
+// Tests sit beside the code in src/; a project without TypeScript sources (the Helm chart) keeps them in tests/.
+const files = ['src', 'tests']
+  .map((dir) => resolve(root, projectRoot, dir))
+  .filter((dir) => existsSync(dir))
+  .flatMap((dir) => findTests(dir))
   .map((f) => relative(root, f))
   .sort();
 const artifacts = resolve(root, 'test-artifacts', projectRoot);
 rmSync(artifacts, { recursive: true, force: true });
 mkdirSync(artifacts, { recursive: true });
 if (files.length === 0) {
-  console.error(`${projectRoot}: no test files found under src/`);
+  console.error(`${projectRoot}: no test files found under src/ or tests/`);
   process.exit(1);
 }
 

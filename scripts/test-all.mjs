@@ -36,7 +36,7 @@ function failedTasks(output) {
 
 // Project name → root, read from the project.json files Nx itself reads.
 const projectRoots = new Map(
-  ['libs', 'services']
+  ['libs', 'services', 'charts']
     .flatMap((dir) => readdirSync(join(root, dir)).map((name) => `${dir}/${name}`))
     .concat(['e2e'])
     .filter((projectRoot) => existsSync(join(root, projectRoot, 'project.json')))
