@@ -67,6 +67,14 @@ async function main() {
     pki,
     upstreams: Object.fromEntries(services.map((service) => [service.name, `http://127.0.0.1:${service.http}`])),
     logDir: stateDir,
+    ports: {
+      public: Number(process.env.OBIP_SANDBOX_PUBLIC_PORT ?? 8443),
+      mtls: Number(process.env.OBIP_SANDBOX_MTLS_PORT ?? 9443),
+    },
+  }).catch((error: unknown) => {
+    throw new Error(
+      `the edge twin did not start (is port 8443 or 9443 in use? set OBIP_SANDBOX_PUBLIC_PORT / OBIP_SANDBOX_MTLS_PORT)\n${String(error)}`,
+    );
   });
   stops.push(() => twin.stop());
   const caPath = join(stateDir, 'sandbox-ca.pem');

@@ -53,3 +53,24 @@ export {
   type CertificateName,
   type SelfSignedCertificate,
 } from './pki/self-signed';
+export { signCompactJws, type JwsHeader, type TestJwsAlg } from './directory/compact-jws';
+export { startJwksServer, type JsonWebKeySet, type JwksServer, type RawResponse } from './directory/jwks.server';
+export {
+  createTestDirectory,
+  randomBase62,
+  type CreateTestDirectoryOptions,
+  type DirectoryEnvironment,
+  type IssueSsaOptions,
+  type MintRequestOptions,
+  type RegisterSoftwareOptions,
+  type SoftwareStatementClaims,
+  type TestDirectory,
+  type TestSoftware,
+} from './directory/test-directory';
+export {
+  checkOpenApiResponse,
+  checkSchema,
+  type JsonSchema,
+  type ObservedResponse,
+  type OpenApiDocument,
+} from './openapi/openapi.check';

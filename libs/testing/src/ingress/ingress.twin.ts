@@ -20,6 +20,8 @@ export interface StartIngressTwinOptions {
   logDir?: string;
   /** Start-up budget. Default 10 s. */
   timeoutMs?: number;
+  /** Fixed ports (the sandbox wants stable URLs); free ones by default. */
+  ports?: { public: number; mtls: number };
 }
 
 export interface IngressTwin {
@@ -54,7 +56,9 @@ export async function startIngressTwin(options: StartIngressTwinOptions): Promis
   const dir = mkdtempSync(join(tmpdir(), 'obip-ingress-'));
   try {
     const files = await writePkiFiles(join(dir, 'pki'), options.pki);
-    const [publicPort, mtlsPort] = [await freePort(), await freePort()];
+    const [publicPort, mtlsPort] = options.ports
+      ? [options.ports.public, options.ports.mtls]
+      : [await freePort(), await freePort()];
     const logDir = options.logDir ?? dir;
     mkdirSync(logDir, { recursive: true });
     const accessLog = join(logDir, `nginx-${publicPort}-access.log`);
