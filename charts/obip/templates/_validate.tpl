@@ -1,0 +1,39 @@
+{{/*
+Refuses value combinations that cannot work, all at once, each with the fix. Called from
+validate.yaml so that `helm template`, `helm lint`, `install` and `upgrade` all stop on them.
+*/}}
+{{- define "obip.validate" -}}
+{{- $v := .Values -}}
+{{- $errors := list -}}
+{{- $cc := $v.ingress.clientCertificate -}}
+{{- if and (eq $v.ingress.provider "nginx") $v.ingress.hosts.mtls (not $cc.caSecret) -}}
+{{- $errors = append $errors (printf "ingress.hosts.mtls is %q but ingress.clientCertificate.caSecret is empty, so the edge could not verify TPP certificates. Fix: create a Secret with the trust bundle in key ca.crt and set ingress.clientCertificate.caSecret to its name (or set ingress.hosts.mtls to \"\" to run without the mTLS host)." $v.ingress.hosts.mtls) -}}
+{{- end -}}
+{{- if and (eq $v.ingress.provider "nginx") $cc.headerFormat (ne $cc.headerFormat "nginx") -}}
+{{- $errors = append $errors (printf "ingress.clientCertificate.headerFormat is %q but ingress-nginx sends the certificate in ssl-client-cert. Fix: set ingress.clientCertificate.headerFormat to \"\" or \"nginx\", or choose ingress.provider=gateway." $cc.headerFormat) -}}
+{{- end -}}
+{{- if and (ne $v.ingress.provider "none") (not $v.ingress.hosts.public) -}}
+{{- $errors = append $errors (printf "ingress.provider is %q but ingress.hosts.public is empty; the issuer URL is https://<public host>. Fix: set ingress.hosts.public (e.g. as.bank.example), or ingress.provider=none to bring your own edge." $v.ingress.provider) -}}
+{{- end -}}
+{{- range $name, $c := include "obip.components" . | fromYaml -}}
+{{- $a := (index $v $c.values).autoscaling -}}
+{{- if and $a.enabled (gt (int $a.minReplicas) (int $a.maxReplicas)) -}}
+{{- $errors = append $errors (printf "%s.autoscaling.minReplicas (%d) is above %s.autoscaling.maxReplicas (%d). Fix: raise maxReplicas or lower minReplicas." $c.values (int $a.minReplicas) $c.values (int $a.maxReplicas)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $store := list "mongodb" "redis" -}}
+{{- $s := index $v $store -}}
+{{- if and (eq $v.profile "production") $s.bundled.enabled -}}
+{{- $errors = append $errors (printf "%s.bundled.enabled is true with profile=production; the bundled %s is a single unauthenticated replica for evaluation only. Fix: point %s.existingSecret at a Secret with your %s URL and set %s.bundled.enabled=false, or set profile=evaluation for a trial install." $store $store $store $store $store) -}}
+{{- end -}}
+{{- if and $s.bundled.enabled $s.existingSecret -}}
+{{- $errors = append $errors (printf "%s.bundled.enabled is true and %s.existingSecret is %q; only one can provide the URL. Fix: unset one of them." $store $store $s.existingSecret) -}}
+{{- end -}}
+{{- if not (or $s.bundled.enabled $s.existingSecret) -}}
+{{- $errors = append $errors (printf "no %s: %s.existingSecret is empty and %s.bundled.enabled is false. Fix: create a Secret with the URL in key %q and set %s.existingSecret to its name (or, for evaluation only, profile=evaluation and %s.bundled.enabled=true)." $store $store $store $s.urlKey $store $store) -}}
+{{- end -}}
+{{- end -}}
+{{- if $errors -}}
+{{- fail (printf "\n\nobip cannot be installed with these values:\n  - %s\n" (join "\n  - " $errors)) -}}
+{{- end -}}
+{{- end -}}
