@@ -1,11 +1,148 @@
-import { mongoSettings, loadSettingsOrExit, serviceBaseSettings } from '@obip/config';
+import { z } from 'zod';
+import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting } from '@obip/config';
+
+/** An optional setting: unset means "derived" or "off", as its description says. */
+function optional<T extends z.ZodType>(schema: T, description: string) {
+  return schema.optional().describe(description);
+}
+
+const httpsUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' && !url.search && !url.hash;
+  } catch {
+    return false;
+  }
+}, 'must be an https URL without query or fragment');
+
+function splitList(text: string): string[] {
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
+/** Settings that start a local twin as they are, and that production must replace; each logs a warning when left so. */
+export const INSECURE_DEVELOPMENT_DEFAULTS = ['ISSUER', 'MTLS_BASE_URL', 'SIGNING_JWKS_FILE', 'COOKIE_KEYS', 'DPOP_NONCE_SECRET'];
 
 /** Every environment variable auth-server reads, validated once at start-up. */
 export const settingsShape = {
   ...serviceBaseSettings('auth-server', { http: 8081, grpc: 50051, ops: 9091 }),
   ...mongoSettings('obip_auth'),
+
+  // --- Hosts (ARCHITECTURE: two public hosts) ---
+  ISSUER: httpsUrl
+    .default('https://127.0.0.1:8443')
+    .describe(
+      'Issuer Identifier: the public host (browsers, no client certificate) as TPPs see it through the ingress; discovery, /jwks, /authorize and the login pages are advertised on it. Default: the sandbox public host (development only)',
+    ),
+  MTLS_BASE_URL: httpsUrl
+    .default('https://127.0.0.1:9443')
+    .describe(
+      'Base URL of the mTLS host (client certificate required); /par, /token, /revoke, /userinfo and /bc-authorize are advertised on it, also as mtls_endpoint_aliases. Default: the sandbox mTLS host (development only)',
+    ),
+  REGISTRATION_ENDPOINT: optional(
+    httpsUrl,
+    'registration_endpoint advertised in discovery (served by dcr-service). Default: <MTLS_BASE_URL>/register',
+  ),
+  INTROSPECTION_ENDPOINT: optional(
+    httpsUrl,
+    'introspection_endpoint advertised in discovery (served by token-introspection). Default: <MTLS_BASE_URL>/introspect',
+  ),
+
+  // --- FAPI ---
+  FAPI_DEFAULT_PROFILE: setting.oneOf(
+    ['fapi1-advanced', 'fapi2-security', 'fapi2-message-signing'],
+    'fapi2-security',
+    'FAPI profile enforced for a client that dcr-service registered without one',
+  ),
+
+  // --- Lifetimes (seconds; limits from the FAPI specs, see notes/fapi-and-dcr-rules.md §3.6) ---
+  ACCESS_TOKEN_TTL_SECONDS: setting.integer(
+    300,
+    'lifetime of access tokens from the authorization_code and refresh_token grants (seconds; always sender-constrained)',
+    { min: 30, max: 3600 },
+  ),
+  CLIENT_CREDENTIALS_TTL_SECONDS: setting.integer(
+    300,
+    'lifetime of client_credentials access tokens (seconds)',
+    { min: 30, max: 3600 },
+  ),
+  AUTHORIZATION_CODE_TTL_SECONDS: setting.integer(
+    60,
+    'lifetime of authorization codes (seconds; FAPI 2.0 SP 5.3.2.1: at most 60)',
+    { min: 5, max: 60 },
+  ),
+  ID_TOKEN_TTL_SECONDS: setting.integer(300, 'lifetime of ID tokens (seconds)', { min: 30, max: 3600 }),
+  REFRESH_TOKEN_TTL_SECONDS: setting.integer(
+    90 * 86_400,
+    'lifetime of refresh tokens (seconds; Open Banking UK consents last 90 days by default)',
+    { min: 300, max: 365 * 86_400 },
+  ),
+  REFRESH_TOKEN_ROTATION: setting.boolean(
+    false,
+    'rotate refresh tokens for FAPI 1.0 clients; FAPI 2.0 clients are never rotated (FAPI 2.0 SP 5.3.2.1)',
+  ),
+  GRANT_TTL_SECONDS: setting.integer(
+    90 * 86_400,
+    'lifetime of a grant (the engine record linking a customer, a client and a consent), seconds',
+    { min: 300, max: 365 * 86_400 },
+  ),
+  SESSION_TTL_SECONDS: setting.integer(3600, 'lifetime of a customer login session at auth-server (seconds)', {
+    min: 60,
+    max: 30 * 86_400,
+  }),
+  INTERACTION_TTL_SECONDS: setting.integer(600, 'how long a customer has to complete login and consent (seconds)', {
+    min: 60,
+    max: 3600,
+  }),
+
+  // --- Keys and secrets ---
+  SIGNING_JWKS_FILE: optional(
+    z.string().min(1),
+    'path of a private JWKS (JSON) with the signing keys, at least one PS256 and one ES256 key (a Kubernetes Secret mount). Unset: development keys are generated once and kept in DEV_KEYS_DIR, with a warning',
+  ),
+  COOKIE_KEYS: optional(
+    z
+      .string()
+      .transform(splitList)
+      .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')).min(1)),
+    'comma-separated keys that sign the session and interaction cookies, newest first (older ones still verify). Unset: a development key kept in DEV_KEYS_DIR, with a warning',
+  ),
+  DPOP_NONCE_SECRET: optional(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes, base64url without padding (43 characters)'),
+    'secret from which DPoP server nonces are derived (RFC 9449 §8); the same on every replica. Unset: a development secret kept in DEV_KEYS_DIR, with a warning',
+  ),
+  DEV_KEYS_DIR: setting.string(
+    'tmp/auth-server/dev-keys',
+    'directory where development signing keys, cookie key and DPoP nonce secret are generated and kept when none are configured (relative to the working directory)',
+  ),
+
+  // --- Peers and the edge ---
+  CLIENT_REGISTRY_GRPC_TARGET: setting.string(
+    '127.0.0.1:50052',
+    "gRPC target of dcr-service's obip.clients.v1.ClientRegistry, e.g. dns:///dcr-service-headless.obip.svc.cluster.local:50052",
+  ),
+  CLIENT_CACHE_TTL_MS: setting.durationMs(
+    30_000,
+    'how long a client read from dcr-service is reused before it is read again',
+    { max: 300_000 },
+  ),
+  CLIENT_CERT_HEADER_FORMAT: setting.oneOf(
+    ['nginx', 'xfcc', 'traefik', 'rfc9440'],
+    'nginx',
+    'how the ingress forwards the verified client certificate (ARCHITECTURE: Security model)',
+  ),
+  TRUSTED_PROXY_CIDRS: optional(
+    z.string().transform(splitList),
+    'comma-separated addresses or CIDRs of the ingress; a client-certificate header from any other peer is refused. Unset: only the NetworkPolicy guards the header',
+  ),
 };
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+export type AuthServerSettings = z.infer<z.ZodObject<typeof settingsShape>>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuthServerSettings {
   return loadSettingsOrExit('auth-server', settingsShape, env);
 }

@@ -1,22 +1,41 @@
 // Composition root of dcr-service: OBIE Dynamic Client Registration (issue 3).
-import { createHttpApp, errorHandler, notFoundHandler } from '@obip/http';
+import { clientsV1 } from '@obip/contracts';
 import { bootstrapService, runService } from '@obip/runtime';
+import { composeDcrService, settingsWarnings } from './compose';
 import { loadConfig } from './config';
 
 const settings = loadConfig();
 const foundation = await bootstrapService({ name: 'dcr-service', settings, withMongo: true });
 const { logger, metrics } = foundation;
+for (const warning of settingsWarnings(settings)) logger.warn({ setting: warning.split(' ')[0] }, warning);
 
-const app = createHttpApp({ logger, onResponse: metrics.observeHttpRequest });
-app.use(notFoundHandler('oauth'));
-app.use(errorHandler('oauth'));
+const dcr = await composeDcrService({
+  settings,
+  logger,
+  redis: foundation.redis,
+  mongo: foundation.mongo,
+  onResponse: metrics.observeHttpRequest,
+});
+foundation.grpcServer.addService(clientsV1.ClientRegistryService, dcr.clientRegistry);
+dcr.revocations.start();
 
 await runService({
   name: 'dcr-service',
   settings,
   logger,
   metrics,
-  dependencies: foundation.dependencies,
-  http: app,
-  grpc: foundation.grpcEndpoint([]),
+  // The revocation outbox stops before the stores it uses are closed.
+  dependencies: foundation.dependencies.map((dependency, index) =>
+    index === 0
+      ? {
+          ...dependency,
+          close: async () => {
+            await dcr.close();
+            await dependency.close();
+          },
+        }
+      : dependency,
+  ),
+  http: dcr.app,
+  grpc: foundation.grpcEndpoint(['obip.clients.v1.ClientRegistry']),
 });

@@ -7,7 +7,15 @@
  * in `registration.service.ts`.
  */
 import type { X509Certificate } from 'node:crypto';
-import { compactVerify, decodeJwt, decodeProtectedHeader, errors as joseErrors, type JWSHeaderParameters } from 'jose';
+import {
+  compactVerify,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  type CryptoKey,
+  type JWSHeaderParameters,
+} from 'jose';
+import { DomainError } from '@obip/errors';
 import { parseDistinguishedName, distinguishedNamesEqual } from '@obip/fapi';
 import { ClientCertificateError, RegistrationError } from './registration.errors';
 
@@ -232,6 +240,8 @@ async function verifyJws(
     // A key set that could not be fetched is the caller's problem to report (a 400 naming the
     // rule, not a 503: the TPP controls its JWKS endpoint). Signature failures likewise.
     if (cause instanceof RegistrationError) throw cause;
+    // JwksFetchError and friends: their description names the reason and is safe to show.
+    if (cause instanceof DomainError && cause.expose) throw fail(cause.description, cause);
     const reason =
       cause instanceof joseErrors.JWKSNoMatchingKey
         ? 'no key in the key set matches the kid'

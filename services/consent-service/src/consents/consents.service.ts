@@ -1,0 +1,407 @@
+/**
+ * The consent use cases, written against ports: create, read, the lifecycle transitions,
+ * listing and expiry. Transport adapters (intents HTTP, consents gRPC) call these.
+ */
+import { randomUUID } from 'node:crypto';
+import { BadRequestError, ConflictError } from '@obip/errors';
+import { CONSENT_ERROR_CODES, ConsentNotFoundError, ConsentStatusError } from './consents.errors';
+import type { Consent, ConsentHistoryEntry, ConsentKind, ConsentStatus, NewConsent } from './consents.model';
+import type { ConsentRepository } from './consents.repository';
+import {
+  TRANSITIONS,
+  authorisationDeadlineOf,
+  checkAccountSelection,
+  decideTransition,
+  expiryDueAt,
+  isExpiryDue,
+  type TransitionName,
+} from './consents.rules';
+
+/** An account as the consent service needs it: to check that a selection belongs to the customer. */
+export interface OwnedAccount {
+  accountId: string;
+  schemeName: string;
+  identification: string;
+}
+
+/** The bank's customer directory, as far as consents need it (implemented in `customers/`). */
+export interface AccountsOfCustomer {
+  listAccounts(subject: string): Promise<OwnedAccount[]>;
+}
+
+export interface ConsentServiceOptions {
+  repository: ConsentRepository;
+  accounts: AccountsOfCustomer;
+  /** How long a consent may await authorisation before it expires, in seconds. */
+  authorisationWindowSeconds: number;
+  /** Called after a transition wrote a token-revocation outbox entry, to deliver it at once. */
+  onCascadePending?: () => void;
+  now?: () => Date;
+}
+
+export interface CreateIntentInput {
+  clientId: string;
+  /** The validated OBIE `Data` as requested (server-assigned fields excluded). */
+  request: Record<string, unknown>;
+  risk: Record<string, unknown>;
+  expiresAt: Date | undefined;
+}
+
+export interface CreateAccountAccessInput extends CreateIntentInput {
+  permissions: string[];
+}
+
+export interface CreateGenericInput {
+  clientId: string;
+  scopes: string[];
+  /** RFC 9396 authorization_details as requested. */
+  authorizationDetails: unknown[];
+  expiresAt: Date | undefined;
+}
+
+export interface Idempotency {
+  key: string;
+  /** A hash of the request body: the same key with another body is refused. */
+  bodyHash: string;
+}
+
+export interface ListConsentsInput {
+  owner: { subject: string } | { clientId: string };
+  status?: ConsentStatus;
+  pageSize: number;
+  pageToken: string;
+}
+
+/** Who asks for a change, for the consent's history. */
+export interface Actor {
+  actor: string;
+  reason?: string;
+}
+
+const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 20;
+/** A transition that keeps losing races gives up; each loss means another caller made progress. */
+const MAX_TRANSITION_ATTEMPTS = 5;
+
+const ID_PREFIX: Record<ConsentKind, string> = {
+  'account-access': 'aac-',
+  'domestic-payment': 'pdc-',
+  generic: 'gc-',
+};
+
+export type ConsentService = ReturnType<typeof createConsentService>;
+
+/**
+ * @example
+ * const consents = createConsentService({ repository, accounts: customers, authorisationWindowSeconds: 1800 });
+ * const consent = await consents.createAccountAccessConsent({ clientId, permissions, request, risk: {}, expiresAt });
+ */
+export function createConsentService(options: ConsentServiceOptions) {
+  const { repository } = options;
+  const now = options.now ?? (() => new Date());
+
+  function newConsent(kind: ConsentKind, id: string, fields: Omit<NewConsent, 'id' | 'kind' | 'createdAt' | 'authorisationDeadline'>): NewConsent {
+    const createdAt = now();
+    return {
+      id,
+      kind,
+      createdAt,
+      authorisationDeadline: authorisationDeadlineOf(createdAt, options.authorisationWindowSeconds, fields.expiresAt),
+      ...fields,
+    };
+  }
+
+  async function store(consent: NewConsent): Promise<Consent> {
+    return repository.insert(consent, expiryDueAt({ ...consent, status: 'AwaitingAuthorisation' }));
+  }
+
+  /** The consent, with an expiry that has fallen due recorded first. */
+  async function load(consentId: string): Promise<Consent> {
+    const consent = await repository.findById(consentId);
+    if (!consent) throw new ConsentNotFoundError();
+    return isExpiryDue(consent, now()) ? expire(consent) : consent;
+  }
+
+  /** Records a due expiry; if another caller made the consent final first, returns it as it is now. */
+  async function expire(consent: Consent): Promise<Consent> {
+    const reason =
+      consent.expiresAt && consent.expiresAt <= now() ? 'ExpirationDateTime reached' : 'authorisation window ended';
+    try {
+      return await transition(consent.id, 'expire', { actor: 'system:expiry', reason }, consent);
+    } catch (error) {
+      if (!(error instanceof ConsentStatusError)) throw error;
+      const current = await repository.findById(consent.id);
+      if (!current) throw new ConsentNotFoundError();
+      return current;
+    }
+  }
+
+  /**
+   * Applies a named transition as one conditional update, re-reading and deciding again when
+   * another caller changed the consent in between. Refusals change nothing.
+   */
+  async function transition(
+    consentId: string,
+    name: TransitionName,
+    who: Actor,
+    current?: Consent,
+    decision: {
+      subject?: string;
+      accountIds?: string[];
+      /** Extra checks on the consent as it is, before anything is written. */
+      check?: (consent: Consent) => void | Promise<void>;
+      /** When the transition already happened: return unchanged only if this agrees. */
+      sameAs?: (consent: Consent) => boolean;
+    } = {},
+  ): Promise<Consent> {
+    let consent = current;
+    for (let attempt = 0; attempt < MAX_TRANSITION_ATTEMPTS; attempt += 1) {
+      consent ??= await repository.findById(consentId);
+      if (!consent) throw new ConsentNotFoundError();
+      const at = now();
+      if (name !== 'expire' && isExpiryDue(consent, at)) {
+        // The consent ran out before this decision: record that, then refuse the transition.
+        consent = await expire(consent);
+      }
+      const decided = decideTransition(consent, name);
+      if (decided.action === 'unchanged') {
+        if (decision.sameAs && !decision.sameAs(consent)) throw new ConsentStatusError(TRANSITIONS[name].verb, consent.status);
+        return consent;
+      }
+      await decision.check?.(consent);
+      const rule = TRANSITIONS[name];
+      const entry: ConsentHistoryEntry = { from: decided.from, to: decided.to, at, actor: who.actor, reason: who.reason ?? '' };
+      const cascades = rule.cascades && decided.from === 'Authorised';
+      const next = { ...consent, status: decided.to };
+      const updated = await repository.transition({
+        consentId,
+        from: decided.from,
+        to: decided.to,
+        entry,
+        expiryDueAt: expiryDueAt(next),
+        ...(decision.subject === undefined ? {} : { subject: decision.subject }),
+        ...(decision.accountIds === undefined ? {} : { accountIds: decision.accountIds }),
+        ...(cascades
+          ? {
+              cascade: {
+                state: 'pending' as const,
+                reason: name === 'revoke' ? 'consent_revoked' : 'consent_expired',
+                attempts: 0,
+                nextAttemptAt: at,
+                lastError: '',
+                deliveredAt: null,
+              },
+            }
+          : {}),
+      });
+      if (updated) {
+        if (cascades) options.onCascadePending?.();
+        return updated;
+      }
+      consent = undefined; // lost a race: read again and decide on what is there now
+    }
+    throw new ConflictError('the consent is changing too often to apply this transition', { code: 'consent_contended' });
+  }
+
+  return {
+    async createAccountAccessConsent(input: CreateAccountAccessInput): Promise<Consent> {
+      return store(
+        newConsent('account-access', `${ID_PREFIX['account-access']}${randomUUID()}`, {
+          clientId: input.clientId,
+          permissions: input.permissions,
+          accountIds: [],
+          scopes: [],
+          request: input.request,
+          risk: input.risk,
+          expiresAt: input.expiresAt,
+        }),
+      );
+    },
+
+    /**
+     * Creates a payment consent; with an idempotency key, the same key and body give back the
+     * same consent (OBIE: x-idempotency-key), and the same key with another body is refused.
+     * The key is reserved before the consent is written, under a unique index, so two racing
+     * requests cannot both create one; if the first writer died after reserving, the next
+     * request with the same body creates the consent under the reserved id.
+     */
+    async createDomesticPaymentConsent(
+      input: CreateIntentInput,
+      idempotency?: Idempotency,
+    ): Promise<{ consent: Consent; created: boolean }> {
+      const id = `${ID_PREFIX['domestic-payment']}${randomUUID()}`;
+      const build = (consentId: string) =>
+        newConsent('domestic-payment', consentId, {
+          clientId: input.clientId,
+          permissions: [],
+          accountIds: [],
+          scopes: [],
+          request: input.request,
+          risk: input.risk,
+          expiresAt: input.expiresAt,
+        });
+      if (!idempotency) return { consent: await store(build(id)), created: true };
+      const reservation = await repository.reserveIdempotencyKey({
+        clientId: input.clientId,
+        key: idempotency.key,
+        bodyHash: idempotency.bodyHash,
+        consentId: id,
+        createdAt: now(),
+      });
+      if (reservation.reserved) return { consent: await store(build(id)), created: true };
+      if (reservation.existing.bodyHash !== idempotency.bodyHash) {
+        throw new BadRequestError('this x-idempotency-key was already used with a different request body', {
+          code: 'idempotency_key_reused',
+        });
+      }
+      const existing = await repository.findById(reservation.existing.consentId);
+      if (existing) return { consent: existing, created: false };
+      try {
+        return { consent: await store(build(reservation.existing.consentId)), created: false };
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        return { consent: await load(reservation.existing.consentId), created: false };
+      }
+    },
+
+    /**
+     * A consent for a client that is not OBIE-shaped, created when the customer approves
+     * (issue 5: "created at approval from the requested scopes and authorization_details").
+     */
+    async createGenericConsent(input: CreateGenericInput): Promise<Consent> {
+      return store(
+        newConsent('generic', `${ID_PREFIX.generic}${randomUUID()}`, {
+          clientId: input.clientId,
+          permissions: [],
+          accountIds: [],
+          scopes: input.scopes,
+          request: { authorization_details: input.authorizationDetails },
+          risk: {},
+          expiresAt: input.expiresAt,
+        }),
+      );
+    },
+
+    /** The consent, with an expiry that fell due recorded first. ConsentNotFoundError when unknown. */
+    get: load,
+
+    /**
+     * The consent of `kind` that `clientId` created: any other (unknown, another client's, another
+     * kind) is the same ConsentNotFoundError, so existence never leaks across clients.
+     */
+    async getForClient(consentId: string, clientId: string, kind: ConsentKind): Promise<Consent> {
+      const consent = await repository.findById(consentId);
+      if (!consent || consent.clientId !== clientId || consent.kind !== kind) throw new ConsentNotFoundError();
+      return isExpiryDue(consent, now()) ? expire(consent) : consent;
+    },
+
+    /**
+     * The customer approves: AwaitingAuthorisation → Authorised with the accounts they selected,
+     * each of which must be theirs. Repeating it for the same customer returns the consent.
+     */
+    async authorise(input: { consentId: string; subject: string; accountIds: string[]; actor: string }): Promise<Consent> {
+      if (!input.subject) throw new BadRequestError('subject is required');
+      return transition(input.consentId, 'authorise', { actor: input.actor || `customer:${input.subject}`, reason: 'approved by the customer' }, undefined, {
+        subject: input.subject,
+        accountIds: input.accountIds,
+        sameAs: (consent) => consent.subject === input.subject,
+        check: async (consent) => {
+          const owned = await options.accounts.listAccounts(input.subject);
+          checkAccountSelection(
+            consent.kind,
+            input.accountIds,
+            owned.map((account) => account.accountId),
+            debtorAccountIdOf(consent, owned),
+          );
+        },
+      });
+    },
+
+    async reject(input: { consentId: string; subject?: string; actor: string; reason?: string }): Promise<Consent> {
+      return transition(
+        input.consentId,
+        'reject',
+        { actor: input.actor || (input.subject ? `customer:${input.subject}` : 'unknown'), reason: input.reason || 'refused by the customer' },
+        undefined,
+        input.subject ? { subject: input.subject } : {},
+      );
+    },
+
+    /**
+     * Spends a single-use consent: Authorised → Consumed, exactly once. The conditional update
+     * decides on MongoDB; the consumption claim (a unique insert) makes sure only one caller is
+     * told it won even where conditional updates race (FerretDB 1.x).
+     */
+    async consume(input: { consentId: string; actor: string }): Promise<Consent> {
+      const consumed = await transition(input.consentId, 'consume', { actor: input.actor || 'unknown', reason: 'payment submitted' });
+      if (!(await repository.claimConsumption(consumed.id, input.actor || 'unknown', now()))) {
+        throw new ConsentStatusError('consumed', consumed.status, CONSENT_ERROR_CODES.alreadyConsumed);
+      }
+      return consumed;
+    },
+
+    /** Withdraws an authorised consent and queues the revocation of its tokens in the same update. */
+    async revoke(input: { consentId: string; actor: string; reason?: string }): Promise<Consent> {
+      return transition(input.consentId, 'revoke', { actor: input.actor || 'unknown', reason: input.reason || 'revoked' });
+    },
+
+    /** Pages through the consents of a customer or a client, newest first. */
+    async list(input: ListConsentsInput): Promise<{ consents: Consent[]; nextPageToken: string }> {
+      const pageSize = input.pageSize <= 0 ? DEFAULT_PAGE_SIZE : Math.min(input.pageSize, MAX_PAGE_SIZE);
+      const after = input.pageToken ? decodePageToken(input.pageToken) : undefined;
+      const found = await repository.list({
+        owner: input.owner,
+        ...(input.status ? { status: input.status } : {}),
+        ...(after ? { after } : {}),
+        limit: pageSize + 1,
+      });
+      const page = found.slice(0, pageSize);
+      const last = page.at(-1);
+      const nextPageToken = found.length > pageSize && last ? encodePageToken(last) : '';
+      const at = now();
+      return { consents: await Promise.all(page.map((consent) => (isExpiryDue(consent, at) ? expire(consent) : consent))), nextPageToken };
+    },
+
+    /** Records the expiry of up to `limit` consents whose expiry has fallen due; how many it expired. */
+    async expireDue(limit = 100): Promise<number> {
+      const due = await repository.findExpiryDue(now(), limit);
+      let expired = 0;
+      for (const consent of due) {
+        if ((await expire(consent)).status === 'Expired') expired += 1;
+      }
+      return expired;
+    },
+  };
+}
+
+/**
+ * The account a payment names as its DebtorAccount, among the customer's accounts: undefined
+ * when it names none; a placeholder that matches nothing when it names an account the
+ * customer does not hold.
+ */
+function debtorAccountIdOf(consent: Consent, owned: readonly OwnedAccount[]): string | undefined {
+  if (consent.kind !== 'domestic-payment') return undefined;
+  const initiation = consent.request.Initiation as { DebtorAccount?: { SchemeName?: string; Identification?: string } } | undefined;
+  const debtor = initiation?.DebtorAccount;
+  if (!debtor) return undefined;
+  const match = owned.find(
+    (account) => account.schemeName === debtor.SchemeName && account.identification === debtor.Identification,
+  );
+  return match?.accountId ?? '\u0000not-held';
+}
+
+function encodePageToken(consent: Consent): string {
+  return Buffer.from(JSON.stringify({ t: consent.createdAt.getTime(), id: consent.id })).toString('base64url');
+}
+
+function decodePageToken(token: string): { createdAt: Date; id: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { t?: unknown; id?: unknown };
+    if (typeof parsed.t === 'number' && Number.isFinite(parsed.t) && typeof parsed.id === 'string') {
+      return { createdAt: new Date(parsed.t), id: parsed.id };
+    }
+  } catch {
+    // fall through
+  }
+  throw new BadRequestError('page_token is not one this service issued', { code: 'invalid_page_token' });
+}

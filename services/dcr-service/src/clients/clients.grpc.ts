@@ -1,0 +1,120 @@
+import { clientsV1 } from '@obip/contracts';
+import { BadRequestError, NotFoundError } from '@obip/errors';
+import type { ServiceHandlers } from '@obip/grpc';
+import type { ClientRepository, ClientStatus, RegisteredClient } from './clients.repository';
+
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
+
+export interface ClientRegistryOptions {
+  clients: ClientRepository;
+  /** The client's key set from its jwks_uri, for GetClient; undefined when it cannot be fetched now. */
+  resolveJwks(jwksUri: string): Promise<object | undefined>;
+}
+
+const STATUS_TO_PROTO: Record<ClientStatus, clientsV1.ClientStatus> = {
+  active: clientsV1.ClientStatus.CLIENT_STATUS_ACTIVE,
+  suspended: clientsV1.ClientStatus.CLIENT_STATUS_SUSPENDED,
+  pending: clientsV1.ClientStatus.CLIENT_STATUS_PENDING,
+};
+
+function statusFromProto(status: clientsV1.ClientStatus): ClientStatus | undefined {
+  switch (status) {
+    case clientsV1.ClientStatus.CLIENT_STATUS_ACTIVE:
+      return 'active';
+    case clientsV1.ClientStatus.CLIENT_STATUS_SUSPENDED:
+      return 'suspended';
+    case clientsV1.ClientStatus.CLIENT_STATUS_PENDING:
+      return 'pending';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The gRPC adapter of `clients.v1.ClientRegistry`: proto in, domain calls, proto out. Errors are
+ * domain errors; `@obip/grpc` maps them to statuses in one place (not found → NOT_FOUND,
+ * bad argument → INVALID_ARGUMENT, store down → UNAVAILABLE).
+ *
+ * @example
+ * grpcServer.addService(clientsV1.ClientRegistryService, createClientRegistryHandlers({ clients, resolveJwks }));
+ */
+export function createClientRegistryHandlers(
+  options: ClientRegistryOptions,
+): ServiceHandlers<typeof clientsV1.ClientRegistryService> {
+  const { clients } = options;
+
+  const toProto = (client: RegisteredClient, jwks?: object): clientsV1.Client => ({
+    clientId: client.clientId,
+    status: STATUS_TO_PROTO[client.status],
+    softwareId: client.softwareId,
+    orgId: client.orgId,
+    metadataJson: JSON.stringify({ ...client.metadata, client_id: client.clientId }),
+    jwksJson: jwks ? JSON.stringify(jwks) : '',
+    tlsClientAuthSubjectDn:
+      typeof client.metadata.tls_client_auth_subject_dn === 'string' ? client.metadata.tls_client_auth_subject_dn : '',
+    fapiProfile: clientsV1.FapiProfile.FAPI_PROFILE_UNSPECIFIED,
+    createdAt: Math.floor(client.createdAt.getTime() / 1000),
+    updatedAt: Math.floor(client.updatedAt.getTime() / 1000),
+    statusReason: client.statusReason,
+  });
+
+  const required = (value: string, name: string): string => {
+    if (value === '') throw new BadRequestError(`${name} is required`, { code: 'invalid_argument' });
+    return value;
+  };
+
+  return {
+    async getClient({ clientId }) {
+      const client = await clients.findById(required(clientId, 'client_id'));
+      if (!client) throw new NotFoundError('no client has this id', { code: 'client_not_found' });
+      const jwksUri = client.metadata.jwks_uri;
+      const jwks = typeof jwksUri === 'string' ? await options.resolveJwks(jwksUri) : undefined;
+      return { client: toProto(client, jwks) };
+    },
+
+    async listClients(request) {
+      const pageSize = Math.min(Math.max(request.pageSize, 0) || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+      const afterClientId = request.pageToken === '' ? undefined : decodePageToken(request.pageToken);
+      const page = await clients.list({
+        limit: pageSize + 1,
+        afterClientId,
+        orgId: request.orgId || undefined,
+        softwareId: request.softwareId || undefined,
+        status: statusFromProto(request.status),
+      });
+      const shown = page.slice(0, pageSize);
+      const last = shown.at(-1);
+      return {
+        clients: shown.map((client) => toProto(client)),
+        nextPageToken: page.length > pageSize && last ? encodePageToken(last.clientId) : '',
+      };
+    },
+
+    async setClientStatus({ clientId, status, reason, actor }) {
+      const next = statusFromProto(status);
+      if (!next) throw new BadRequestError('status must be ACTIVE, SUSPENDED or PENDING', { code: 'invalid_argument' });
+      const updated = await clients.setStatus(required(clientId, 'client_id'), next, reason, {
+        action: 'set_status',
+        actor: actor || 'unknown',
+        fields: ['status'],
+        note: reason,
+      });
+      if (!updated) throw new NotFoundError('no client has this id', { code: 'client_not_found' });
+      return { client: toProto(updated) };
+    },
+  };
+}
+
+/** Page tokens are opaque to callers: the last client id seen, base64url-encoded. */
+function encodePageToken(clientId: string): string {
+  return Buffer.from(`v1:${clientId}`).toString('base64url');
+}
+
+function decodePageToken(token: string): string {
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  if (!text.startsWith('v1:') || text.length < 4) {
+    throw new BadRequestError('page_token is not valid', { code: 'invalid_argument' });
+  }
+  return text.slice(3);
+}

@@ -1,0 +1,234 @@
+import { Schema, type Connection, type Model } from 'mongoose';
+import { translateMongoError } from '@obip/mongo';
+import type {
+  AuditEvent,
+  ClientChanges,
+  ClientRepository,
+  ClientStatus,
+  ListClientsQuery,
+  RegisteredClient,
+} from './clients.repository';
+
+interface ClientDocument {
+  _id: string;
+  status: ClientStatus;
+  statusReason: string;
+  softwareId: string;
+  orgId: string;
+  environment: string;
+  directoryIssuer: string;
+  metadata: Record<string, unknown>;
+  softwareStatement: string;
+  softwareStatementClaims: Record<string, unknown>;
+  registrationAccessTokenHash: string | null;
+  certificate: { subjectDn: string; thumbprintS256: string };
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface AuditDocument {
+  clientId: string;
+  action: AuditEvent['action'];
+  actor: string;
+  fields: string[];
+  note: string;
+  at: Date;
+}
+
+const clientSchema = new Schema<ClientDocument>(
+  {
+    // The client id is the primary key: unique by construction, on MongoDB and FerretDB alike.
+    _id: { type: String, required: true },
+    status: { type: String, required: true, enum: ['active', 'suspended', 'pending'] },
+    statusReason: { type: String, default: '' },
+    softwareId: { type: String, required: true, index: true },
+    orgId: { type: String, required: true, index: true },
+    environment: { type: String, required: true },
+    directoryIssuer: { type: String, required: true },
+    metadata: { type: Schema.Types.Mixed, required: true },
+    softwareStatement: { type: String, required: true },
+    softwareStatementClaims: { type: Schema.Types.Mixed, required: true },
+    // ARCHITECTURE: registration access tokens are stored hashed, never as issued.
+    registrationAccessTokenHash: { type: String, default: null, index: true },
+    certificate: {
+      subjectDn: { type: String, required: true },
+      thumbprintS256: { type: String, required: true },
+    },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: 'clients', versionKey: false, minimize: false },
+);
+
+const auditSchema = new Schema<AuditDocument>(
+  {
+    clientId: { type: String, required: true, index: true },
+    action: { type: String, required: true },
+    actor: { type: String, required: true },
+    fields: { type: [String], default: [] },
+    note: { type: String, default: '' },
+    at: { type: Date, required: true },
+  },
+  { collection: 'client_audit', versionKey: false },
+);
+
+/**
+ * The MongoDB client store (mongoose). Each write is one single-document operation followed by
+ * its audit entry: no transactions (FerretDB has none), so a crash between the two can lose an
+ * audit line but never leaves half a client. Database errors become domain errors here and
+ * nowhere else (duplicate id → ConflictError, outage → DependencyUnavailableError).
+ *
+ * @example
+ * const clients = await createMongoClientRepository(connection);
+ */
+export async function createMongoClientRepository(
+  connection: Connection,
+  options: { now?: () => Date } = {},
+): Promise<ClientRepository> {
+  const now = options.now ?? (() => new Date());
+  const Clients: Model<ClientDocument> = connection.model<ClientDocument>('Client', clientSchema);
+  const Audit: Model<AuditDocument> = connection.model<AuditDocument>('ClientAudit', auditSchema);
+  await guard(() => Promise.all([Clients.createIndexes(), Audit.createIndexes()]));
+
+  const audit = (clientId: string, event: AuditEvent) =>
+    guard(() =>
+      Audit.create({
+        clientId,
+        action: event.action,
+        actor: event.actor,
+        fields: event.fields,
+        note: event.note ?? '',
+        at: now(),
+      }),
+    );
+
+  return {
+    async create(client, event) {
+      await guard(() => Clients.create(toDocument(client)));
+      await audit(client.clientId, event);
+    },
+
+    async findById(clientId) {
+      const found = await guard(() => Clients.findById(clientId).lean<ClientDocument>().exec());
+      return found ? toClient(found) : undefined;
+    },
+
+    async findByRegistrationTokenHash(hash) {
+      const found = await guard(() =>
+        Clients.findOne({ registrationAccessTokenHash: hash }).lean<ClientDocument>().exec(),
+      );
+      return found ? toClient(found) : undefined;
+    },
+
+    async update(clientId, changes, event) {
+      const set: Partial<ClientDocument> = {
+        metadata: changes.metadata,
+        softwareStatement: changes.softwareStatement,
+        softwareStatementClaims: changes.softwareStatementClaims,
+        environment: changes.environment,
+        directoryIssuer: changes.directoryIssuer,
+        certificate: changes.certificate,
+        updatedAt: now(),
+      };
+      if (changes.registrationAccessTokenHash !== undefined) {
+        set.registrationAccessTokenHash = changes.registrationAccessTokenHash;
+      }
+      const updated = await guard(() =>
+        Clients.findOneAndUpdate({ _id: clientId }, { $set: set }, { new: true }).lean<ClientDocument>().exec(),
+      );
+      if (!updated) return undefined;
+      await audit(clientId, event);
+      return toClient(updated);
+    },
+
+    async revokeRegistrationToken(clientId, event) {
+      const result = await guard(() =>
+        Clients.updateOne({ _id: clientId }, { $set: { registrationAccessTokenHash: null, updatedAt: now() } }).exec(),
+      );
+      if (result.matchedCount === 0) return false;
+      await audit(clientId, event);
+      return true;
+    },
+
+    async setStatus(clientId, status, reason, event) {
+      const updated = await guard(() =>
+        Clients.findOneAndUpdate(
+          { _id: clientId },
+          { $set: { status, statusReason: reason, updatedAt: now() } },
+          { new: true },
+        )
+          .lean<ClientDocument>()
+          .exec(),
+      );
+      if (!updated) return undefined;
+      await audit(clientId, event);
+      return toClient(updated);
+    },
+
+    async delete(clientId, event) {
+      const result = await guard(() => Clients.deleteOne({ _id: clientId }).exec());
+      if (result.deletedCount === 0) return false;
+      await audit(clientId, event);
+      return true;
+    },
+
+    async list(query: ListClientsQuery) {
+      const filter: Record<string, unknown> = {};
+      if (query.afterClientId !== undefined) filter._id = { $gt: query.afterClientId };
+      if (query.orgId !== undefined) filter.orgId = query.orgId;
+      if (query.softwareId !== undefined) filter.softwareId = query.softwareId;
+      if (query.status !== undefined) filter.status = query.status;
+      const found = await guard(() =>
+        Clients.find(filter).sort({ _id: 1 }).limit(query.limit).lean<ClientDocument[]>().exec(),
+      );
+      return found.map(toClient);
+    },
+  };
+}
+
+/** Runs a database call, translating its failures into domain errors. */
+async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    translateMongoError(error);
+  }
+}
+
+function toDocument(client: RegisteredClient): ClientDocument {
+  return {
+    _id: client.clientId,
+    status: client.status,
+    statusReason: client.statusReason,
+    softwareId: client.softwareId,
+    orgId: client.orgId,
+    environment: client.environment,
+    directoryIssuer: client.directoryIssuer,
+    metadata: client.metadata,
+    softwareStatement: client.softwareStatement,
+    softwareStatementClaims: client.softwareStatementClaims,
+    registrationAccessTokenHash: client.registrationAccessTokenHash ?? null,
+    certificate: { ...client.certificate },
+    createdAt: client.createdAt,
+    updatedAt: client.updatedAt,
+  };
+}
+
+function toClient(document: ClientDocument): RegisteredClient {
+  return {
+    clientId: document._id,
+    status: document.status,
+    statusReason: document.statusReason ?? '',
+    softwareId: document.softwareId,
+    orgId: document.orgId,
+    environment: document.environment,
+    directoryIssuer: document.directoryIssuer,
+    metadata: document.metadata,
+    softwareStatement: document.softwareStatement,
+    softwareStatementClaims: document.softwareStatementClaims,
+    registrationAccessTokenHash: document.registrationAccessTokenHash ?? undefined,
+    certificate: { subjectDn: document.certificate.subjectDn, thumbprintS256: document.certificate.thumbprintS256 },
+    createdAt: new Date(document.createdAt),
+    updatedAt: new Date(document.updatedAt),
+  };
+}

@@ -1,0 +1,180 @@
+// Wiring of dcr-service's adapters and use cases from its settings. main.ts calls it with the
+// process's stores; tests call it with their own real Redis and MongoDB, so both run the same
+// graph.
+import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import type { Express } from 'express';
+import type { Connection } from 'mongoose';
+import type { Logger } from '@obip/observability';
+import type { clientsV1 } from '@obip/contracts';
+import type { ServiceHandlers } from '@obip/grpc';
+import {
+  createClientCertificateReader,
+  createHttpApp,
+  errorHandler,
+  notFoundHandler,
+  type ResponseObserver,
+} from '@obip/http';
+import type { RedisClient } from '@obip/redis';
+import { createClientRegistryHandlers } from './clients/clients.grpc';
+import { createMongoClientRepository } from './clients/clients.mongo';
+import type { ClientRepository } from './clients/clients.repository';
+import type { DcrSettings } from './config';
+import { createJwksCache } from './jwks/jwks.cache';
+import { fetchJwks } from './jwks/jwks.fetcher';
+import { createRegistrationRouter } from './registration/registration.http';
+import { registrationOpenApi } from './registration/registration.openapi';
+import type { RegistrationPolicy } from './registration/registration.rules';
+import { createRegistrationService, type RegistrationService } from './registration/registration.service';
+import { createRedisReplayCache } from './replay/replay.redis';
+import { createGrpcTokenRevoker } from './revocation/revocation.grpc';
+import { createMongoRevocationOutbox } from './revocation/revocation.mongo';
+import {
+  createRevocationDispatcher,
+  type RevocationDispatcher,
+  type TokenRevoker,
+} from './revocation/revocation.service';
+
+export interface DcrComponents {
+  app: Express;
+  clients: ClientRepository;
+  registration: RegistrationService;
+  clientRegistry: ServiceHandlers<typeof clientsV1.ClientRegistryService>;
+  revocations: RevocationDispatcher;
+  /** Stops the outbox and closes the tokens.v1 channel. */
+  close(): Promise<void>;
+}
+
+export interface ComposeOptions {
+  settings: DcrSettings;
+  logger: Logger;
+  redis: RedisClient;
+  mongo: Connection;
+  onResponse?: ResponseObserver;
+  /** Replaces the tokens.v1 gRPC client (tests). */
+  tokenRevoker?: TokenRevoker;
+}
+
+/** The rule policy from settings; reads DCR_TRUSTED_CA_FILE once. */
+export function policyFromSettings(settings: DcrSettings): RegistrationServiceOptionsPolicy {
+  return {
+    signingAlgs: settings.DCR_SIGNING_ALGS,
+    acceptedAudiences: settings.DCR_ACCEPTED_AUDIENCES,
+    clockSkewSeconds: settings.DCR_CLOCK_SKEW_SECONDS,
+    requestMaxAgeSeconds: settings.DCR_REQUEST_MAX_AGE_SECONDS,
+    ssaMaxAgeSeconds: settings.DCR_SSA_MAX_AGE_SECONDS,
+    authMethods: settings.DCR_TOKEN_ENDPOINT_AUTH_METHODS,
+    applicationTypes: settings.DCR_APPLICATION_TYPES,
+    scopesByRole: settings.DCR_SCOPES_BY_ROLE,
+    allowLoopbackRedirectUris: settings.DCR_ALLOW_LOOPBACK_REDIRECT_URIS,
+    certificateBinding: settings.DCR_CERTIFICATE_BINDING,
+    trustedCas: settings.DCR_TRUSTED_CA_FILE ? readCertificates(settings.DCR_TRUSTED_CA_FILE) : [],
+    directories: settings.DCR_TRUSTED_DIRECTORIES,
+    ssaReplayCheck: settings.DCR_SSA_REPLAY_CHECK,
+    useSoftwareIdAsClientName: settings.DCR_USE_SOFTWARE_ID_AS_CLIENT_NAME,
+    rotateRegistrationAccessToken: settings.DCR_ROTATE_REGISTRATION_ACCESS_TOKEN,
+  };
+}
+
+type RegistrationServiceOptionsPolicy = Parameters<typeof createRegistrationService>[0]['policy'] &
+  RegistrationPolicy;
+
+function readCertificates(file: string): X509Certificate[] {
+  const pem = readFileSync(file, 'utf8');
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new Error(`DCR_TRUSTED_CA_FILE: no certificate found in ${file}`);
+  return blocks.map((block) => new X509Certificate(block));
+}
+
+/** Insecure or incomplete settings, each named, for a warning at start-up (STYLE habit 6). */
+export function settingsWarnings(settings: DcrSettings): string[] {
+  const warnings: string[] = [];
+  if (settings.DCR_TRUSTED_DIRECTORIES.length === 0)
+    warnings.push('DCR_TRUSTED_DIRECTORIES is empty: every registration is refused');
+  if (settings.DCR_ACCEPTED_AUDIENCES.length === 0)
+    warnings.push('DCR_ACCEPTED_AUDIENCES is empty: every registration is refused');
+  if (!settings.DCR_TRUSTED_CA_FILE)
+    warnings.push('DCR_TRUSTED_CA_FILE is not set: transport certificate chains are verified by the edge only');
+  if (settings.DCR_ALLOW_PRIVATE_JWKS_URIS)
+    warnings.push('DCR_ALLOW_PRIVATE_JWKS_URIS is on: TPP key sets may be fetched from private addresses (sandbox only)');
+  if (settings.DCR_ALLOW_LOOPBACK_REDIRECT_URIS)
+    warnings.push('DCR_ALLOW_LOOPBACK_REDIRECT_URIS is on: loopback redirect URIs are accepted (sandbox only)');
+  if (!settings.DCR_REGISTRATION_BASE_URL)
+    warnings.push('DCR_REGISTRATION_BASE_URL is not set: registration_client_uri is built from the Host header');
+  if (settings.DCR_CERTIFICATE_BINDING !== 'require')
+    warnings.push(`DCR_CERTIFICATE_BINDING is ${settings.DCR_CERTIFICATE_BINDING}: certificate/SSA mismatches are not refused`);
+  return warnings;
+}
+
+export async function composeDcrService(options: ComposeOptions): Promise<DcrComponents> {
+  const { settings, logger } = options;
+  const clients = await createMongoClientRepository(options.mongo);
+  const outbox = await createMongoRevocationOutbox(options.mongo);
+  const grpcRevoker = options.tokenRevoker ? undefined : createGrpcTokenRevoker({ target: settings.DCR_TOKENS_GRPC_TARGET });
+  const revocations = createRevocationDispatcher({
+    store: outbox,
+    revoker: options.tokenRevoker ?? grpcRevoker!,
+    logger: logger.child({ component: 'revocation-outbox' }),
+    pollMs: settings.DCR_REVOCATION_POLL_MS,
+    maxBackoffMs: settings.DCR_REVOCATION_BACKOFF_MAX_MS,
+  });
+  const keys = createJwksCache({
+    fetcher: fetchJwks,
+    timeoutMs: settings.DCR_JWKS_TIMEOUT_MS,
+    ttlMs: settings.DCR_JWKS_CACHE_TTL_MS,
+    refreshCooldownMs: settings.DCR_JWKS_REFRESH_COOLDOWN_MS,
+    allowPrivate: settings.DCR_ALLOW_PRIVATE_JWKS_URIS,
+  });
+  const registration = createRegistrationService({
+    clients,
+    replay: createRedisReplayCache(options.redis),
+    keys,
+    revocation: revocations,
+    policy: policyFromSettings(settings),
+    logger,
+  });
+
+  const app = createHttpApp({ logger, onResponse: options.onResponse });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(registrationOpenApi);
+  });
+  app.use(
+    createRegistrationRouter({
+      service: registration,
+      readCertificate: createClientCertificateReader({
+        format: settings.DCR_CLIENT_CERT_HEADER_FORMAT,
+        ...(settings.DCR_TRUSTED_PROXY_CIDRS.length > 0 ? { trustedProxyCidrs: settings.DCR_TRUSTED_PROXY_CIDRS } : {}),
+      }),
+      acceptJson: settings.DCR_ACCEPT_JSON_REGISTRATION,
+      enabledMethods: settings.DCR_ENABLED_METHODS,
+      registrationBaseUrl: settings.DCR_REGISTRATION_BASE_URL,
+    }),
+  );
+  app.use(notFoundHandler('oauth'));
+  app.use(errorHandler('oauth'));
+
+  const clientRegistry = createClientRegistryHandlers({
+    clients,
+    async resolveJwks(jwksUri) {
+      try {
+        return await keys.keySet(jwksUri, false);
+      } catch (error) {
+        // The jwks_uri in the metadata stays authoritative; auth-server can fetch it itself.
+        logger.warn({ err: error }, 'could not resolve a client key set for GetClient');
+        return undefined;
+      }
+    },
+  });
+
+  return {
+    app,
+    clients,
+    registration,
+    clientRegistry,
+    revocations,
+    async close() {
+      await revocations.stop();
+      grpcRevoker?.close();
+    },
+  };
+}
