@@ -32,6 +32,17 @@ const UNAVAILABLE_ERROR_NAMES = new Set([
   'MongoOperationTimeoutError',
 ]);
 
+// Socket failures that can surface from the driver as plain Node errors, e.g. a write on a socket
+// the server has just closed ("This socket has been ended by the other party", EPIPE).
+const SOCKET_ERROR_CODES = new Set([
+  'EPIPE',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+]);
+
 function codeOf(error: object): unknown {
   return (error as { code?: unknown }).code;
 }
@@ -60,6 +71,7 @@ export function isMongoUnavailableError(error: unknown): boolean {
   if (error.name === 'MongooseError' && /buffering timed out|before initial connection/.test(error.message))
     return true;
   const code = codeOf(error);
+  if (typeof code === 'string' && SOCKET_ERROR_CODES.has(code)) return true;
   return error.name === 'MongoServerError' && typeof code === 'number' && UNAVAILABLE_SERVER_CODES.has(code);
 }
 

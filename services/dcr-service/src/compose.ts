@@ -76,8 +76,7 @@ export function policyFromSettings(settings: DcrSettings): RegistrationServiceOp
   };
 }
 
-type RegistrationServiceOptionsPolicy = Parameters<typeof createRegistrationService>[0]['policy'] &
-  RegistrationPolicy;
+type RegistrationServiceOptionsPolicy = Parameters<typeof createRegistrationService>[0]['policy'] & RegistrationPolicy;
 
 function readCertificates(file: string): X509Certificate[] {
   const pem = readFileSync(file, 'utf8');
@@ -96,13 +95,17 @@ export function settingsWarnings(settings: DcrSettings): string[] {
   if (!settings.DCR_TRUSTED_CA_FILE)
     warnings.push('DCR_TRUSTED_CA_FILE is not set: transport certificate chains are verified by the edge only');
   if (settings.DCR_ALLOW_PRIVATE_JWKS_URIS)
-    warnings.push('DCR_ALLOW_PRIVATE_JWKS_URIS is on: TPP key sets may be fetched from private addresses (sandbox only)');
+    warnings.push(
+      'DCR_ALLOW_PRIVATE_JWKS_URIS is on: TPP key sets may be fetched from private addresses (sandbox only)',
+    );
   if (settings.DCR_ALLOW_LOOPBACK_REDIRECT_URIS)
     warnings.push('DCR_ALLOW_LOOPBACK_REDIRECT_URIS is on: loopback redirect URIs are accepted (sandbox only)');
   if (!settings.DCR_REGISTRATION_BASE_URL)
     warnings.push('DCR_REGISTRATION_BASE_URL is not set: registration_client_uri is built from the Host header');
   if (settings.DCR_CERTIFICATE_BINDING !== 'require')
-    warnings.push(`DCR_CERTIFICATE_BINDING is ${settings.DCR_CERTIFICATE_BINDING}: certificate/SSA mismatches are not refused`);
+    warnings.push(
+      `DCR_CERTIFICATE_BINDING is ${settings.DCR_CERTIFICATE_BINDING}: certificate/SSA mismatches are not refused`,
+    );
   return warnings;
 }
 
@@ -110,7 +113,9 @@ export async function composeDcrService(options: ComposeOptions): Promise<DcrCom
   const { settings, logger } = options;
   const clients = await createMongoClientRepository(options.mongo);
   const outbox = await createMongoRevocationOutbox(options.mongo);
-  const grpcRevoker = options.tokenRevoker ? undefined : createGrpcTokenRevoker({ target: settings.DCR_TOKENS_GRPC_TARGET });
+  const grpcRevoker = options.tokenRevoker
+    ? undefined
+    : createGrpcTokenRevoker({ target: settings.DCR_TOKENS_GRPC_TARGET });
   const revocations = createRevocationDispatcher({
     store: outbox,
     revoker: options.tokenRevoker ?? grpcRevoker!,

@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting } from '@obip/config';
 
 /** A comma-separated list of values, each one of `values`. */
-function listOf<const T extends readonly [string, ...string[]]>(values: T, fallback: readonly T[number][], description: string) {
+function listOf<const T extends readonly [string, ...string[]]>(
+  values: T,
+  fallback: readonly T[number][],
+  description: string,
+) {
   return z
     .string()
     .transform((text) => splitList(text))
@@ -201,9 +205,13 @@ export const settingsShape = {
     min: 50,
     max: 600_000,
   }),
-  DCR_REVOCATION_BACKOFF_MAX_MS: setting.durationMs(300_000, 'longest wait between two delivery attempts of one entry', {
-    min: 100,
-  }),
+  DCR_REVOCATION_BACKOFF_MAX_MS: setting.durationMs(
+    300_000,
+    'longest wait between two delivery attempts of one entry',
+    {
+      min: 100,
+    },
+  ),
 };
 
 export type DcrSettings = z.infer<z.ZodObject<typeof settingsShape>>;

@@ -35,7 +35,13 @@ const ok = { id: 'x1', tags: ['a'], size: 2 };
 describe('OpenAPI response check', () => {
   test('accepts a response that matches its documented schema', () => {
     assert.deepEqual(
-      checkOpenApiResponse(doc, { method: 'GET', path: '/things/x1', status: 200, contentType: 'application/json; charset=utf-8', body: ok }),
+      checkOpenApiResponse(doc, {
+        method: 'GET',
+        path: '/things/x1',
+        status: 200,
+        contentType: 'application/json; charset=utf-8',
+        body: ok,
+      }),
       [],
     );
   });
@@ -49,7 +55,8 @@ describe('OpenAPI response check', () => {
   test('reports an undocumented status, media type or path', () => {
     assert.equal(checkOpenApiResponse(doc, { method: 'GET', path: '/things/1', status: 500, body: {} }).length, 1);
     assert.equal(
-      checkOpenApiResponse(doc, { method: 'GET', path: '/things/1', status: 200, contentType: 'text/html', body: ok }).length,
+      checkOpenApiResponse(doc, { method: 'GET', path: '/things/1', status: 200, contentType: 'text/html', body: ok })
+        .length,
       1,
     );
     assert.equal(checkOpenApiResponse(doc, { method: 'GET', path: '/other', status: 200, body: ok }).length, 1);

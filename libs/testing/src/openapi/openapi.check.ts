@@ -70,8 +70,7 @@ export function checkOpenApiResponse(doc: OpenApiDocument, response: ObservedRes
   const template = Object.keys(doc.paths).find((candidate) => pathMatches(candidate, response.path));
   if (!template) return [`no path in the document matches ${response.path}`];
   const operation = doc.paths[template]?.[response.method.toLowerCase()] as
-    | { responses?: Record<string, { content?: Record<string, { schema?: JsonSchema }> }> }
-    | undefined;
+    { responses?: Record<string, { content?: Record<string, { schema?: JsonSchema }> }> } | undefined;
   if (!operation) return [`${response.method} ${template} is not documented`];
   const documented = operation.responses?.[String(response.status)] ?? operation.responses?.default;
   if (!documented) return [`${response.method} ${template} does not document status ${response.status}`];

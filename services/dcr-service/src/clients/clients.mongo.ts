@@ -2,7 +2,6 @@ import { Schema, type Connection, type Model } from 'mongoose';
 import { translateMongoError } from '@obip/mongo';
 import type {
   AuditEvent,
-  ClientChanges,
   ClientRepository,
   ClientStatus,
   ListClientsQuery,

@@ -8,6 +8,11 @@ import { DomainError } from '@obip/errors';
  */
 export class JwksFetchError extends DomainError {
   constructor(reason: string, cause?: unknown) {
-    super({ code: 'jwks_unavailable', kind: 'bad_request', description: `the key set could not be fetched: ${reason}`, cause });
+    super({
+      code: 'jwks_unavailable',
+      kind: 'bad_request',
+      description: `the key set could not be fetched: ${reason}`,
+      cause,
+    });
   }
 }

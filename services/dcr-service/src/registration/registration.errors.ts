@@ -2,10 +2,7 @@ import { DomainError, UnauthorizedError } from '@obip/errors';
 
 /** The RFC 7591 §3.2.2 / OBIE RegistrationError codes. */
 export type RegistrationErrorCode =
-  | 'invalid_redirect_uri'
-  | 'invalid_client_metadata'
-  | 'invalid_software_statement'
-  | 'unapproved_software_statement';
+  'invalid_redirect_uri' | 'invalid_client_metadata' | 'invalid_software_statement' | 'unapproved_software_statement';
 
 /** OBIE swagger RegistrationError: error_description is at most 500 characters. */
 const MAX_DESCRIPTION = 500;
@@ -26,7 +23,8 @@ export class RegistrationError extends DomainError {
     super({
       code,
       kind: 'bad_request',
-      description: description.length <= MAX_DESCRIPTION ? description : `${description.slice(0, MAX_DESCRIPTION - 3)}...`,
+      description:
+        description.length <= MAX_DESCRIPTION ? description : `${description.slice(0, MAX_DESCRIPTION - 3)}...`,
       cause,
     });
     this.rule = rule;

@@ -15,8 +15,8 @@ import { toRegistrationResponse } from './registration.response';
 /** OBIE DCR issue 3: request bodies are at most 64 KiB. */
 const BODY_LIMIT = 64 * 1024;
 const JOSE_TYPES = ['application/jose', 'application/jwt'];
-const MANAGEMENT_METHODS = ['GET', 'PUT', 'DELETE'] as const;
-export type ManagementMethod = (typeof MANAGEMENT_METHODS)[number];
+/** The RFC 7592 management methods on `/register/{clientId}`. */
+export type ManagementMethod = 'GET' | 'PUT' | 'DELETE';
 
 export interface RegistrationRouterOptions {
   service: RegistrationService;

@@ -480,12 +480,18 @@ export function checkTokenEndpointAuth(
       );
     }
   } else if (alg !== undefined) {
-    throw metadataError('rule 6 token_endpoint_auth_signing_alg', `token_endpoint_auth_signing_alg is only for JWT authentication`);
+    throw metadataError(
+      'rule 6 token_endpoint_auth_signing_alg',
+      `token_endpoint_auth_signing_alg is only for JWT authentication`,
+    );
   }
   const dn = claims.tls_client_auth_subject_dn;
   if (method !== 'tls_client_auth') {
     if (dn !== undefined) {
-      throw metadataError('rule 6 tls_client_auth_subject_dn', 'tls_client_auth_subject_dn is only for tls_client_auth');
+      throw metadataError(
+        'rule 6 tls_client_auth_subject_dn',
+        'tls_client_auth_subject_dn is only for tls_client_auth',
+      );
     }
     return;
   }
@@ -631,7 +637,10 @@ export function checkCibaMetadata(claims: Claims, grantTypes: readonly string[],
   }
   const alg = claims.backchannel_authentication_request_signing_alg;
   if (!isString(alg) || !signingAlgs.includes(alg)) {
-    throw metadataError(rule, `backchannel_authentication_request_signing_alg must be one of ${signingAlgs.join(', ')}`);
+    throw metadataError(
+      rule,
+      `backchannel_authentication_request_signing_alg must be one of ${signingAlgs.join(', ')}`,
+    );
   }
   const userCode = claims.backchannel_user_code_parameter;
   if (userCode !== undefined && userCode !== false) {

@@ -164,7 +164,8 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
 
     // Rule 1 (binding): the certificate holder is the software the SSA names.
     const bindingWarning = checkCertificateBinding(certificate, ssa, policy.certificateBinding);
-    if (bindingWarning) logger.warn({ softwareId: ssa.software_id, rule: 'rule 1 certificate binding' }, bindingWarning);
+    if (bindingWarning)
+      logger.warn({ softwareId: ssa.software_id, rule: 'rule 1 certificate binding' }, bindingWarning);
 
     // Rules 2 (signature) and 3: the request itself.
     const reservations: ValidatedRegistration['reservations'] = [];
@@ -192,7 +193,11 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
     if (policy.ssaReplayCheck && ssa.jti !== undefined && !ssaReusedByThisClient) {
       const value = `${ssa.iss}|${ssa.jti}`;
       if (await replay.seen('ssa', value)) {
-        throw new RegistrationError('invalid_software_statement', 'rule 4 SSA jti', 'the software statement was already used');
+        throw new RegistrationError(
+          'invalid_software_statement',
+          'rule 4 SSA jti',
+          'the software statement was already used',
+        );
       }
       const ttlMs = (ssa.iat + policy.ssaMaxAgeSeconds + policy.clockSkewSeconds) * 1000 - at.getTime();
       reservations.push({ scope: 'ssa', value, ttlMs, rule: 'rule 4 SSA jti', code: 'invalid_software_statement' });
@@ -302,7 +307,11 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
         createdAt: at,
         updatedAt: at,
       };
-      await clients.create(client, { action: 'create', actor: actorOf(validated.ssa), fields: Object.keys(client.metadata) });
+      await clients.create(client, {
+        action: 'create',
+        actor: actorOf(validated.ssa),
+        fields: Object.keys(client.metadata),
+      });
       return { client, registrationAccessToken: token };
     },
 
@@ -371,7 +380,12 @@ function decodeUnverified(jws: string): Claims {
   try {
     return decodeJwt(jws) as Claims;
   } catch (cause) {
-    throw new RegistrationError('invalid_client_metadata', 'rule 2 request JWS', 'the payload is not a JSON object', cause);
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      'rule 2 request JWS',
+      'the payload is not a JSON object',
+      cause,
+    );
   }
 }
 

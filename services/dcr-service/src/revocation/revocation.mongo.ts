@@ -88,7 +88,10 @@ export async function createMongoRevocationOutbox(connection: Connection): Promi
 
     async markFailed(id, attempts, nextAttemptAt, error) {
       await guard(() =>
-        Outbox.updateOne({ _id: id, status: 'pending' }, { $set: { attempts, nextAttemptAt, lastError: error } }).exec(),
+        Outbox.updateOne(
+          { _id: id, status: 'pending' },
+          { $set: { attempts, nextAttemptAt, lastError: error } },
+        ).exec(),
       );
     },
   };

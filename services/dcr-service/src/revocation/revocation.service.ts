@@ -89,7 +89,10 @@ export function createRevocationDispatcher(options: RevocationDispatcherOptions)
       const delay = revocationBackoffMs(attempts, initial, options.maxBackoffMs);
       const reason = error instanceof Error ? error.message : String(error);
       await options.store.markFailed(entry.id, attempts, new Date(now().getTime() + delay), reason.slice(0, 200));
-      options.logger.warn({ clientId: entry.clientId, attempts, retryInMs: delay }, 'token revocation failed; will retry');
+      options.logger.warn(
+        { clientId: entry.clientId, attempts, retryInMs: delay },
+        'token revocation failed; will retry',
+      );
       return false;
     }
   }

@@ -55,7 +55,10 @@ export interface DcrHarness {
   /** The ingress-nginx headers carrying the software's transport certificate. */
   certificateHeaders(software: TestSoftware): Record<string, string>;
   /** A signed registration request for `software` with a fresh SSA. */
-  request(software: TestSoftware, options?: { claims?: Record<string, unknown>; ssaClaims?: Record<string, unknown> }): string;
+  request(
+    software: TestSoftware,
+    options?: { claims?: Record<string, unknown>; ssaClaims?: Record<string, unknown> },
+  ): string;
   stop(): Promise<void>;
 }
 
@@ -63,12 +66,17 @@ export interface DcrHarness {
  * Starts dcr-service's graph for one test file. `env` overrides the settings the harness sets
  * (trusted directory, audience, loopback JWKS allowed, CA file).
  */
-export async function startDcrHarness(options: { name?: string; env?: Record<string, string> } = {}): Promise<DcrHarness> {
+export async function startDcrHarness(
+  options: { name?: string; env?: Record<string, string> } = {},
+): Promise<DcrHarness> {
   const name = options.name ?? 'dcr';
   const pki = await createTestPki();
   const directory = await createTestDirectory({ pki });
   const revokeCalls: RevokeCall[] = [];
-  const tokens: GrpcServer = createGrpcServer({ serviceName: 'auth-server-twin', logger: createLogger({ service: 'test', level: 'silent' }) });
+  const tokens: GrpcServer = createGrpcServer({
+    serviceName: 'auth-server-twin',
+    logger: createLogger({ service: 'test', level: 'silent' }),
+  });
   tokens.addService(tokensV1.TokensService, {
     revokeByConsent: () => ({ revokedCount: 0 }),
     revokeByClient: (request) => {
