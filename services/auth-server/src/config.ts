@@ -22,9 +22,6 @@ function splitList(text: string): string[] {
     .filter((entry) => entry !== '');
 }
 
-/** Settings that start a local twin as they are, and that production must replace; each logs a warning when left so. */
-export const INSECURE_DEVELOPMENT_DEFAULTS = ['ISSUER', 'MTLS_BASE_URL', 'SIGNING_JWKS_FILE', 'COOKIE_KEYS', 'DPOP_NONCE_SECRET'];
-
 /** Every environment variable auth-server reads, validated once at start-up. */
 export const settingsShape = {
   ...serviceBaseSettings('auth-server', { http: 8081, grpc: 50051, ops: 9091 }),
@@ -63,11 +60,10 @@ export const settingsShape = {
     'lifetime of access tokens from the authorization_code and refresh_token grants (seconds; always sender-constrained)',
     { min: 30, max: 3600 },
   ),
-  CLIENT_CREDENTIALS_TTL_SECONDS: setting.integer(
-    300,
-    'lifetime of client_credentials access tokens (seconds)',
-    { min: 30, max: 3600 },
-  ),
+  CLIENT_CREDENTIALS_TTL_SECONDS: setting.integer(300, 'lifetime of client_credentials access tokens (seconds)', {
+    min: 30,
+    max: 3600,
+  }),
   AUTHORIZATION_CODE_TTL_SECONDS: setting.integer(
     60,
     'lifetime of authorization codes (seconds; FAPI 2.0 SP 5.3.2.1: at most 60)',
@@ -110,9 +106,7 @@ export const settingsShape = {
     'comma-separated keys that sign the session and interaction cookies, newest first (older ones still verify). Unset: a development key kept in DEV_KEYS_DIR, with a warning',
   ),
   DPOP_NONCE_SECRET: optional(
-    z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes, base64url without padding (43 characters)'),
+    z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes, base64url without padding (43 characters)'),
     'secret from which DPoP server nonces are derived (RFC 9449 §8); the same on every replica. Unset: a development secret kept in DEV_KEYS_DIR, with a warning',
   ),
   DEV_KEYS_DIR: setting.string(

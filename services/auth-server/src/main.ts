@@ -1,15 +1,34 @@
 // Composition root of auth-server: the OpenID Provider (node-oidc-provider, issue 4).
-import { createHttpApp, errorHandler, notFoundHandler } from '@obip/http';
 import { bootstrapService, runService } from '@obip/runtime';
+import { createAuthServer } from './auth-server.app';
 import { loadConfig } from './config';
+import { createUnavailableConsentDirectory } from './interactions/interactions.unavailable';
+import { KeyConfigurationError } from './keys/keys.signing';
+import { TOKENS_GRPC_SERVICE } from './tokens/tokens.grpc';
 
 const settings = loadConfig();
 const foundation = await bootstrapService({ name: 'auth-server', settings, withMongo: true });
 const { logger, metrics } = foundation;
 
-const app = createHttpApp({ logger, onResponse: metrics.observeHttpRequest });
-app.use(notFoundHandler('oauth'));
-app.use(errorHandler('oauth'));
+let server;
+try {
+  server = await createAuthServer({
+    settings,
+    logger,
+    metrics,
+    redis: foundation.redis,
+    mongo: foundation.mongo,
+    // TODO(issue 4): consents.v1.Consents client once consent-service serves it.
+    directory: createUnavailableConsentDirectory(),
+    grpcServer: foundation.grpcServer,
+  });
+} catch (error) {
+  if (error instanceof KeyConfigurationError) {
+    process.stderr.write(`auth-server: invalid settings\n  ${error.message}\n`);
+    process.exit(78);
+  }
+  throw error;
+}
 
 await runService({
   name: 'auth-server',
@@ -17,6 +36,6 @@ await runService({
   logger,
   metrics,
   dependencies: foundation.dependencies,
-  http: app,
-  grpc: foundation.grpcEndpoint([]),
+  http: server.app,
+  grpc: foundation.grpcEndpoint([TOKENS_GRPC_SERVICE]),
 });

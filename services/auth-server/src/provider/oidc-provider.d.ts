@@ -147,6 +147,9 @@ declare module 'oidc-provider' {
     class TemporarilyUnavailable extends OIDCProviderError {
       constructor(description?: string);
     }
+    class InvalidRequestUri extends OIDCProviderError {
+      constructor(description?: string);
+    }
     class InvalidClient extends OIDCProviderError {
       constructor(description?: string);
     }

@@ -1,0 +1,116 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { clientsV1 } from '@obip/contracts';
+import { NotFoundError } from '@obip/errors';
+import { createGrpcClient, createGrpcServer, type GrpcServer } from '@obip/grpc';
+import { createLogger } from '@obip/observability';
+import { createClientAdapter, type ClientRegistryGrpcClient } from './adapter.clients';
+
+// A real gRPC server implementing dcr-service's ClientRegistry: a test double of a peer service
+// (dcr-service's own gRPC is being built in parallel).
+const clients = new Map<string, clientsV1.Client>();
+let calls = 0;
+let server: GrpcServer;
+let registry: ClientRegistryGrpcClient;
+
+const clientRecord = (clientId: string, overrides: Partial<clientsV1.Client> = {}): clientsV1.Client => ({
+  clientId,
+  status: clientsV1.ClientStatus.CLIENT_STATUS_ACTIVE,
+  softwareId: 's',
+  orgId: 'o',
+  metadataJson: JSON.stringify({
+    redirect_uris: ['https://tpp.example/cb'],
+    token_endpoint_auth_method: 'tls_client_auth',
+  }),
+  jwksJson: JSON.stringify({ keys: [] }),
+  tlsClientAuthSubjectDn: 'CN=tpp,O=OpenBanking,C=GB',
+  fapiProfile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI1_ADVANCED,
+  createdAt: 1,
+  updatedAt: 1,
+  statusReason: '',
+  ...overrides,
+});
+
+before(async () => {
+  const logger = createLogger({ service: 'test', level: 'silent' });
+  server = createGrpcServer({ serviceName: 'dcr-double', logger });
+  server.addService(clientsV1.ClientRegistryService, {
+    async getClient({ clientId }) {
+      calls += 1;
+      const client = clients.get(clientId);
+      if (!client) throw new NotFoundError('no such client', { code: 'client_not_found' });
+      return { client };
+    },
+    listClients: async () => ({ clients: [], nextPageToken: '' }),
+    setClientStatus: async () => ({}),
+  });
+  const port = await server.listen('127.0.0.1', 0);
+  registry = createGrpcClient(clientsV1.ClientRegistryClient, { target: `127.0.0.1:${port}` });
+});
+after(async () => {
+  registry.close();
+  await server.shutdown(500);
+});
+
+test('maps a registered client to engine metadata with its JWKS, DN binding and profile requirements', async () => {
+  clients.set('c-map', clientRecord('c-map'));
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 0, defaultProfile: 'fapi2-security' });
+  const metadata = (await adapter.find('c-map')) as Record<string, unknown>;
+  assert.equal(metadata.client_id, 'c-map');
+  assert.equal(metadata.tls_client_auth_subject_dn, 'CN=tpp,O=OpenBanking,C=GB');
+  assert.deepEqual(metadata.jwks, { keys: [] });
+  assert.equal(metadata.obip_fapi_profile, 'fapi1-advanced');
+  assert.equal(metadata.require_signed_request_object, true);
+});
+
+test('a client without a profile gets the platform default', async () => {
+  clients.set('c-default', clientRecord('c-default', { fapiProfile: clientsV1.FapiProfile.FAPI_PROFILE_UNSPECIFIED }));
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 0, defaultProfile: 'fapi2-security' });
+  const metadata = (await adapter.find('c-default')) as Record<string, unknown>;
+  assert.equal(metadata.obip_fapi_profile, 'fapi2-security');
+  assert.equal(metadata.require_pushed_authorization_requests, true);
+});
+
+test('unknown, suspended and pending clients are not found', async () => {
+  clients.set('c-suspended', clientRecord('c-suspended', { status: clientsV1.ClientStatus.CLIENT_STATUS_SUSPENDED }));
+  clients.set('c-pending', clientRecord('c-pending', { status: clientsV1.ClientStatus.CLIENT_STATUS_PENDING }));
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 0, defaultProfile: 'fapi2-security' });
+  for (const id of ['c-unknown', 'c-suspended', 'c-pending']) assert.equal(await adapter.find(id), undefined, id);
+});
+
+test('reuses a client within the cache lifetime, reads it again after, and forgets it on invalidate', async () => {
+  clients.set('c-cache', clientRecord('c-cache'));
+  let clock = 1_000;
+  const adapter = createClientAdapter({
+    registry,
+    cacheTtlMs: 30_000,
+    defaultProfile: 'fapi2-security',
+    now: () => clock,
+  });
+  const before = calls;
+  await adapter.find('c-cache');
+  await adapter.find('c-cache');
+  assert.equal(calls - before, 1);
+  clock += 30_001;
+  await adapter.find('c-cache');
+  assert.equal(calls - before, 2);
+  adapter.invalidate('c-cache');
+  await adapter.find('c-cache');
+  assert.equal(calls - before, 3);
+});
+
+test('a registry that does not answer is a 503 temporarily_unavailable, not an unknown client', async () => {
+  const unreachable = createGrpcClient(clientsV1.ClientRegistryClient, {
+    target: '127.0.0.1:1',
+    defaultDeadlineMs: 300,
+  });
+  try {
+    const adapter = createClientAdapter({ registry: unreachable, cacheTtlMs: 0, defaultProfile: 'fapi2-security' });
+    await assert.rejects(adapter.find('any'), (error: unknown) => {
+      const e = error as { error?: string; status?: number };
+      return e.error === 'temporarily_unavailable' && e.status === 503;
+    });
+  } finally {
+    unreachable.close();
+  }
+});

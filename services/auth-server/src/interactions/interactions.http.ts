@@ -1,0 +1,156 @@
+import { errors, type default as Provider } from 'oidc-provider';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { DomainError } from '@obip/errors';
+import { contentSecurityPolicy } from '@obip/http';
+import type { GrantStore } from '../adapter/adapter.mongo';
+import type { ConsentDirectory, ConsentRequest } from './interactions.ports';
+import { consentPage, loginPage } from './interactions.views';
+
+export interface InteractionsRouterOptions {
+  provider: Provider;
+  directory: ConsentDirectory;
+  grants: Pick<GrantStore, 'linkConsent'>;
+}
+
+const INTERACTION_CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const asList = (value: unknown): string[] =>
+  Array.isArray(value)
+    ? value.filter((v): v is string => typeof v === 'string')
+    : typeof value === 'string'
+      ? [value]
+      : [];
+
+/** `openbanking_intent_id` requested as an ID token or userinfo claim (OBIE Security Profile). */
+export function requestedIntentId(claimsParameter: unknown): string | undefined {
+  if (typeof claimsParameter !== 'string') return undefined;
+  try {
+    const claims = JSON.parse(claimsParameter) as Record<string, Record<string, { value?: unknown }> | undefined>;
+    const value = claims.id_token?.openbanking_intent_id?.value ?? claims.userinfo?.openbanking_intent_id?.value;
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Login and consent, rendered by auth-server on the public host (`/interaction/:uid`). Each
+ * step reads the engine's interaction (bound to the browser by its signed cookie), asks the
+ * ConsentDirectory, and finishes the interaction; the engine then resumes the authorization.
+ *
+ * @example
+ * app.use(createInteractionsRouter({ provider, directory, grants: stores.grants }));
+ */
+export function createInteractionsRouter(options: InteractionsRouterOptions): Router {
+  const { provider, directory } = options;
+  const router = Router();
+  const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 50 });
+
+  router.use('/interaction', contentSecurityPolicy(INTERACTION_CSP));
+
+  router.get('/interaction/:uid', async (req: Request, res: Response) => {
+    const details = await provider.interactionDetails(req, res);
+    const client = await provider.Client.find(String(details.params.client_id));
+    const clientName = String(client?.clientName ?? details.params.client_id);
+    res.type('html').setHeader('cache-control', 'no-store');
+    if (details.prompt.name === 'login') {
+      res.send(loginPage({ action: `/interaction/${details.uid}/login`, clientName, failed: false }));
+      return;
+    }
+    const accounts = details.session ? await directory.listAccounts(details.session.accountId) : [];
+    res.send(
+      consentPage({
+        action: `/interaction/${details.uid}/consent`,
+        clientName,
+        scopes: String(details.params.scope ?? '')
+          .split(' ')
+          .filter(Boolean),
+        accounts,
+      }),
+    );
+  });
+
+  router.post('/interaction/:uid/login', form, async (req: Request, res: Response) => {
+    const details = await provider.interactionDetails(req, res);
+    const body = req.body as Record<string, unknown>;
+    const customer = await directory.verifyCustomer(String(body.username ?? ''), String(body.password ?? ''));
+    if (!customer) {
+      const client = await provider.Client.find(String(details.params.client_id));
+      res.status(401).type('html').setHeader('cache-control', 'no-store');
+      res.send(
+        loginPage({
+          action: `/interaction/${details.uid}/login`,
+          clientName: String(client?.clientName ?? ''),
+          failed: true,
+        }),
+      );
+      return;
+    }
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: customer.customerId, acr: customer.acr, amr: customer.amr } },
+      { mergeWithLastSubmission: false },
+    );
+  });
+
+  router.post('/interaction/:uid/consent', form, async (req: Request, res: Response) => {
+    const details = await provider.interactionDetails(req, res);
+    const body = req.body as Record<string, unknown>;
+    if (details.prompt.name !== 'consent' || !details.session) {
+      await provider.interactionFinished(req, res, {
+        error: 'access_denied',
+        error_description: 'no consent step is pending',
+      });
+      return;
+    }
+    const clientId = String(details.params.client_id);
+    const scope = String(details.params.scope ?? '');
+    const intentId = requestedIntentId(details.params.claims);
+    const request: ConsentRequest = {
+      clientId,
+      customerId: details.session.accountId,
+      scope,
+      accountIds: asList(body.accounts),
+      ...(intentId ? { intentId } : {}),
+    };
+    if (body.decision !== 'approve') {
+      await directory.reject(request);
+      await provider.interactionFinished(req, res, {
+        error: 'access_denied',
+        error_description: 'the customer denied the request',
+      });
+      return;
+    }
+    const consent = await directory.approve(request);
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: details.session.accountId, clientId });
+    if (!grant) throw new Error('grant of the interaction not found');
+    grant.addOIDCScope(scope);
+    const missingClaims = (details.prompt.details.missingOIDCClaims as string[] | undefined) ?? [];
+    if (missingClaims.length > 0) grant.addOIDCClaims(missingClaims);
+    const grantId = await grant.save();
+    await options.grants.linkConsent(grantId, consent);
+    await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  });
+
+  // The one translation of engine errors on these routes: an expired or foreign interaction is a
+  // 400 with the engine's code, safe to show; anything else stays unexposed.
+  router.use('/interaction', (error: unknown, _req: Request, _res: Response, next: NextFunction) => {
+    if (error instanceof errors.OIDCProviderError && error.expose) {
+      next(
+        new DomainError({
+          kind: 'bad_request',
+          code: error.error,
+          description: error.error_description ?? error.error,
+          cause: error,
+        }),
+      );
+      return;
+    }
+    next(error);
+  });
+
+  return router;
+}

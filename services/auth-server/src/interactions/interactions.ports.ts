@@ -1,0 +1,46 @@
+/** A customer the bank's directory has authenticated. */
+export interface AuthenticatedCustomer {
+  customerId: string;
+  /** Open Banking ACR of the method used (`urn:openbanking:psd2:sca` after a password login in the sandbox). */
+  acr: string;
+  /** RFC 8176 methods, e.g. `pwd`. */
+  amr: string[];
+}
+
+export interface CustomerAccount {
+  accountId: string;
+  /** What the customer sees, e.g. "Current account ••1234". */
+  displayName: string;
+}
+
+export interface ConsentRequest {
+  clientId: string;
+  customerId: string;
+  /** The scopes the client asked for. */
+  scope: string;
+  /** Accounts the customer chose. */
+  accountIds: string[];
+  /** `openbanking_intent_id` of the request, when the TPP created an intent first. */
+  intentId?: string;
+}
+
+/** The consent the decision created or authorised. */
+export interface RecordedConsent {
+  consentId: string;
+  /** Set when the consent is an Open Banking intent (then echoed in the ID token). */
+  openbankingIntentId?: string;
+}
+
+/**
+ * What the login and consent pages need from consent-service (declared here, by its consumer):
+ * checking a customer's credentials, listing their accounts, and recording the decision.
+ * The production implementation calls consents.v1.Consents over gRPC (VerifyCustomerCredentials,
+ * ListCustomerAccounts, AuthorizeConsent, RejectConsent) once consent-service serves them.
+ */
+export interface ConsentDirectory {
+  /** The customer, or undefined when the credentials are wrong (never says which part). */
+  verifyCustomer(username: string, password: string): Promise<AuthenticatedCustomer | undefined>;
+  listAccounts(customerId: string): Promise<CustomerAccount[]>;
+  approve(request: ConsentRequest): Promise<RecordedConsent>;
+  reject(request: ConsentRequest): Promise<void>;
+}

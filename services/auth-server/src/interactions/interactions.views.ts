@@ -1,0 +1,71 @@
+import type { CustomerAccount } from './interactions.ports';
+
+/** HTML-escapes text for element content and quoted attribute values. */
+export function escapeHtml(value: string): string {
+  return value.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title></head>
+<body><main>
+<h1>${escapeHtml(title)}</h1>
+${body}
+</main></body>
+</html>`;
+}
+
+/**
+ * The login page. Stable form contract (issue 4): inputs `username` and `password`.
+ * Server-rendered, no script, no third-party assets.
+ */
+export function loginPage(options: { action: string; clientName: string; failed: boolean }): string {
+  return page(
+    'Sign in to your bank',
+    `<p>${escapeHtml(options.clientName)} is asking to access your accounts.</p>
+${options.failed ? '<p role="alert">The username or password is not correct.</p>' : ''}
+<form method="post" action="${escapeHtml(options.action)}">
+<p><label for="username">Username</label> <input id="username" name="username" autocomplete="username" required></p>
+<p><label for="password">Password</label> <input id="password" name="password" type="password" autocomplete="current-password" required></p>
+<p><button type="submit">Sign in</button></p>
+</form>`,
+  );
+}
+
+/**
+ * The consent page. Stable form contract: checkboxes `accounts`, buttons `decision` with
+ * values `approve` and `deny`.
+ */
+export function consentPage(options: {
+  action: string;
+  clientName: string;
+  scopes: string[];
+  accounts: CustomerAccount[];
+}): string {
+  const scopes = options.scopes.map((scope) => `<li>${escapeHtml(scope)}</li>`).join('');
+  const accounts = options.accounts
+    .map(
+      (account) =>
+        `<li><label><input type="checkbox" name="accounts" value="${escapeHtml(account.accountId)}"> ${escapeHtml(account.displayName)}</label></li>`,
+    )
+    .join('');
+  return page(
+    'Share your account information',
+    `<p>${escapeHtml(options.clientName)} asks for:</p>
+<ul>${scopes}</ul>
+<form method="post" action="${escapeHtml(options.action)}">
+<fieldset><legend>Accounts to share</legend><ul>${accounts}</ul></fieldset>
+<p><button type="submit" name="decision" value="approve">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button></p>
+</form>`,
+  );
+}
+
+/** The engine's error page: the OAuth error code only, never internal detail. */
+export function errorPage(error: string): string {
+  return page('Something went wrong', `<p>The request could not be completed (<code>${escapeHtml(error)}</code>).</p>`);
+}

@@ -1,0 +1,206 @@
+import { errors, type AdapterFactory, type KoaContextWithOidc } from 'oidc-provider';
+import type { JWK } from 'jose';
+import type { AuthServerSettings } from '../config';
+import type { MtlsHooks } from '../mtls/mtls.certificates';
+import { engineProfileOf, isPlatformProfile, PROFILE_METADATA, type PlatformProfile } from './provider.profile.rules';
+import { ENGINE_ROUTES } from './provider.routes';
+
+/** ACR values of Open Banking UK (OBIE Security Profile): strong and regular customer authentication. */
+export const OPEN_BANKING_ACR_VALUES = ['urn:openbanking:psd2:sca', 'urn:openbanking:psd2:ca'];
+
+/** Scopes a TPP may request: OIDC, and the Open Banking API families. */
+export const SCOPES = ['openid', 'offline_access', 'accounts', 'payments', 'fundsconfirmations'];
+
+/** The customer behind a grant, as the engine's `findAccount` returns it. */
+export interface AccountLookup {
+  findAccount(
+    ctx: KoaContextWithOidc,
+    sub: string,
+  ): Promise<{ accountId: string; claims(): Promise<Record<string, unknown>> } | undefined>;
+}
+
+export interface ProviderConfigurationInput {
+  settings: AuthServerSettings;
+  adapter: AdapterFactory;
+  jwks: { keys: JWK[] };
+  cookieKeys: string[];
+  dpopNonceSecret: Buffer;
+  mtls: MtlsHooks['engineFeature'];
+  accounts: AccountLookup;
+  /** Renders the engine's error page (HTML, no third-party assets). */
+  renderError(ctx: KoaContextWithOidc, out: Record<string, unknown>): Promise<void>;
+}
+
+/** The platform profile of the client in the request (set in its metadata by the client adapter). */
+export function profileOfClient(
+  client: Record<string, unknown> | undefined,
+  fallback: PlatformProfile,
+): PlatformProfile {
+  const registered = client?.[camelCase(PROFILE_METADATA)] ?? client?.[PROFILE_METADATA];
+  return isPlatformProfile(registered) ? registered : fallback;
+}
+
+function camelCase(name: string): string {
+  return name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+/**
+ * Base URLs of the mTLS host's endpoints (RFC 8705 §5 `mtls_endpoint_aliases`).
+ *
+ * @example
+ * mtlsEndpointAliases('https://mtls.bank.example'); // { token_endpoint: 'https://mtls.bank.example/token', … }
+ */
+export function mtlsEndpointAliases(mtlsBaseUrl: string): Record<string, string> {
+  const base = new URL(mtlsBaseUrl).origin;
+  return {
+    token_endpoint: `${base}${ENGINE_ROUTES.token}`,
+    pushed_authorization_request_endpoint: `${base}${ENGINE_ROUTES.pushed_authorization_request}`,
+    revocation_endpoint: `${base}${ENGINE_ROUTES.revocation}`,
+    userinfo_endpoint: `${base}${ENGINE_ROUTES.userinfo}`,
+    backchannel_authentication_endpoint: `${base}${ENGINE_ROUTES.backchannel_authentication}`,
+  };
+}
+
+/**
+ * node-oidc-provider's configuration, built from auth-server's settings. Every FAPI check stays
+ * the engine's; this only chooses features, algorithms, lifetimes and hooks:
+ *
+ * - client authentication: private_key_jwt, tls_client_auth, self_signed_tls_client_auth only
+ *   (FAPI 1.0 Advanced 5.2.2-14, FAPI 2.0 SP 5.3.2.1-5); no secrets, no public clients;
+ * - JWS algorithms PS256 and ES256, EdDSA where FAPI 2.0 allows it; never none, HS* or RS256;
+ * - the FAPI profile per client (features.fapi.profile), the profile's required metadata being
+ *   added by the client adapter (provider.profile.rules.ts);
+ * - PAR, JAR, JARM, DPoP with server nonces, mTLS-bound tokens, RFC 9207 `iss`;
+ * - the engine's own registration, introspection and dev interactions off (dcr-service,
+ *   token-introspection and interactions/ serve those).
+ */
+export function buildProviderConfiguration(input: ProviderConfigurationInput): Record<string, unknown> {
+  const { settings } = input;
+  const defaultProfile = settings.FAPI_DEFAULT_PROFILE;
+  const profileOf = (ctx: KoaContextWithOidc | undefined) => profileOfClient(ctx?.oidc?.client, defaultProfile);
+  const mtlsBase = new URL(settings.MTLS_BASE_URL).origin;
+
+  return {
+    adapter: input.adapter,
+    jwks: input.jwks,
+    acrValues: OPEN_BANKING_ACR_VALUES,
+    claims: {
+      openid: ['sub'],
+      acr: null,
+      auth_time: null,
+      openbanking_intent_id: null,
+    },
+    // FAPI 2.0 SP 5.3.2.2-25: no CORS at the authorization endpoint; TPPs are servers, never browsers.
+    clientBasedCORS: () => false,
+    clientAuthMethods: ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'PS256',
+      authorization_signed_response_alg: 'PS256',
+      token_endpoint_auth_method: 'private_key_jwt',
+    },
+    // FAPI 2.0 SP 5.3.2.1-11: accept iat/nbf up to 10 s ahead.
+    clockTolerance: 10,
+    // FAPI 1.0 Part 1 5.2.2-5: redirect_uri is required in every request.
+    allowOmittingSingleRegisteredRedirectUri: false,
+    cookies: {
+      keys: input.cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    discovery: {
+      claim_types_supported: ['normal'],
+      mtls_endpoint_aliases: mtlsEndpointAliases(settings.MTLS_BASE_URL),
+      registration_endpoint: settings.REGISTRATION_ENDPOINT ?? `${mtlsBase}/register`,
+      introspection_endpoint: settings.INTROSPECTION_ENDPOINT ?? `${mtlsBase}/introspect`,
+    },
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['PS256', 'ES256', 'EdDSA'],
+      idTokenSigningAlgValues: ['PS256', 'ES256'],
+      requestObjectSigningAlgValues: ['PS256', 'ES256', 'EdDSA'],
+      userinfoSigningAlgValues: ['PS256', 'ES256'],
+      authorizationSigningAlgValues: ['PS256', 'ES256'],
+      introspectionSigningAlgValues: ['PS256', 'ES256'],
+      dPoPSigningAlgValues: ['ES256', 'PS256', 'EdDSA'],
+      // FAPI 1.0 Part 2 8.6.1: no RSA1_5; encryption is off, the lists only bound what could be enabled.
+      idTokenEncryptionAlgValues: ['RSA-OAEP-256', 'ECDH-ES'],
+      requestObjectEncryptionAlgValues: ['RSA-OAEP-256', 'ECDH-ES'],
+      userinfoEncryptionAlgValues: ['RSA-OAEP-256', 'ECDH-ES'],
+      introspectionEncryptionAlgValues: ['RSA-OAEP-256', 'ECDH-ES'],
+      authorizationEncryptionAlgValues: ['RSA-OAEP-256', 'ECDH-ES'],
+    },
+    extraClientMetadata: {
+      properties: [PROFILE_METADATA],
+      validator(_ctx: unknown, key: string, value: unknown) {
+        if (key === PROFILE_METADATA && !isPlatformProfile(value)) {
+          throw new errors.InvalidClient(`${PROFILE_METADATA} is not a known profile`);
+        }
+      },
+    },
+    // Open Banking: tokens outlive the browser session; consent expiry bounds them instead.
+    expiresWithSession: async () => false,
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+      clientCredentials: { enabled: true },
+      dPoP: {
+        enabled: true,
+        nonceSecret: input.dpopNonceSecret,
+        // RFC 9449 §8: server nonces bound DPoP proofs' freshness.
+        requireNonce: () => true,
+      },
+      fapi: {
+        enabled: true,
+        profile: (ctx: KoaContextWithOidc | undefined) => engineProfileOf(profileOf(ctx)),
+      },
+      introspection: { enabled: false },
+      jwtResponseModes: { enabled: true },
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        selfSignedTlsClientAuth: true,
+        tlsClientAuth: true,
+        ...input.mtls,
+      },
+      pushedAuthorizationRequests: {
+        enabled: true,
+        // Required per client by its profile (FAPI 2.0); FAPI 1.0 clients may also send by value.
+        requirePushedAuthorizationRequests: false,
+        allowUnregisteredRedirectUris: false,
+      },
+      registration: { enabled: false },
+      requestObjects: { enabled: true, requireSignedRequestObject: false },
+      resourceIndicators: { enabled: false },
+      revocation: { enabled: true },
+      rpInitiatedLogout: { enabled: false },
+      userinfo: { enabled: true },
+    },
+    findAccount: (ctx: KoaContextWithOidc, sub: string) => input.accounts.findAccount(ctx, sub),
+    interactions: {
+      url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+    },
+    // Open Banking: a client allowed the refresh_token grant gets one, without offline_access.
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) =>
+      client.grantTypeAllowed('refresh_token'),
+    renderError: (ctx: KoaContextWithOidc, out: Record<string, unknown>) => input.renderError(ctx, out),
+    responseTypes: ['code', 'code id_token'],
+    // FAPI 2.0 SP 5.3.2.1-8: never rotate for FAPI 2.0; a setting for FAPI 1.0 clients.
+    rotateRefreshToken: (ctx: KoaContextWithOidc) =>
+      profileOf(ctx) === 'fapi1-advanced' ? settings.REFRESH_TOKEN_ROTATION : false,
+    routes: Object.fromEntries(Object.entries(ENGINE_ROUTES)),
+    scopes: SCOPES,
+    subjectTypes: ['public'],
+    ttl: {
+      AccessToken: settings.ACCESS_TOKEN_TTL_SECONDS,
+      AuthorizationCode: settings.AUTHORIZATION_CODE_TTL_SECONDS,
+      ClientCredentials: settings.CLIENT_CREDENTIALS_TTL_SECONDS,
+      Grant: settings.GRANT_TTL_SECONDS,
+      IdToken: settings.ID_TOKEN_TTL_SECONDS,
+      Interaction: settings.INTERACTION_TTL_SECONDS,
+      RefreshToken: settings.REFRESH_TOKEN_TTL_SECONDS,
+      Session: settings.SESSION_TTL_SECONDS,
+      BackchannelAuthenticationRequest: 600,
+    },
+  };
+}

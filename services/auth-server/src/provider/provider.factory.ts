@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import Provider, { type KoaContextWithOidc } from 'oidc-provider';
+import type { RedisModelStore } from '../adapter/adapter.redis';
+import {
+  buildProviderConfiguration,
+  mtlsEndpointAliases,
+  type ProviderConfigurationInput,
+} from './provider.configuration';
+
+export interface CreateProviderInput extends ProviderConfigurationInput {
+  /** The Redis store of ReplayDetection, for the atomic replay check. */
+  replayStore: RedisModelStore;
+}
+
+/**
+ * Builds the engine: configuration from settings, the issuer on the public host, discovery
+ * completed for FAPI, and replay detection made atomic.
+ *
+ * `provider.proxy = true` makes Koa read the scheme and host from X-Forwarded-Proto/-Host, which
+ * the engine uses for every URL it prints (discovery endpoints, client assertion `aud`
+ * checks, `htu` of DPoP proofs). Those headers are never taken from the network: provider.http.ts
+ * overwrites both on every request with the configured public or mTLS origin, chosen by the
+ * route (routes.json), before the engine sees the request.
+ *
+ * @example
+ * const provider = createProvider({ settings, adapter: stores.adapter, replayStore: stores.redisModel('ReplayDetection'), ... });
+ */
+export function createProvider(input: CreateProviderInput): Provider {
+  const issuer = new URL(input.settings.ISSUER).origin;
+  const provider = new Provider(issuer, buildProviderConfiguration(input));
+  provider.proxy = true;
+  provider.use(completeDiscovery(input.settings.MTLS_BASE_URL, input.settings.FAPI_DEFAULT_PROFILE));
+  makeReplayDetectionAtomic(provider, input.replayStore);
+  return provider;
+}
+
+/**
+ * Discovery as FAPI deployments publish it: the client-authenticating endpoints on the mTLS host
+ * (the public host does not route them), repeated in `mtls_endpoint_aliases` (RFC 8705 §5) for
+ * endpoints the engine advertises, and `require_pushed_authorization_requests` when the platform
+ * default is a FAPI 2.0 profile (clients on FAPI 1.0 Advanced may still send request objects by
+ * value; the requirement is enforced per client).
+ */
+function completeDiscovery(mtlsBaseUrl: string, defaultProfile: string) {
+  const aliases = mtlsEndpointAliases(mtlsBaseUrl);
+  return async (ctx: KoaContextWithOidc, next: () => Promise<void>) => {
+    await next();
+    if (ctx.oidc?.route !== 'discovery' || typeof ctx.body !== 'object' || ctx.body === null) return;
+    const body = ctx.body as Record<string, unknown>;
+    const advertised = Object.fromEntries(Object.entries(aliases).filter(([name]) => body[name] !== undefined));
+    Object.assign(body, advertised, { mtls_endpoint_aliases: advertised });
+    body.require_pushed_authorization_requests = defaultProfile !== 'fapi1-advanced';
+  };
+}
+
+/**
+ * The engine checks replays (client assertion and DPoP `jti`) by find-then-save, which two
+ * replicas can both pass. Here the check is one SET-NX-like claim in Redis: exactly one caller
+ * gets `true`. Same id derivation as lib/models/replay_detection.js.
+ */
+function makeReplayDetectionAtomic(provider: Provider, store: RedisModelStore): void {
+  provider.ReplayDetection.unique = async (iss, jti, exp) => {
+    const id = createHash('sha256').update(`${iss}${jti}`).digest('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    return store.insertOnce(id, { iss, kind: 'ReplayDetection', jti: id, iat: now, exp }, Math.max(1, exp - now));
+  };
+}

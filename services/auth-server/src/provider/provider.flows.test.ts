@@ -1,0 +1,385 @@
+// Full flows through the nginx ingress twin, driven by openid-client v6 (a certified relying
+// party library) as the TPP. Login and consent are form posts to the real pages.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeJwt } from 'jose';
+import * as oidc from 'openid-client';
+import { clientsV1 } from '@obip/contracts';
+import { attachServerLogsOnFailure } from '@obip/testing';
+import {
+  REDIRECT_URI,
+  loginAndConsent,
+  startHarness,
+  type Harness,
+  type TestTpp,
+} from '../testing/auth-server.harness';
+
+/** The OAuth `error` of a failed openid-client call (ResponseBodyError). */
+const oauthError = (code: string) => (error: unknown) => (error as { error?: string }).error === code;
+
+describe('auth-server flows through the ingress twin, driven by openid-client', () => {
+  let harness: Harness;
+  attachServerLogsOnFailure({ sources: [{ name: 'ingress twin', logs: () => harness?.twin.logs() ?? '' }] });
+
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(() => harness?.close());
+
+  /** PAR + PKCE (S256) + login + consent, then the code exchanged over mTLS. */
+  async function authorizeWithPar(tpp: TestTpp, config: oidc.Configuration) {
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const authorizationUrl = await oidc.buildAuthorizationUrlWithPAR(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid accounts',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    });
+    const callback = await loginAndConsent(harness.browser(), authorizationUrl);
+    return { authorizationUrl, callback, verifier, state };
+  }
+
+  describe('discovery', () => {
+    test('advertises the issuer on the public host and client-authenticating endpoints on the mTLS host', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const metadata = (await harness.relyingParty(tpp)).serverMetadata();
+      assert.equal(metadata.issuer, harness.issuer);
+      assert.equal(metadata.authorization_endpoint, `${harness.issuer}/authorize`);
+      assert.equal(metadata.jwks_uri, `${harness.issuer}/jwks`);
+      for (const name of [
+        'token_endpoint',
+        'pushed_authorization_request_endpoint',
+        'revocation_endpoint',
+        'userinfo_endpoint',
+      ] as const) {
+        assert.equal(new URL(String(metadata[name])).origin, harness.mtlsBaseUrl, name);
+        assert.equal(metadata.mtls_endpoint_aliases?.[name], metadata[name], name);
+      }
+      assert.equal(metadata.registration_endpoint, `${harness.mtlsBaseUrl}/register`);
+      assert.equal(metadata.introspection_endpoint, `${harness.mtlsBaseUrl}/introspect`);
+      assert.deepEqual([...(metadata.token_endpoint_auth_methods_supported ?? [])].sort(), [
+        'private_key_jwt',
+        'self_signed_tls_client_auth',
+        'tls_client_auth',
+      ]);
+      assert.equal(metadata.tls_client_certificate_bound_access_tokens, true);
+      assert.equal(metadata.authorization_response_iss_parameter_supported, true);
+      assert.equal(metadata.require_pushed_authorization_requests, true);
+      assert.equal(metadata.claims_parameter_supported, true);
+      assert.deepEqual(metadata.acr_values_supported, ['urn:openbanking:psd2:sca', 'urn:openbanking:psd2:ca']);
+      assert.ok(metadata.dpop_signing_alg_values_supported?.includes('ES256'));
+      for (const list of [
+        metadata.id_token_signing_alg_values_supported,
+        metadata.request_object_signing_alg_values_supported,
+      ]) {
+        assert.ok(list && list.every((alg) => ['PS256', 'ES256', 'EdDSA'].includes(alg)), String(list));
+      }
+    });
+
+    test('serves the same metadata as RFC 8414 oauth-authorization-server', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await oidc.discovery(new URL(harness.issuer), tpp.clientId, {}, oidc.None(), {
+        algorithm: 'oauth2',
+        [oidc.customFetch]: (await harness.relyingParty(tpp))[oidc.customFetch],
+      });
+      assert.equal(config.serverMetadata().issuer, harness.issuer);
+    });
+
+    test('publishes PS256 and ES256 signing keys without private parts', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      const response = await config[oidc.customFetch]!(`${harness.issuer}/jwks`, {
+        method: 'GET',
+        headers: {},
+        body: undefined as never,
+        redirect: 'manual',
+      });
+      const jwks = (await response.json()) as { keys: Array<Record<string, unknown>> };
+      assert.deepEqual(jwks.keys.map((key) => key.alg).sort(), ['ES256', 'PS256']);
+      for (const key of jwks.keys) assert.equal(key.d, undefined);
+    });
+  });
+
+  describe('client_credentials', () => {
+    test('private_key_jwt with a certificate-bound token, recorded for introspection with cnf.x5t#S256', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const tokens = await oidc.clientCredentialsGrant(await harness.relyingParty(tpp), { scope: 'accounts' });
+      assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+      assert.equal(tokens.scope, 'accounts');
+      const record = await harness.tokenStore.find(tokens.access_token);
+      assert.ok(record, 'token record written');
+      assert.equal(record.clientId, tpp.clientId);
+      assert.equal(record.grantType, 'client_credentials');
+      assert.equal(record.scope, 'accounts');
+      assert.equal(record.cnf?.['x5t#S256'], tpp.thumbprint);
+      assert.equal(record.subject, undefined);
+    });
+
+    test('tls_client_auth with the registered subject DN', async () => {
+      const tpp = await harness.registerTpp({
+        profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY,
+        authMethod: 'tls_client_auth',
+      });
+      const tokens = await oidc.clientCredentialsGrant(
+        await harness.relyingParty(tpp, { clientAuth: oidc.TlsClientAuth() }),
+        { scope: 'payments' },
+      );
+      assert.equal((await harness.tokenStore.find(tokens.access_token))?.cnf?.['x5t#S256'], tpp.thumbprint);
+    });
+
+    test('tls_client_auth refuses a certificate whose subject is not the registered one', async () => {
+      const tpp = await harness.registerTpp({
+        profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY,
+        authMethod: 'tls_client_auth',
+      });
+      const other = await harness.pki.issueTppCertificate({ orgId: '0015800001041REAAY', softwareId: 'someone-else' });
+      const config = await harness.relyingParty(tpp, { certificate: other, clientAuth: oidc.TlsClientAuth() });
+      await assert.rejects(oidc.clientCredentialsGrant(config, { scope: 'payments' }), oauthError('invalid_client'));
+    });
+
+    test('FAPI 2.0: a client assertion whose aud is the token endpoint, not the issuer, is refused', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const key = await crypto.subtle.importKey(
+        'jwk',
+        tpp.signingKey.privateJwk,
+        { name: 'RSA-PSS', hash: 'SHA-256' },
+        false,
+        ['sign'],
+      );
+      const clientAuth = oidc.PrivateKeyJwt(
+        { key, kid: tpp.signingKey.kid },
+        {
+          [oidc.modifyAssertion]: (_header, payload) => {
+            payload.aud = `${harness.mtlsBaseUrl}/token`;
+          },
+        },
+      );
+      await assert.rejects(
+        oidc.clientCredentialsGrant(await harness.relyingParty(tpp, { clientAuth }), { scope: 'accounts' }),
+        oauthError('invalid_client'),
+      );
+    });
+
+    test('an unknown client and a suspended client are refused with invalid_client', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      const registered = harness.registry.clients.get(tpp.clientId)!;
+      harness.registry.clients.set(tpp.clientId, {
+        ...registered,
+        status: clientsV1.ClientStatus.CLIENT_STATUS_SUSPENDED,
+      });
+      await assert.rejects(oidc.clientCredentialsGrant(config, { scope: 'accounts' }), oauthError('invalid_client'));
+      harness.registry.clients.delete(tpp.clientId);
+      await assert.rejects(oidc.clientCredentialsGrant(config, { scope: 'accounts' }), oauthError('invalid_client'));
+    });
+  });
+
+  describe('FAPI 2.0: PAR + PKCE + mTLS-bound tokens', () => {
+    test('login and consent, then certificate-bound tokens recorded with the consent', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      const { callback, verifier, state } = await authorizeWithPar(tpp, config);
+      assert.equal(callback.searchParams.get('iss'), harness.issuer, 'RFC 9207 iss');
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+      assert.ok(tokens.refresh_token);
+      const claims = tokens.claims();
+      assert.equal(claims?.sub, 'customer-alice');
+
+      const decision = harness.directory.decisions.at(-1)!;
+      assert.equal(decision.clientId, tpp.clientId);
+      assert.deepEqual(decision.accountIds, ['acc-1', 'acc-2']);
+
+      const record = await harness.tokenStore.find(tokens.access_token);
+      assert.equal(record?.cnf?.['x5t#S256'], tpp.thumbprint);
+      assert.equal(record?.subject, 'customer-alice');
+      assert.equal(record?.grantType, 'authorization_code');
+      assert.ok(record?.consentId?.startsWith('consent-'));
+      const refreshRecord = await harness.tokenStore.find(tokens.refresh_token!);
+      assert.equal(refreshRecord?.tokenType, 'refresh_token');
+      assert.equal(refreshRecord?.consentId, record?.consentId);
+
+      const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, 'customer-alice');
+      assert.equal(userinfo.sub, 'customer-alice');
+    });
+
+    test('a refresh keeps the refresh token (no rotation for FAPI 2.0) and binds the new access token', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      const { callback, verifier, state } = await authorizeWithPar(tpp, config);
+      const first = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+      const refreshed = await oidc.refreshTokenGrant(config, first.refresh_token!);
+      assert.equal(refreshed.refresh_token ?? first.refresh_token, first.refresh_token);
+      const record = await harness.tokenStore.find(refreshed.access_token);
+      assert.equal(record?.grantType, 'refresh_token');
+      assert.equal(record?.cnf?.['x5t#S256'], tpp.thumbprint);
+    });
+
+    test('a PAR request without PKCE is refused', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      await assert.rejects(
+        oidc.buildAuthorizationUrlWithPAR(config, { redirect_uri: REDIRECT_URI, scope: 'openid accounts', state: 'x' }),
+        oauthError('invalid_request'),
+      );
+    });
+
+    test('a PAR request with PKCE plain is refused', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      await assert.rejects(
+        oidc.buildAuthorizationUrlWithPAR(config, {
+          redirect_uri: REDIRECT_URI,
+          scope: 'openid accounts',
+          code_challenge: oidc.randomPKCECodeVerifier(),
+          code_challenge_method: 'plain',
+        }),
+        oauthError('invalid_request'),
+      );
+    });
+
+    test('an authorization request not sent through PAR is refused', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      const direct = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid accounts',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+      });
+      const response = await harness.browser().get(direct.href);
+      assert.equal(response.status, 303);
+      const back = new URL(response.location!);
+      assert.equal(`${back.origin}${back.pathname}`, REDIRECT_URI);
+      assert.equal(back.searchParams.get('error'), 'invalid_request');
+      assert.equal(back.searchParams.get('code'), null);
+    });
+
+    test('a request_uri used once cannot be used again', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      const { authorizationUrl } = await authorizeWithPar(tpp, config);
+      const again = await harness.browser().get(authorizationUrl.href);
+      const error = again.location
+        ? new URL(again.location).searchParams.get('error')
+        : /<code>([a-z_]+)<\/code>/.exec(again.body)?.[1];
+      assert.equal(error, 'invalid_request_uri');
+    });
+
+    test('a code used twice is refused, and the tokens first issued from it are revoked', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      const { callback, verifier, state } = await authorizeWithPar(tpp, config);
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+      assert.ok(await harness.tokenStore.find(tokens.access_token));
+      await assert.rejects(
+        oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }),
+        oauthError('invalid_grant'),
+      );
+      assert.equal(await harness.tokenStore.find(tokens.access_token), undefined);
+      assert.equal(await harness.tokenStore.find(tokens.refresh_token!), undefined);
+      await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token!), oauthError('invalid_grant'));
+    });
+
+    test('a denied consent returns access_denied to the TPP and issues nothing', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      const verifier = oidc.randomPKCECodeVerifier();
+      const authorizationUrl = await oidc.buildAuthorizationUrlWithPAR(config, {
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid accounts',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state: 'deny-state',
+      });
+      const callback = await loginAndConsent(harness.browser(), authorizationUrl, 'deny');
+      assert.equal(callback.searchParams.get('error'), 'access_denied');
+      assert.equal(callback.searchParams.get('code'), null);
+    });
+  });
+
+  describe('tokens.v1.Tokens over real gRPC', () => {
+    test('RevokeByConsent revokes the grant and its tokens, and is idempotent', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      const { callback, verifier, state } = await authorizeWithPar(tpp, config);
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+      const consentId = (await harness.tokenStore.find(tokens.access_token))!.consentId!;
+
+      const first = await harness.tokens.call('revokeByConsent', { consentId, reason: 'consent_revoked' });
+      assert.ok(first.revokedCount >= 3, `grant, access and refresh token: ${first.revokedCount}`);
+      assert.equal(await harness.tokenStore.find(tokens.access_token), undefined);
+      assert.equal(await harness.tokenStore.find(tokens.refresh_token!), undefined);
+      await assert.rejects(oidc.fetchUserInfo(config, tokens.access_token, 'customer-alice'));
+      await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token!), oauthError('invalid_grant'));
+
+      const again = await harness.tokens.call('revokeByConsent', { consentId, reason: 'consent_revoked' });
+      assert.equal(again.revokedCount, 0);
+    });
+
+    test('RevokeByClient revokes client_credentials tokens too, and is idempotent', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      const cc = await oidc.clientCredentialsGrant(config, { scope: 'accounts' });
+      const { callback, verifier, state } = await authorizeWithPar(tpp, config);
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+
+      const first = await harness.tokens.call('revokeByClient', { clientId: tpp.clientId, reason: 'client_deleted' });
+      assert.ok(first.revokedCount >= 4, String(first.revokedCount));
+      for (const token of [cc.access_token, tokens.access_token, tokens.refresh_token!]) {
+        assert.equal(await harness.tokenStore.find(token), undefined);
+      }
+      assert.equal(
+        (await harness.tokens.call('revokeByClient', { clientId: tpp.clientId, reason: 'retry' })).revokedCount,
+        0,
+      );
+    });
+
+    test('RevokeGrant revokes one grant; an empty id is INVALID_ARGUMENT', async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      const { callback, verifier, state } = await authorizeWithPar(tpp, config);
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+      const grantId = (await harness.tokenStore.find(tokens.access_token))!.grantId!;
+      assert.ok((await harness.tokens.call('revokeGrant', { grantId, reason: 'test' })).revokedCount >= 3);
+      assert.equal(await harness.tokenStore.find(tokens.access_token), undefined);
+      assert.equal((await harness.tokens.call('revokeGrant', { grantId, reason: 'test' })).revokedCount, 0);
+      await assert.rejects(
+        harness.tokens.call('revokeGrant', { grantId: '', reason: 'test' }),
+        (error: unknown) => (error as { kind?: string }).kind === 'bad_request',
+      );
+    });
+  });
+
+  test('the ID token is signed with PS256 by a published key', async () => {
+    const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+    const config = await harness.relyingParty(tpp);
+    const { callback, verifier, state } = await authorizeWithPar(tpp, config);
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    const header = JSON.parse(Buffer.from(tokens.id_token!.split('.')[0]!, 'base64url').toString()) as { alg: string };
+    assert.equal(header.alg, 'PS256');
+    assert.equal(decodeJwt(tokens.id_token!).iss, harness.issuer);
+  });
+});

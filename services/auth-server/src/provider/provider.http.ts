@@ -1,0 +1,45 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
+import type { RequestHandler } from 'express';
+import { isEngineRoute, isMtlsRoute, OAUTH_METADATA_PATH, OIDC_DISCOVERY_PATH } from './provider.routes';
+
+export interface EngineHandlerOptions {
+  /** Origin of the public host (the issuer). */
+  publicOrigin: string;
+  /** Origin of the mTLS host. */
+  mtlsOrigin: string;
+}
+
+/**
+ * Express middleware that hands the engine's routes to node-oidc-provider and passes every other
+ * request on (interactions, then 404 in our error format).
+ *
+ * X-Forwarded-Proto and X-Forwarded-Host are overwritten here, from configuration, with the
+ * origin of the host the edge routes the path through (routes.json): the mTLS host for /par,
+ * /token, /revoke, /userinfo and /bc-authorize, the public host for the rest. The engine
+ * (provider.proxy = true) prints and checks URLs from them, so they never come from a client or
+ * depend on the edge's Host handling. X-Forwarded-For is left as the edge set it (ingress-nginx
+ * overwrites it); the engine uses the client address for nothing it decides.
+ *
+ * @example
+ * app.use(mtls.capture, engineHandler(provider, { publicOrigin, mtlsOrigin }));
+ */
+export function engineHandler(provider: Provider, options: EngineHandlerOptions): RequestHandler {
+  const callback = provider.callback();
+  const publicOrigin = new URL(options.publicOrigin);
+  const mtlsOrigin = new URL(options.mtlsOrigin);
+
+  return (req, res, next) => {
+    let path = req.path;
+    // RFC 8414 §3: the same metadata under the OAuth well-known name (FAPI 2.0 SP 5.3.2.1-1).
+    if (path === OAUTH_METADATA_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      req.url = OIDC_DISCOVERY_PATH;
+      path = OIDC_DISCOVERY_PATH;
+    }
+    if (!isEngineRoute(path)) return next();
+    const origin = isMtlsRoute(path) ? mtlsOrigin : publicOrigin;
+    req.headers['x-forwarded-proto'] = origin.protocol.replace(/:$/, '');
+    req.headers['x-forwarded-host'] = origin.host;
+    callback(req as IncomingMessage, res as ServerResponse);
+  };
+}
