@@ -38,6 +38,7 @@ auth-server:
   ops: 9091
   database: true
   kubeApi: false
+  signingKeys: true
   grpcClients: [consent-service, dcr-service]
 dcr-service:
   values: dcrService
@@ -46,7 +47,8 @@ dcr-service:
   ops: 9092
   database: true
   kubeApi: false
-  grpcClients: [auth-server]
+  signingKeys: false
+  grpcClients: [auth-server, token-introspection, config-api]
 consent-service:
   values: consentService
   http: 8083
@@ -54,6 +56,7 @@ consent-service:
   ops: 9093
   database: true
   kubeApi: false
+  signingKeys: false
   grpcClients: [auth-server, token-introspection]
 token-introspection:
   values: tokenIntrospection
@@ -62,6 +65,7 @@ token-introspection:
   ops: 9094
   database: false
   kubeApi: false
+  signingKeys: true
   grpcClients: []
 config-api:
   values: configApi
@@ -70,6 +74,7 @@ config-api:
   ops: 9095
   database: true
   kubeApi: true
+  signingKeys: false
   grpcClients: [auth-server, dcr-service, consent-service, token-introspection]
 {{- end -}}
 
@@ -180,5 +185,8 @@ STARTUP_TIMEOUT_MS: {{ .root.Values.global.startupTimeoutMs | quote }}
 CLIENT_CERT_HEADER_FORMAT: {{ include "obip.clientCertHeaderFormat" .root | quote }}
 {{- if .c.database }}
 MONGO_DB: {{ .v.mongoDatabase | quote }}
+{{- end }}
+{{- if .c.signingKeys }}
+SIGNING_KEYS_FILE: "/etc/obip/signing-keys/jwks.json"
 {{- end }}
 {{- end -}}

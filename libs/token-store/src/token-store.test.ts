@@ -197,3 +197,20 @@ describe('token store when Redis is down', () => {
     }
   });
 });
+
+describe('a read-only token store', () => {
+  test('finds records but refuses to run cascades without a revocation memory', async () => {
+    const redis = createRedis({ url: testRedisUrl(), keyPrefix: testRedisPrefix('read-only') });
+    try {
+      const writer = createTokenStore(redis, { revocationMemorySeconds: 60, now: () => NOW });
+      const reader = createTokenStore(redis, { now: () => NOW });
+      const token = newToken();
+      await writer.save(token, recordFor({ consentId: 'c-ro', grantId: 'g-ro' }));
+      assert.equal((await reader.find(token))?.consentId, 'c-ro');
+      await assert.rejects(reader.revokeByConsent('c-ro'), TypeError);
+      assert.ok(await reader.find(token), 'the refused cascade revoked nothing');
+    } finally {
+      await closeRedis(redis);
+    }
+  });
+});

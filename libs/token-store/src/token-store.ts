@@ -8,9 +8,10 @@ export interface TokenStoreOptions {
   /**
    * How long a revocation cascade is remembered (seconds). It must exceed the longest token
    * lifetime, so that a token saved while its consent, client or grant was being revoked is
-   * refused however late its write lands.
+   * refused however late its write lands. Needed only by the writer that runs cascades
+   * (auth-server); a store without it refuses `revokeBy*`.
    */
-  revocationMemorySeconds: number;
+  revocationMemorySeconds?: number;
   /** Clock, for tests. Seconds since the epoch. */
   now?: () => number;
 }
@@ -56,7 +57,7 @@ const DELETE_BATCH = 500;
  * await store.save(accessToken, record);
  * await store.revokeByConsent(record.consentId!);
  */
-export function createTokenStore(redis: Redis | Cluster, options: TokenStoreOptions): TokenStore {
+export function createTokenStore(redis: Redis | Cluster, options: TokenStoreOptions = {}): TokenStore {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const owners = (record: TokenRecord): Array<[Owner, string]> =>
     (
@@ -69,8 +70,10 @@ export function createTokenStore(redis: Redis | Cluster, options: TokenStoreOpti
 
   async function revokeOwned(owner: Owner, ownerId: string): Promise<number> {
     if (!ownerId) throw new BadRequestError(`a ${owner} id is required`);
+    const memorySeconds = options.revocationMemorySeconds;
+    if (memorySeconds === undefined) throw new TypeError('revokeBy* needs the revocationMemorySeconds option');
     try {
-      await redis.set(revokedKey(owner, ownerId), '1', 'EX', options.revocationMemorySeconds);
+      await redis.set(revokedKey(owner, ownerId), '1', 'EX', memorySeconds);
       const members = await redis.smembers(indexKey(owner, ownerId));
       let deleted = 0;
       for (let start = 0; start < members.length; start += DELETE_BATCH) {

@@ -94,7 +94,7 @@ export const settingsShape = {
   }),
 
   // --- Keys and secrets ---
-  SIGNING_JWKS_FILE: optional(
+  SIGNING_KEYS_FILE: optional(
     z.string().min(1),
     'path of a private JWKS (JSON) with the signing keys, at least one PS256 and one ES256 key (a Kubernetes Secret mount). Unset: development keys are generated once and kept in DEV_KEYS_DIR, with a warning',
   ),

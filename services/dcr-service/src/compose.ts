@@ -25,6 +25,7 @@ import { fetchJwks } from './jwks/jwks.fetcher';
 import { createRegistrationRouter } from './registration/registration.http';
 import { registrationOpenApi } from './registration/registration.openapi';
 import type { RegistrationPolicy } from './registration/registration.rules';
+import { createTokenStore } from '@obip/token-store';
 import { createRegistrationService, type RegistrationService } from './registration/registration.service';
 import { createRedisReplayCache } from './replay/replay.redis';
 import { createGrpcTokenRevoker } from './revocation/revocation.grpc';
@@ -135,6 +136,8 @@ export async function composeDcrService(options: ComposeOptions): Promise<DcrCom
     replay: createRedisReplayCache(options.redis),
     keys,
     revocation: revocations,
+    // Read-only use of the token keyspace auth-server writes (same REDIS_KEY_PREFIX).
+    accessTokens: createTokenStore(options.redis),
     policy: policyFromSettings(settings),
     logger,
   });
@@ -147,7 +150,7 @@ export async function composeDcrService(options: ComposeOptions): Promise<DcrCom
     createRegistrationRouter({
       service: registration,
       readCertificate: createClientCertificateReader({
-        format: settings.DCR_CLIENT_CERT_HEADER_FORMAT,
+        format: settings.CLIENT_CERT_HEADER_FORMAT,
         ...(settings.DCR_TRUSTED_PROXY_CIDRS.length > 0 ? { trustedProxyCidrs: settings.DCR_TRUSTED_PROXY_CIDRS } : {}),
       }),
       acceptJson: settings.DCR_ACCEPT_JSON_REGISTRATION,

@@ -186,7 +186,7 @@ export const settingsShape = {
     false,
     'issue a new registration_access_token on every PUT (RFC 7592 §3 allows it; OIDF Brazil DCR tests expect no rotation)',
   ),
-  DCR_CLIENT_CERT_HEADER_FORMAT: setting.oneOf(
+  CLIENT_CERT_HEADER_FORMAT: setting.oneOf(
     ['nginx', 'xfcc', 'traefik', 'rfc9440'],
     'nginx',
     'how the edge forwards the client certificate: nginx (ssl-client-cert), xfcc (Envoy/Istio), traefik, rfc9440 (Client-Cert)',

@@ -1,22 +1,42 @@
 // Composition root of token-introspection: RFC 7662 / RFC 9701 introspection (issue 6). It owns no database: it reads the token records auth-server writes to Redis.
-import { createHttpApp, errorHandler, notFoundHandler } from '@obip/http';
+import { introspectionV1 } from '@obip/contracts';
 import { bootstrapService, runService } from '@obip/runtime';
-import { loadConfig } from './config';
+import { composeTokenIntrospection } from './compose';
+import { loadConfig, settingsWarnings } from './config';
 
 const settings = loadConfig();
 const foundation = await bootstrapService({ name: 'token-introspection', settings, withMongo: false });
 const { logger, metrics } = foundation;
+for (const warning of settingsWarnings(settings)) logger.warn({ setting: warning.split(' ')[0] }, warning);
 
-const app = createHttpApp({ logger, onResponse: metrics.observeHttpRequest });
-app.use(notFoundHandler('oauth'));
-app.use(errorHandler('oauth'));
+let introspection: Awaited<ReturnType<typeof composeTokenIntrospection>>;
+try {
+  introspection = await composeTokenIntrospection({ settings, logger, redis: foundation.redis, metrics });
+} catch (error) {
+  // A signing key file that cannot be used is a configuration error: stop as a bad setting does.
+  logger.fatal({ err: error }, 'token-introspection could not start');
+  process.stderr.write(`token-introspection: ${(error as Error).message}\n`);
+  process.exit(78);
+}
+foundation.grpcServer.addService(introspectionV1.IntrospectionService, introspection.grpcHandlers);
 
 await runService({
   name: 'token-introspection',
   settings,
   logger,
   metrics,
-  dependencies: foundation.dependencies,
-  http: app,
-  grpc: foundation.grpcEndpoint([]),
+  // The peer channels close before the stores.
+  dependencies: foundation.dependencies.map((dependency, index) =>
+    index === 0
+      ? {
+          ...dependency,
+          close: async () => {
+            introspection.close();
+            await dependency.close();
+          },
+        }
+      : dependency,
+  ),
+  http: introspection.http,
+  grpc: foundation.grpcEndpoint(['obip.introspection.v1.Introspection']),
 });

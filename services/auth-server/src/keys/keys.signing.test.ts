@@ -12,7 +12,7 @@ test('generates development keys once, keeps them private on disk, and reuses th
   const dir = mkdtempSync(join(tmpdir(), 'obip-keys-'));
   try {
     const first = await loadKeyMaterial({ DEV_KEYS_DIR: dir });
-    assert.deepEqual(first.developmentDefaults, ['SIGNING_JWKS_FILE', 'COOKIE_KEYS', 'DPOP_NONCE_SECRET']);
+    assert.deepEqual(first.developmentDefaults, ['SIGNING_KEYS_FILE', 'COOKIE_KEYS', 'DPOP_NONCE_SECRET']);
     assert.deepEqual(first.jwks.keys.map((key) => key.alg).sort(), ['ES256', 'PS256']);
     assert.equal(first.dpopNonceSecret.length, 32);
     assert.equal(statSync(join(dir, 'auth-server-dev-keys.json')).mode & 0o777, 0o600);
@@ -24,7 +24,7 @@ test('generates development keys once, keeps them private on disk, and reuses th
   }
 });
 
-test('reads the signing keys from SIGNING_JWKS_FILE and uses no development material for them', async () => {
+test('reads the signing keys from SIGNING_KEYS_FILE and uses no development material for them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'obip-keys-'));
   try {
     const file = join(dir, 'jwks.json');
@@ -34,7 +34,7 @@ test('reads the signing keys from SIGNING_JWKS_FILE and uses no development mate
     );
     const material = await loadKeyMaterial({
       DEV_KEYS_DIR: dir,
-      SIGNING_JWKS_FILE: file,
+      SIGNING_KEYS_FILE: file,
       COOKIE_KEYS: ['k'.repeat(32)],
       DPOP_NONCE_SECRET: Buffer.alloc(32, 7).toString('base64url'),
     });
@@ -56,9 +56,9 @@ test('refuses a JWKS with an RS256 key, a public-only key, or without an ES256 k
   assert.doesNotThrow(() => checkSigningJwks({ keys: [ps256, es256] }, 'X'));
 });
 
-test('an unreadable SIGNING_JWKS_FILE stops start-up naming the setting', async () => {
+test('an unreadable SIGNING_KEYS_FILE stops start-up naming the setting', async () => {
   await assert.rejects(
-    loadKeyMaterial({ DEV_KEYS_DIR: tmpdir(), SIGNING_JWKS_FILE: '/nonexistent/jwks.json' }),
-    refusal('SIGNING_JWKS_FILE'),
+    loadKeyMaterial({ DEV_KEYS_DIR: tmpdir(), SIGNING_KEYS_FILE: '/nonexistent/jwks.json' }),
+    refusal('SIGNING_KEYS_FILE'),
   );
 });

@@ -20,7 +20,7 @@ export interface KeyMaterial {
 }
 
 export interface KeySettings {
-  SIGNING_JWKS_FILE?: string;
+  SIGNING_KEYS_FILE?: string;
   COOKIE_KEYS?: string[];
   DPOP_NONCE_SECRET?: string;
   DEV_KEYS_DIR: string;
@@ -44,7 +44,7 @@ export class KeyConfigurationError extends Error {
  * and one ES256 key.
  *
  * @example
- * checkSigningJwks(JSON.parse(readFileSync(file, 'utf8')), 'SIGNING_JWKS_FILE');
+ * checkSigningJwks(JSON.parse(readFileSync(file, 'utf8')), 'SIGNING_KEYS_FILE');
  */
 export function checkSigningJwks(value: unknown, setting: string): { keys: JWK[] } {
   const keys = (value as { keys?: unknown } | null)?.keys;
@@ -130,22 +130,22 @@ export async function loadKeyMaterial(settings: KeySettings): Promise<KeyMateria
   const dev = async () => (development ??= await developmentMaterial(settings.DEV_KEYS_DIR));
 
   let jwks: { keys: JWK[] };
-  if (settings.SIGNING_JWKS_FILE) {
+  if (settings.SIGNING_KEYS_FILE) {
     let text: string;
     try {
-      text = readFileSync(settings.SIGNING_JWKS_FILE, 'utf8');
+      text = readFileSync(settings.SIGNING_KEYS_FILE, 'utf8');
     } catch {
-      throw new KeyConfigurationError('SIGNING_JWKS_FILE', 'cannot be read');
+      throw new KeyConfigurationError('SIGNING_KEYS_FILE', 'cannot be read');
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new KeyConfigurationError('SIGNING_JWKS_FILE', 'is not JSON');
+      throw new KeyConfigurationError('SIGNING_KEYS_FILE', 'is not JSON');
     }
-    jwks = checkSigningJwks(parsed, 'SIGNING_JWKS_FILE');
+    jwks = checkSigningJwks(parsed, 'SIGNING_KEYS_FILE');
   } else {
-    developmentDefaults.push('SIGNING_JWKS_FILE');
+    developmentDefaults.push('SIGNING_KEYS_FILE');
     jwks = checkSigningJwks((await dev()).jwks, `${settings.DEV_KEYS_DIR}/auth-server-dev-keys.json`);
   }
 

@@ -52,6 +52,17 @@ export interface ReplayCache {
   seen(scope: string, value: string): Promise<boolean>;
 }
 
+/**
+ * Access tokens issued by auth-server, read from the shared token store (OBIE DCR: GET, PUT
+ * and DELETE may be authorised by a client_credentials token of the same client).
+ */
+export interface AccessTokens {
+  find(
+    token: string,
+  ): Promise<{ clientId: string; grantType: string; cnf?: { 'x5t#S256'?: string; jkt?: string } } | undefined>;
+  revoke(token: string): Promise<boolean>;
+}
+
 /** Revokes every token and grant of a client, durably (the revocation outbox). */
 export interface ClientTokenRevocation {
   revokeClientTokens(clientId: string, reason: string): Promise<void>;
@@ -66,6 +77,7 @@ export interface RegistrationServiceOptions {
   replay: ReplayCache;
   keys: KeyResolver;
   revocation: ClientTokenRevocation;
+  accessTokens: AccessTokens;
   policy: RegistrationPolicy & {
     ssaReplayCheck: boolean;
     useSoftwareIdAsClientName: boolean;
@@ -85,7 +97,7 @@ export interface RegisterCommand {
 
 export interface ManageCommand {
   clientId: string;
-  /** The bearer token presented (RFC 7592 registration access token). */
+  /** The bearer token presented: the RFC 7592 registration access token, or an OBIE client_credentials access token. */
   token: string | undefined;
   certificate: PresentedCertificate | undefined;
 }
@@ -249,21 +261,43 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
     }
   }
 
+  /**
+   * OBIE DCR 3.3: a client_credentials access token that auth-server issued to this very client,
+   * bound to the certificate presented now (RFC 8705 §3: `cnf.x5t#S256`).
+   */
+  async function holdsClientCredentialsToken(
+    client: RegisteredClient,
+    token: string,
+    certificate: PresentedCertificate,
+  ): Promise<boolean> {
+    const record = await options.accessTokens.find(token);
+    return (
+      record !== undefined &&
+      record.grantType === 'client_credentials' &&
+      record.clientId === client.clientId &&
+      record.cnf?.['x5t#S256'] === certificate.thumbprintS256
+    );
+  }
+
   async function authenticate(command: ManageCommand): Promise<RegisteredClient> {
     const certificate = requireClientCertificate(command.certificate);
     checkCertificateChain(certificate, policy.trustedCas, now());
-    // TODO(issue 4): also accept a client_credentials access token issued by auth-server to this
-    // client (OBIE DCR style); it needs auth-server's token introspection, which does not exist yet.
     if (!command.token) throw new RegistrationAccessError('a registration access token is required', false);
     const hash = hashToken(command.token);
     const client = await clients.findById(command.clientId);
-    if (client?.registrationAccessTokenHash !== undefined && hashesEqual(client.registrationAccessTokenHash, hash)) {
+    const holdsRegistrationToken =
+      client?.registrationAccessTokenHash !== undefined && hashesEqual(client.registrationAccessTokenHash, hash);
+    if (client && (holdsRegistrationToken || (await holdsClientCredentialsToken(client, command.token, certificate)))) {
       // Rule 1 again: the caller holds a certificate of the registered software.
       const claims = client.softwareStatementClaims as Pick<SoftwareStatement, 'software_id' | 'org_id'>;
       const warning = checkCertificateBinding(certificate, claims, policy.certificateBinding);
       if (warning) logger.warn({ clientId: client.clientId, rule: 'rule 1 certificate binding' }, warning);
       return client;
     }
+    // OBIE DCR 3.3 (GET/PUT/DELETE): a client_credentials token presented for an unknown client
+    // or for another client is answered 401 and revoked at once.
+    const accessToken = await options.accessTokens.find(command.token);
+    if (accessToken) await options.accessTokens.revoke(command.token);
     // RFC 7592 §2.1-2.3 and OBIE DCR: unknown client or a token of another client → 401, and
     // the presented token is revoked.
     const holder = await clients.findByRegistrationTokenHash(hash);
