@@ -63,6 +63,23 @@ test('maps a registered client to engine metadata with its JWKS, DN binding and 
   assert.equal(metadata.require_signed_request_object, true);
 });
 
+test('uses the JWKS the registry resolved instead of the registered jwks_uri', async () => {
+  clients.set(
+    'c-jwks-uri',
+    clientRecord('c-jwks-uri', {
+      metadataJson: JSON.stringify({
+        redirect_uris: ['https://tpp.example/cb'],
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks_uri: 'https://keystore.directory.example/tpp.jwks',
+      }),
+    }),
+  );
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 0, defaultProfile: 'fapi2-security' });
+  const metadata = (await adapter.find('c-jwks-uri')) as Record<string, unknown>;
+  assert.deepEqual(metadata.jwks, { keys: [] });
+  assert.equal('jwks_uri' in metadata, false);
+});
+
 test('a client without a profile gets the platform default', async () => {
   clients.set('c-default', clientRecord('c-default', { fapiProfile: clientsV1.FapiProfile.FAPI_PROFILE_UNSPECIFIED }));
   const adapter = createClientAdapter({ registry, cacheTtlMs: 0, defaultProfile: 'fapi2-security' });

@@ -42,7 +42,12 @@ export function engineMetadataOf(
   const metadata = JSON.parse(client.metadataJson) as Record<string, unknown>;
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return undefined;
   metadata.client_id = client.clientId;
-  if (client.jwksJson) metadata.jwks = JSON.parse(client.jwksJson) as unknown;
+  if (client.jwksJson) {
+    // The registry resolved the keys behind jwks_uri under its own fetch policy (size, timeout,
+    // no private addresses); the engine uses those and never fetches the URI itself.
+    metadata.jwks = JSON.parse(client.jwksJson) as unknown;
+    delete metadata.jwks_uri;
+  }
   if (client.tlsClientAuthSubjectDn) metadata.tls_client_auth_subject_dn = client.tlsClientAuthSubjectDn;
   const registered = PROFILE_FROM_PROTO[client.fapiProfile];
   return requireProfileMetadata(metadata, isPlatformProfile(registered) ? registered : defaultProfile);
