@@ -1,7 +1,9 @@
 // End to end through the edge twin, with the real services as processes: a TPP registers with
 // dcr-service (OBIE DCR 3.3), obtains a certificate-bound client_credentials token from
 // auth-server with openid-client (a certified relying-party library), and manages its
-// registration with that token; deleting the client revokes its tokens through auth-server.
+// registration with that token; a bank's resource server, itself registered through DCR,
+// introspects that token at token-introspection; deleting the client revokes its tokens
+// through auth-server.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +38,8 @@ let directory: TestDirectory;
 let twin: IngressTwin;
 let dcr: ServiceProcess;
 let authServer: ServiceProcess;
+let introspection: ServiceProcess;
+let resourceServer: { software: TestSoftware; clientId: string };
 let redis: RedisClient;
 let publicAgent: Agent;
 const databases = [testMongoUrl('dcr'), testMongoUrl('auth')];
@@ -44,6 +48,7 @@ attachServerLogsOnFailure({
   sources: [
     { name: 'dcr-service', logs: () => dcr?.output() ?? '' },
     { name: 'auth-server', logs: () => authServer?.output() ?? '' },
+    { name: 'token-introspection', logs: () => introspection?.output() ?? '' },
     { name: 'edge', logs: () => twin?.logs() ?? '' },
   ],
 });
@@ -51,9 +56,9 @@ attachServerLogsOnFailure({
 before(async () => {
   pki = await createTestPki();
   directory = await createTestDirectory({ pki });
-  const [publicPort, mtlsPort, dcrHttp, dcrGrpc, authHttp, authGrpc] = (await Promise.all(
-    Array.from({ length: 6 }, () => freePort()),
-  )) as [number, number, number, number, number, number];
+  const [publicPort, mtlsPort, dcrHttp, dcrGrpc, authHttp, authGrpc, introspectionHttp] = (await Promise.all(
+    Array.from({ length: 7 }, () => freePort()),
+  )) as [number, number, number, number, number, number, number];
   const issuer = `https://127.0.0.1:${publicPort}`;
   const mtlsBase = `https://127.0.0.1:${mtlsPort}`;
   const state = mkdtempSync(join(tmpdir(), 'obip-e2e-'));
@@ -74,7 +79,7 @@ before(async () => {
         DCR_ACCEPTED_AUDIENCES: BANK,
         DCR_ALLOW_PRIVATE_JWKS_URIS: 'true',
         DCR_TRUSTED_CA_FILE: caFile,
-        DCR_TOKENS_GRPC_TARGET: `127.0.0.1:${authGrpc}`,
+        TOKENS_GRPC_TARGET: `127.0.0.1:${authGrpc}`,
         DCR_REVOCATION_POLL_MS: '100',
         DCR_REGISTRATION_BASE_URL: `${mtlsBase}/register`,
       },
@@ -97,16 +102,37 @@ before(async () => {
   twin = await startIngressTwin({
     pki,
     ports: { public: publicPort, mtls: mtlsPort },
-    upstreams: { 'dcr-service': `http://127.0.0.1:${dcrHttp}`, 'auth-server': `http://127.0.0.1:${authHttp}` },
+    upstreams: {
+      'dcr-service': `http://127.0.0.1:${dcrHttp}`,
+      'auth-server': `http://127.0.0.1:${authHttp}`,
+      'token-introspection': `http://127.0.0.1:${introspectionHttp}`,
+    },
   });
   redis = createRedis({ url: testRedisUrl(), keyPrefix: testRedisPrefix() });
   publicAgent = new Agent({ connect: { ca: pki.caBundlePem } });
+
+  // The bank's API gateway registers like any other software, and is then named a resource server.
+  const gatewaySoftware = await directory.registerSoftware({ clientName: 'Bank API gateway' });
+  resourceServer = { software: gatewaySoftware, clientId: (await registerThroughTheEdge(gatewaySoftware)).client_id };
+  introspection = await startServiceProcess({
+    entry: 'services/token-introspection/src/main.ts',
+    env: {
+      ...shared,
+      HTTP_PORT: String(introspectionHttp),
+      GRPC_PORT: '0',
+      ISSUER: issuer,
+      INTROSPECTION_ENDPOINT: `${mtlsBase}/introspect`,
+      CLIENT_REGISTRY_GRPC_TARGET: `127.0.0.1:${dcrGrpc}`,
+      RESOURCE_SERVER_CLIENT_IDS: resourceServer.clientId,
+      ALLOW_PRIVATE_JWKS_URIS: 'true',
+    },
+  });
 });
 
 after(async () => {
   await publicAgent?.close();
   await twin?.stop();
-  for (const service of [dcr, authServer]) {
+  for (const service of [introspection, dcr, authServer]) {
     service?.child.kill('SIGTERM');
     await service?.exited;
   }
@@ -181,6 +207,31 @@ describe('a TPP registered through DCR', () => {
     const read = await manage(software, clientId, 'GET', tokens.access_token);
     assert.equal(read.status, 200);
     assert.equal(((await read.json()) as { client_id: string }).client_id, clientId);
+  });
+
+  test("the bank's resource server introspects the TPP's token: active, bound, and the TPP's", async () => {
+    const software = await directory.registerSoftware();
+    const { client_id: clientId } = await registerThroughTheEdge(software);
+    const tokens = await oidc.clientCredentialsGrant(await relyingParty(software, clientId), { scope: 'accounts' });
+
+    const gateway = await relyingParty(resourceServer.software, resourceServer.clientId);
+    const introspected = await oidc.tokenIntrospection(gateway, tokens.access_token);
+    assert.equal(introspected.active, true);
+    assert.equal(introspected.client_id, clientId);
+    assert.equal(introspected.scope, 'accounts');
+    assert.equal(introspected.iss, twin.publicUrl);
+    assert.ok((introspected.cnf as { 'x5t#S256'?: string } | undefined)?.['x5t#S256']);
+
+    const stranger = await relyingParty(software, clientId);
+    await assert.rejects(
+      oidc.tokenIntrospection(stranger, tokens.access_token),
+      (error: oidc.WWWAuthenticateChallengeError) => {
+        assert.equal(error.status, 401);
+        assert.equal(error.cause[0]?.parameters.error, 'invalid_client');
+        return true;
+      },
+    );
+    assert.deepEqual(await oidc.tokenIntrospection(gateway, 'not-a-token'), { active: false });
   });
 
   test('deleting the client revokes its tokens through auth-server and ends its access', async () => {

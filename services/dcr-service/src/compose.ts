@@ -116,7 +116,7 @@ export async function composeDcrService(options: ComposeOptions): Promise<DcrCom
   const outbox = await createMongoRevocationOutbox(options.mongo);
   const grpcRevoker = options.tokenRevoker
     ? undefined
-    : createGrpcTokenRevoker({ target: settings.DCR_TOKENS_GRPC_TARGET });
+    : createGrpcTokenRevoker({ target: settings.TOKENS_GRPC_TARGET });
   const revocations = createRevocationDispatcher({
     store: outbox,
     revoker: options.tokenRevoker ?? grpcRevoker!,

@@ -197,7 +197,7 @@ export const settingsShape = {
   ),
 
   // ---- token revocation outbox ----
-  DCR_TOKENS_GRPC_TARGET: setting.string(
+  TOKENS_GRPC_TARGET: setting.string(
     'dns:///127.0.0.1:50051',
     'gRPC target of auth-server tokens.v1.Tokens, called to revoke every token of a deleted client',
   ),

@@ -63,7 +63,7 @@ export async function composeTokenIntrospection(options: ComposeOptions): Promis
   });
 
   const registry = createGrpcCallerRegistry({
-    target: settings.CLIENTS_GRPC_TARGET,
+    target: settings.CLIENT_REGISTRY_GRPC_TARGET,
     deadlineMs: settings.PEER_DEADLINE_MS,
     cacheMs: settings.CLIENTS_CACHE_MS,
   });

@@ -57,7 +57,7 @@ export const settingsShape = {
     .transform(splitList)
     .default([])
     .describe('addresses (CIDRs) allowed to send client-certificate headers; empty trusts the NetworkPolicy alone'),
-  CLIENTS_GRPC_TARGET: setting.string(
+  CLIENT_REGISTRY_GRPC_TARGET: setting.string(
     'dns:///127.0.0.1:50052',
     "gRPC target of dcr-service's clients.v1.ClientRegistry (caller metadata, keys and certificate binding); connected lazily",
   ),

@@ -99,7 +99,7 @@ export async function startDcrHarness(
     DCR_ACCEPTED_AUDIENCES: BANK_AUDIENCE,
     DCR_ALLOW_PRIVATE_JWKS_URIS: 'true',
     DCR_TRUSTED_CA_FILE: caFile,
-    DCR_TOKENS_GRPC_TARGET: `ipv4:///127.0.0.1:${tokensPort}`,
+    TOKENS_GRPC_TARGET: `ipv4:///127.0.0.1:${tokensPort}`,
     DCR_REVOCATION_POLL_MS: '100',
     DCR_JWKS_REFRESH_COOLDOWN_MS: '0',
     DCR_REGISTRATION_BASE_URL: 'https://mtls.bank.example/register',

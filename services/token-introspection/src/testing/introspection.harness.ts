@@ -144,7 +144,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     REDIS_URL: testRedisUrl(),
     ISSUER,
     INTROSPECTION_ENDPOINT,
-    CLIENTS_GRPC_TARGET: options.peers.target,
+    CLIENT_REGISTRY_GRPC_TARGET: options.peers.target,
     CONSENTS_GRPC_TARGET: options.consentsTarget ?? options.peers.target,
     ALLOW_PRIVATE_JWKS_URIS: 'true',
     CLIENTS_CACHE_MS: '0',
