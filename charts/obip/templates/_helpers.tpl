@@ -39,6 +39,7 @@ auth-server:
   database: true
   kubeApi: false
   signingKeys: true
+  peers: { CLIENT_REGISTRY_GRPC_TARGET: dcr-service }
   grpcClients: [consent-service, dcr-service]
 dcr-service:
   values: dcrService
@@ -48,6 +49,7 @@ dcr-service:
   database: true
   kubeApi: false
   signingKeys: false
+  peers: { TOKENS_GRPC_TARGET: auth-server }
   grpcClients: [auth-server, token-introspection, config-api]
 consent-service:
   values: consentService
@@ -57,6 +59,7 @@ consent-service:
   database: true
   kubeApi: false
   signingKeys: false
+  peers: { TOKENS_GRPC_TARGET: auth-server }
   grpcClients: [auth-server, token-introspection]
 token-introspection:
   values: tokenIntrospection
@@ -66,6 +69,7 @@ token-introspection:
   database: false
   kubeApi: false
   signingKeys: true
+  peers: { CLIENT_REGISTRY_GRPC_TARGET: dcr-service, CONSENTS_GRPC_TARGET: consent-service }
   grpcClients: []
 config-api:
   values: configApi
@@ -75,6 +79,7 @@ config-api:
   database: true
   kubeApi: true
   signingKeys: false
+  peers: {}
   grpcClients: [auth-server, dcr-service, consent-service, token-introspection]
 {{- end -}}
 
@@ -188,5 +193,24 @@ MONGO_DB: {{ .v.mongoDatabase | quote }}
 {{- end }}
 {{- if .c.signingKeys }}
 SIGNING_KEYS_FILE: "/etc/obip/signing-keys/jwks.json"
+{{- end }}
+{{- /* gRPC peers through their headless Services, for client-side round robin over the pods. */}}
+{{- $components := include "obip.components" .root | fromYaml }}
+{{- range $variable, $peer := .c.peers }}
+{{ $variable }}: {{ printf "dns:///%s-headless.%s.svc.cluster.local:%v" (include "obip.componentFullname" (dict "root" $.root "name" $peer)) $.root.Release.Namespace (index $components $peer).grpc | quote }}
+{{- end }}
+{{- with .root.Values.ingress.hosts }}
+{{- if and .public (or (eq $.name "auth-server") (eq $.name "token-introspection")) }}
+ISSUER: {{ printf "https://%s" .public | quote }}
+{{- end }}
+{{- if .mtls }}
+{{- if eq $.name "auth-server" }}
+MTLS_BASE_URL: {{ printf "https://%s" .mtls | quote }}
+{{- else if eq $.name "token-introspection" }}
+INTROSPECTION_ENDPOINT: {{ printf "https://%s/introspect" .mtls | quote }}
+{{- else if eq $.name "dcr-service" }}
+DCR_REGISTRATION_BASE_URL: {{ printf "https://%s/register" .mtls | quote }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end -}}

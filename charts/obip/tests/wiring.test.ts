@@ -43,3 +43,42 @@ describe('service wiring', () => {
     }
   });
 });
+
+describe('service endpoints', () => {
+  it("points every gRPC peer setting at the peer's headless Service and gRPC port", () => {
+    const expected: Record<string, Record<string, string>> = {
+      'auth-server': { CLIENT_REGISTRY_GRPC_TARGET: 'dcr-service' },
+      'dcr-service': { TOKENS_GRPC_TARGET: 'auth-server' },
+      'consent-service': { TOKENS_GRPC_TARGET: 'auth-server' },
+      'token-introspection': { CLIENT_REGISTRY_GRPC_TARGET: 'dcr-service', CONSENTS_GRPC_TARGET: 'consent-service' },
+    };
+    const services = ofKind(objects, 'Service');
+    for (const [name, peers] of Object.entries(expected)) {
+      for (const [variable, peer] of Object.entries(peers)) {
+        const target = settingsOf(name)[variable] ?? '';
+        const match = /^dns:\/\/\/([^.]+)\.obip\.svc\.cluster\.local:(\d+)$/.exec(target);
+        assert.ok(match, `${name} ${variable}: ${target}`);
+        const headless = services.find((service) => service.metadata.name === match[1]);
+        assert.ok(headless, `${name} ${variable}: no Service ${match[1]}`);
+        assert.equal(headless.spec.clusterIP, 'None', `${match[1]} is headless`);
+        assert.equal(componentOf(headless), peer);
+        assert.ok(
+          headless.spec.ports.some((port: K8sObject) => port.name === 'grpc' && String(port.port) === match[2]),
+          `${match[1]} serves gRPC on ${match[2]}`,
+        );
+      }
+    }
+  });
+
+  it('derives the issuer and the mTLS endpoints from the edge host names', () => {
+    const hosts = renderScenario('production');
+    const configMaps = ofKind(hosts, 'ConfigMap');
+    const settings = (name: string) => configMaps.find((c) => componentOf(c) === name && c.data?.HTTP_PORT)!.data;
+    const auth = settings('auth-server');
+    assert.match(auth.ISSUER, /^https:\/\/[^/]+$/);
+    assert.match(auth.MTLS_BASE_URL, /^https:\/\/[^/]+$/);
+    assert.equal(settings('token-introspection').ISSUER, auth.ISSUER);
+    assert.equal(settings('token-introspection').INTROSPECTION_ENDPOINT, `${auth.MTLS_BASE_URL}/introspect`);
+    assert.equal(settings('dcr-service').DCR_REGISTRATION_BASE_URL, `${auth.MTLS_BASE_URL}/register`);
+  });
+});
