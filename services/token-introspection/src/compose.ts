@@ -36,12 +36,6 @@ export interface ComposeOptions {
   metrics: ServiceMetrics;
 }
 
-/**
- * token-introspection reads records and never saves them, so the revocation memory (which
- * guards saves) plays no part here; the store only needs a value.
- */
-const READ_ONLY_REVOCATION_MEMORY_SECONDS = 1;
-
 export async function composeTokenIntrospection(options: ComposeOptions): Promise<TokenIntrospectionComponents> {
   const { settings, logger, metrics } = options;
 
@@ -57,7 +51,8 @@ export async function composeTokenIntrospection(options: ComposeOptions): Promis
     cacheMs: settings.CONSENT_STATUS_CACHE_MS,
   });
   const introspection = createIntrospectionService({
-    tokens: createTokenStore(options.redis, { revocationMemorySeconds: READ_ONLY_REVOCATION_MEMORY_SECONDS }),
+    // Read-only: records are written and revoked by auth-server.
+    tokens: createTokenStore(options.redis),
     consents,
     onOutcome: (outcome) => outcomes.inc({ outcome }),
   });

@@ -94,7 +94,11 @@ interface ClaimDocument {
 
 /** One document per consumed consent; its `_id` (the consent id) is the unique claim. */
 const consumptionSchema = new Schema<ClaimDocument>(
-  { _id: { type: String, required: true }, actor: { type: String, required: true }, at: { type: Date, required: true } },
+  {
+    _id: { type: String, required: true },
+    actor: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
   { collection: 'consent_consumptions', versionKey: false },
 );
 
@@ -125,7 +129,10 @@ const idempotencySchema = new Schema<IdempotencyDocument>(
 
 /** The consents model of a connection, registered once (the revocation outbox shares it). */
 export function consentModelOf(connection: Connection): Model<ConsentDocument> {
-  return (connection.models.Consent as Model<ConsentDocument> | undefined) ?? connection.model('Consent', consentSchema);
+  return (
+    (connection.models.Consent as Model<ConsentDocument> | undefined) ??
+    connection.model<ConsentDocument>('Consent', consentSchema)
+  );
 }
 
 function modelOf<T>(connection: Connection, name: string, schema: Schema<T>): Model<T> {
@@ -192,7 +199,9 @@ export async function createMongoConsentRepository(connection: Connection): Prom
   const Consents = consentModelOf(connection);
   const Consumptions = modelOf(connection, 'ConsentConsumption', consumptionSchema);
   const IdempotencyKeys = modelOf(connection, 'IdempotencyKey', idempotencySchema);
-  await guard(() => Promise.all([Consents.createIndexes(), Consumptions.createIndexes(), IdempotencyKeys.createIndexes()]));
+  await guard(() =>
+    Promise.all([Consents.createIndexes(), Consumptions.createIndexes(), IdempotencyKeys.createIndexes()]),
+  );
 
   return {
     async insert(consent: NewConsent, expiryDueAt) {
@@ -213,7 +222,13 @@ export async function createMongoConsentRepository(connection: Connection): Prom
         authorisationDeadline: consent.authorisationDeadline,
         expiryDueAt: expiryDueAt ?? null,
         history: [
-          { from: null, to: 'AwaitingAuthorisation', at: consent.createdAt, actor: `client:${consent.clientId}`, reason: 'created' },
+          {
+            from: null,
+            to: 'AwaitingAuthorisation',
+            at: consent.createdAt,
+            actor: `client:${consent.clientId}`,
+            reason: 'created',
+          },
         ],
         revision: 0,
         cascade: null,

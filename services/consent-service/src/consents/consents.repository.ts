@@ -61,5 +61,7 @@ export interface ConsentRepository {
    * Reserves `record.key` for `record.clientId`: `reserved` when it was free, otherwise the
    * record that holds it.
    */
-  reserveIdempotencyKey(record: IdempotencyRecord): Promise<{ reserved: true } | { reserved: false; existing: IdempotencyRecord }>;
+  reserveIdempotencyKey(
+    record: IdempotencyRecord,
+  ): Promise<{ reserved: true } | { reserved: false; existing: IdempotencyRecord }>;
 }

@@ -96,7 +96,10 @@ export type TransitionDecision =
  * @example
  * decideTransition(consent, 'revoke'); // { action: 'apply', from: 'Authorised', to: 'Revoked' }
  */
-export function decideTransition(consent: Pick<Consent, 'kind' | 'status'>, transition: TransitionName): TransitionDecision {
+export function decideTransition(
+  consent: Pick<Consent, 'kind' | 'status'>,
+  transition: TransitionName,
+): TransitionDecision {
   const rule = TRANSITIONS[transition];
   if (!rule.kinds.includes(consent.kind)) throw new ConsentKindError(rule.verb, consent.kind);
   if (rule.from.includes(consent.status)) return { action: 'apply', from: consent.status, to: rule.to };
@@ -157,7 +160,10 @@ export function checkAccountSelection(
   }
   const foreign = selected.filter((accountId) => !owned.includes(accountId));
   if (foreign.length > 0) {
-    throw new ConsentDecisionError('a selected account is not held by the customer', CONSENT_ERROR_CODES.invalidAccounts);
+    throw new ConsentDecisionError(
+      'a selected account is not held by the customer',
+      CONSENT_ERROR_CODES.invalidAccounts,
+    );
   }
   if (kind === 'account-access' && selected.length === 0) {
     throw new ConsentDecisionError('account access needs at least one account', CONSENT_ERROR_CODES.invalidAccounts);

@@ -100,7 +100,11 @@ export function createConsentService(options: ConsentServiceOptions) {
   const { repository } = options;
   const now = options.now ?? (() => new Date());
 
-  function newConsent(kind: ConsentKind, id: string, fields: Omit<NewConsent, 'id' | 'kind' | 'createdAt' | 'authorisationDeadline'>): NewConsent {
+  function newConsent(
+    kind: ConsentKind,
+    id: string,
+    fields: Omit<NewConsent, 'id' | 'kind' | 'createdAt' | 'authorisationDeadline'>,
+  ): NewConsent {
     const createdAt = now();
     return {
       id,
@@ -165,12 +169,19 @@ export function createConsentService(options: ConsentServiceOptions) {
       }
       const decided = decideTransition(consent, name);
       if (decided.action === 'unchanged') {
-        if (decision.sameAs && !decision.sameAs(consent)) throw new ConsentStatusError(TRANSITIONS[name].verb, consent.status);
+        if (decision.sameAs && !decision.sameAs(consent))
+          throw new ConsentStatusError(TRANSITIONS[name].verb, consent.status);
         return consent;
       }
       await decision.check?.(consent);
       const rule = TRANSITIONS[name];
-      const entry: ConsentHistoryEntry = { from: decided.from, to: decided.to, at, actor: who.actor, reason: who.reason ?? '' };
+      const entry: ConsentHistoryEntry = {
+        from: decided.from,
+        to: decided.to,
+        at,
+        actor: who.actor,
+        reason: who.reason ?? '',
+      };
       const cascades = rule.cascades && decided.from === 'Authorised';
       const next = { ...consent, status: decided.to };
       const updated = await repository.transition({
@@ -200,7 +211,9 @@ export function createConsentService(options: ConsentServiceOptions) {
       }
       consent = undefined; // lost a race: read again and decide on what is there now
     }
-    throw new ConflictError('the consent is changing too often to apply this transition', { code: 'consent_contended' });
+    throw new ConflictError('the consent is changing too often to apply this transition', {
+      code: 'consent_contended',
+    });
   }
 
   return {
@@ -299,29 +312,43 @@ export function createConsentService(options: ConsentServiceOptions) {
      * The customer approves: AwaitingAuthorisation → Authorised with the accounts they selected,
      * each of which must be theirs. Repeating it for the same customer returns the consent.
      */
-    async authorise(input: { consentId: string; subject: string; accountIds: string[]; actor: string }): Promise<Consent> {
+    async authorise(input: {
+      consentId: string;
+      subject: string;
+      accountIds: string[];
+      actor: string;
+    }): Promise<Consent> {
       if (!input.subject) throw new BadRequestError('subject is required');
-      return transition(input.consentId, 'authorise', { actor: input.actor || `customer:${input.subject}`, reason: 'approved by the customer' }, undefined, {
-        subject: input.subject,
-        accountIds: input.accountIds,
-        sameAs: (consent) => consent.subject === input.subject,
-        check: async (consent) => {
-          const owned = await options.accounts.listAccounts(input.subject);
-          checkAccountSelection(
-            consent.kind,
-            input.accountIds,
-            owned.map((account) => account.accountId),
-            debtorAccountIdOf(consent, owned),
-          );
+      return transition(
+        input.consentId,
+        'authorise',
+        { actor: input.actor || `customer:${input.subject}`, reason: 'approved by the customer' },
+        undefined,
+        {
+          subject: input.subject,
+          accountIds: input.accountIds,
+          sameAs: (consent) => consent.subject === input.subject,
+          check: async (consent) => {
+            const owned = await options.accounts.listAccounts(input.subject);
+            checkAccountSelection(
+              consent.kind,
+              input.accountIds,
+              owned.map((account) => account.accountId),
+              debtorAccountIdOf(consent, owned),
+            );
+          },
         },
-      });
+      );
     },
 
     async reject(input: { consentId: string; subject?: string; actor: string; reason?: string }): Promise<Consent> {
       return transition(
         input.consentId,
         'reject',
-        { actor: input.actor || (input.subject ? `customer:${input.subject}` : 'unknown'), reason: input.reason || 'refused by the customer' },
+        {
+          actor: input.actor || (input.subject ? `customer:${input.subject}` : 'unknown'),
+          reason: input.reason || 'refused by the customer',
+        },
         undefined,
         input.subject ? { subject: input.subject } : {},
       );
@@ -333,7 +360,10 @@ export function createConsentService(options: ConsentServiceOptions) {
      * told it won even where conditional updates race (FerretDB 1.x).
      */
     async consume(input: { consentId: string; actor: string }): Promise<Consent> {
-      const consumed = await transition(input.consentId, 'consume', { actor: input.actor || 'unknown', reason: 'payment submitted' });
+      const consumed = await transition(input.consentId, 'consume', {
+        actor: input.actor || 'unknown',
+        reason: 'payment submitted',
+      });
       if (!(await repository.claimConsumption(consumed.id, input.actor || 'unknown', now()))) {
         throw new ConsentStatusError('consumed', consumed.status, CONSENT_ERROR_CODES.alreadyConsumed);
       }
@@ -342,7 +372,10 @@ export function createConsentService(options: ConsentServiceOptions) {
 
     /** Withdraws an authorised consent and queues the revocation of its tokens in the same update. */
     async revoke(input: { consentId: string; actor: string; reason?: string }): Promise<Consent> {
-      return transition(input.consentId, 'revoke', { actor: input.actor || 'unknown', reason: input.reason || 'revoked' });
+      return transition(input.consentId, 'revoke', {
+        actor: input.actor || 'unknown',
+        reason: input.reason || 'revoked',
+      });
     },
 
     /** Pages through the consents of a customer or a client, newest first. */
@@ -359,7 +392,10 @@ export function createConsentService(options: ConsentServiceOptions) {
       const last = page.at(-1);
       const nextPageToken = found.length > pageSize && last ? encodePageToken(last) : '';
       const at = now();
-      return { consents: await Promise.all(page.map((consent) => (isExpiryDue(consent, at) ? expire(consent) : consent))), nextPageToken };
+      return {
+        consents: await Promise.all(page.map((consent) => (isExpiryDue(consent, at) ? expire(consent) : consent))),
+        nextPageToken,
+      };
     },
 
     /** Records the expiry of up to `limit` consents whose expiry has fallen due; how many it expired. */
@@ -381,7 +417,8 @@ export function createConsentService(options: ConsentServiceOptions) {
  */
 function debtorAccountIdOf(consent: Consent, owned: readonly OwnedAccount[]): string | undefined {
   if (consent.kind !== 'domestic-payment') return undefined;
-  const initiation = consent.request.Initiation as { DebtorAccount?: { SchemeName?: string; Identification?: string } } | undefined;
+  const initiation = consent.request.Initiation as
+    { DebtorAccount?: { SchemeName?: string; Identification?: string } } | undefined;
   const debtor = initiation?.DebtorAccount;
   if (!debtor) return undefined;
   const match = owned.find(

@@ -1,0 +1,156 @@
+/**
+ * consents.v1.Consents over gRPC: proto messages in, domain calls, proto messages out. Errors
+ * travel as DomainErrors and @obip/grpc maps them to status codes in one place.
+ */
+import { consentsV1 } from '@obip/contracts';
+import { BadRequestError } from '@obip/errors';
+import type { ServiceHandlers } from '@obip/grpc';
+import type { CustomerDirectory } from '../customers/customers.directory';
+import type { Consent, ConsentKind, ConsentStatus } from './consents.model';
+import type { ConsentService } from './consents.service';
+
+const KIND_TO_PROTO: Record<ConsentKind, consentsV1.ConsentKind> = {
+  'account-access': consentsV1.ConsentKind.CONSENT_KIND_ACCOUNT_ACCESS,
+  'domestic-payment': consentsV1.ConsentKind.CONSENT_KIND_DOMESTIC_PAYMENT,
+  generic: consentsV1.ConsentKind.CONSENT_KIND_GENERIC,
+};
+
+const STATUS_TO_PROTO: Record<ConsentStatus, consentsV1.ConsentStatus> = {
+  AwaitingAuthorisation: consentsV1.ConsentStatus.CONSENT_STATUS_AWAITING_AUTHORISATION,
+  Authorised: consentsV1.ConsentStatus.CONSENT_STATUS_AUTHORISED,
+  Rejected: consentsV1.ConsentStatus.CONSENT_STATUS_REJECTED,
+  Revoked: consentsV1.ConsentStatus.CONSENT_STATUS_REVOKED,
+  Consumed: consentsV1.ConsentStatus.CONSENT_STATUS_CONSUMED,
+  Expired: consentsV1.ConsentStatus.CONSENT_STATUS_EXPIRED,
+};
+
+const STATUS_FROM_PROTO = new Map(
+  Object.entries(STATUS_TO_PROTO).map(([status, proto]) => [proto, status as ConsentStatus]),
+);
+
+const seconds = (date: Date | undefined) => (date ? Math.floor(date.getTime() / 1000) : 0);
+
+/** The consent as consents.v1 describes it. */
+export function toProtoConsent(consent: Consent): consentsV1.Consent {
+  const details =
+    consent.kind === 'generic'
+      ? consent.request.authorization_details
+      : consent.kind === 'domestic-payment'
+        ? consent.request.Initiation
+        : undefined;
+  return {
+    consentId: consent.id,
+    clientId: consent.clientId,
+    kind: KIND_TO_PROTO[consent.kind],
+    status: STATUS_TO_PROTO[consent.status],
+    subject: consent.subject ?? '',
+    permissions: consent.permissions,
+    accountIds: consent.accountIds,
+    authorizationDetailsJson: details === undefined ? '' : JSON.stringify(details),
+    createdAt: seconds(consent.createdAt),
+    updatedAt: seconds(consent.statusUpdatedAt),
+    expiresAt: seconds(consent.expiresAt),
+  };
+}
+
+function required(value: string, field: string): string {
+  if (!value) throw new BadRequestError(`${field} is required`);
+  return value;
+}
+
+/**
+ * @example
+ * grpcServer.addService(consentsV1.ConsentsService, createConsentsGrpcHandlers({ consents, customers }));
+ */
+export function createConsentsGrpcHandlers(dependencies: {
+  consents: ConsentService;
+  customers: CustomerDirectory;
+}): ServiceHandlers<typeof consentsV1.ConsentsService> {
+  const { consents, customers } = dependencies;
+  return {
+    async getConsent(request) {
+      return { consent: toProtoConsent(await consents.get(required(request.consentId, 'consent_id'))) };
+    },
+    async authorizeConsent(request) {
+      const consent = await consents.authorise({
+        consentId: required(request.consentId, 'consent_id'),
+        subject: required(request.subject, 'subject'),
+        accountIds: request.accountIds,
+        actor: request.actor,
+      });
+      return { consent: toProtoConsent(consent) };
+    },
+    async rejectConsent(request) {
+      const consent = await consents.reject({
+        consentId: required(request.consentId, 'consent_id'),
+        ...(request.subject ? { subject: request.subject } : {}),
+        actor: request.actor,
+        reason: request.reason,
+      });
+      return { consent: toProtoConsent(consent) };
+    },
+    async consumeConsent(request) {
+      return {
+        consent: toProtoConsent(
+          await consents.consume({ consentId: required(request.consentId, 'consent_id'), actor: request.actor }),
+        ),
+      };
+    },
+    async revokeConsent(request) {
+      const consent = await consents.revoke({
+        consentId: required(request.consentId, 'consent_id'),
+        actor: request.actor,
+        reason: request.reason,
+      });
+      return { consent: toProtoConsent(consent) };
+    },
+    async listConsents(request) {
+      const hasSubject = request.subject !== undefined && request.subject !== '';
+      const hasClient = request.clientId !== undefined && request.clientId !== '';
+      if (hasSubject === hasClient) throw new BadRequestError('exactly one of subject and client_id is required');
+      if (request.pageSize < 0) throw new BadRequestError('page_size must not be negative');
+      const status =
+        request.status === consentsV1.ConsentStatus.CONSENT_STATUS_UNSPECIFIED
+          ? undefined
+          : STATUS_FROM_PROTO.get(request.status);
+      if (request.status !== consentsV1.ConsentStatus.CONSENT_STATUS_UNSPECIFIED && !status) {
+        throw new BadRequestError('status is not a known consent status');
+      }
+      const page = await consents.list({
+        owner: hasSubject ? { subject: request.subject! } : { clientId: request.clientId! },
+        ...(status ? { status } : {}),
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return { consents: page.consents.map(toProtoConsent), nextPageToken: page.nextPageToken };
+    },
+    async getConsentStatus(request) {
+      const consent = await consents.get(required(request.consentId, 'consent_id'));
+      return {
+        status: STATUS_TO_PROTO[consent.status],
+        clientId: consent.clientId,
+        expiresAt: seconds(consent.expiresAt),
+      };
+    },
+    async verifyCustomerCredentials(request) {
+      // Bounded input: scrypt cost grows with nothing here, but a megabyte password is never legitimate.
+      if (request.username.length > 256 || request.password.length > 1024) return { verified: false, subject: '' };
+      const subject = await customers.verifyCredentials(request.username, request.password);
+      return { verified: subject !== undefined, subject: subject ?? '' };
+    },
+    async listCustomerAccounts(request) {
+      const accounts = await customers.listAccounts(required(request.subject, 'subject'));
+      return {
+        accounts: accounts.map((account) => ({
+          accountId: account.accountId,
+          nickname: account.nickname,
+          currency: account.currency,
+          accountType: account.accountType,
+          accountSubType: account.accountSubType,
+          schemeName: account.schemeName,
+          identification: account.identification,
+        })),
+      };
+    },
+  };
+}
