@@ -39,7 +39,7 @@ auth-server:
   database: true
   kubeApi: false
   signingKeys: true
-  peers: { CLIENT_REGISTRY_GRPC_TARGET: dcr-service }
+  peers: { CLIENT_REGISTRY_GRPC_TARGET: dcr-service, CONSENTS_GRPC_TARGET: consent-service }
   grpcClients: [consent-service, dcr-service]
 dcr-service:
   values: dcrService

@@ -47,7 +47,7 @@ describe('service wiring', () => {
 describe('service endpoints', () => {
   it("points every gRPC peer setting at the peer's headless Service and gRPC port", () => {
     const expected: Record<string, Record<string, string>> = {
-      'auth-server': { CLIENT_REGISTRY_GRPC_TARGET: 'dcr-service' },
+      'auth-server': { CLIENT_REGISTRY_GRPC_TARGET: 'dcr-service', CONSENTS_GRPC_TARGET: 'consent-service' },
       'dcr-service': { TOKENS_GRPC_TARGET: 'auth-server' },
       'consent-service': { TOKENS_GRPC_TARGET: 'auth-server' },
       'token-introspection': { CLIENT_REGISTRY_GRPC_TARGET: 'dcr-service', CONSENTS_GRPC_TARGET: 'consent-service' },

@@ -16,6 +16,7 @@ export {
   testMongoUrl,
   testRedisPrefix,
   testRedisUrl,
+  serviceMongoEnv,
   TEST_ENV,
   withDatabase,
   type AttachServerLogsOptions,

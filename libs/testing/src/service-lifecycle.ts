@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkGrpcHealth } from '@obip/grpc';
 import { startRedisServer, type RedisServer } from './servers/redis.server';
-import { attachServerLogsOnFailure, dropTestDatabase, testMongoUrl } from './servers/test-servers';
+import { attachServerLogsOnFailure, dropTestDatabase, serviceMongoEnv, testMongoUrl } from './servers/test-servers';
 import { runServiceToExit, startServiceProcess, type ServiceProcess } from './service-process';
 
 /**
@@ -35,7 +35,7 @@ export function describeServiceLifecycle(options: {
           OPS_PORT: '0',
           REDIS_URL: redis.url,
           SHUTDOWN_GRACE_MS: '3000',
-          ...(mongoUrl ? { MONGO_URL: mongoUrl } : {}),
+          ...(mongoUrl ? serviceMongoEnv(mongoUrl) : {}),
         },
       });
     });

@@ -26,7 +26,7 @@ export interface AuthServerDependencies {
   metrics?: ServiceMetrics;
   redis: RedisClient;
   mongo: Connection;
-  /** Login and consent (consent-service, once its gRPC is served). */
+  /** Login and consent: consent-service over gRPC (createGrpcConsentDirectory), or a test double. */
   directory: ConsentDirectory;
   /** Where `obip.tokens.v1.Tokens` is registered; omitted when the caller serves no gRPC. */
   grpcServer?: GrpcServer;

@@ -22,6 +22,31 @@ function splitList(text: string): string[] {
     .filter((entry) => entry !== '');
 }
 
+/** A JSON value validated by `schema`; the message names what is wrong. */
+function json<T extends z.ZodType>(schema: T, fallback: z.input<T>, description: string) {
+  return z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'must be valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema)
+    .default(schema.parse(fallback) as never)
+    .describe(description);
+}
+
+/** RFC 8176 method → Open Banking ACR; `pwd` is the password login of the sandbox login page. */
+const acrByAuthenticationMethod = z
+  .record(
+    z.string().regex(/^[a-z][a-z0-9_-]*$/, 'keys must be RFC 8176 authentication method values, e.g. pwd'),
+    z.string().min(1, 'an ACR must not be empty'),
+  )
+  .refine((map) => typeof map.pwd === 'string', 'must map "pwd", the password login the login page offers');
+
 /** Every environment variable auth-server reads, validated once at start-up. */
 export const settingsShape = {
   ...serviceBaseSettings('auth-server', { http: 8081, grpc: 50051, ops: 9091 }),
@@ -118,6 +143,20 @@ export const settingsShape = {
   CLIENT_REGISTRY_GRPC_TARGET: setting.string(
     '127.0.0.1:50052',
     "gRPC target of dcr-service's obip.clients.v1.ClientRegistry, e.g. dns:///dcr-service-headless.obip.svc.cluster.local:50052",
+  ),
+  CONSENTS_GRPC_TARGET: setting.string(
+    'dns:///127.0.0.1:50053',
+    "gRPC target of consent-service's obip.consents.v1.Consents (customer login, accounts, consent decisions), e.g. dns:///consent-service-headless.obip.svc.cluster.local:50053; connected lazily",
+  ),
+  CONSENTS_GRPC_DEADLINE_MS: setting.durationMs(
+    2_000,
+    'deadline of each call to consent-service during login and consent; a consent-service that misses it makes the step a 503',
+    { min: 100, max: 10_000 },
+  ),
+  ACR_BY_AUTHENTICATION_METHOD: json(
+    acrByAuthenticationMethod,
+    { pwd: 'urn:openbanking:psd2:sca' },
+    'JSON object: RFC 8176 authentication method (amr) → the acr asserted in the ID token after a login with it. Must map "pwd" (the password login). Default {"pwd":"urn:openbanking:psd2:sca"}',
   ),
   CLIENT_CACHE_TTL_MS: setting.durationMs(
     30_000,

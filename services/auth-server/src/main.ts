@@ -2,7 +2,7 @@
 import { bootstrapService, runService } from '@obip/runtime';
 import { createAuthServer } from './auth-server.app';
 import { loadConfig } from './config';
-import { createUnavailableConsentDirectory } from './interactions/interactions.unavailable';
+import { createGrpcConsentDirectory } from './interactions/interactions.grpc';
 import { KeyConfigurationError } from './keys/keys.signing';
 import { TOKENS_GRPC_SERVICE } from './tokens/tokens.grpc';
 
@@ -18,8 +18,11 @@ try {
     metrics,
     redis: foundation.redis,
     mongo: foundation.mongo,
-    // TODO(issue 4): consents.v1.Consents client once consent-service serves it.
-    directory: createUnavailableConsentDirectory(),
+    directory: createGrpcConsentDirectory({
+      target: settings.CONSENTS_GRPC_TARGET,
+      deadlineMs: settings.CONSENTS_GRPC_DEADLINE_MS,
+      acrByAuthenticationMethod: settings.ACR_BY_AUTHENTICATION_METHOD,
+    }),
     grpcServer: foundation.grpcServer,
   });
 } catch (error) {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { withDatabase } from './test-servers';
+import { serviceMongoEnv, withDatabase } from './test-servers';
 
 function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { NODE_TEST_CONTEXT: _context, ...rest } = env;
@@ -44,4 +44,12 @@ test('withDatabase swaps the database of a MongoDB URL and keeps credentials and
     withDatabase('mongodb://u:p@h1:1,h2:2/admin?replicaSet=rs0&authSource=admin', 'x'),
     'mongodb://u:p@h1:1,h2:2/x?replicaSet=rs0&authSource=admin',
   );
+});
+
+test('points a service at the test database by both MONGO_URL and MONGO_DB', () => {
+  assert.deepEqual(serviceMongoEnv('mongodb://127.0.0.1:27017/t_file_1?directConnection=true'), {
+    MONGO_URL: 'mongodb://127.0.0.1:27017/t_file_1?directConnection=true',
+    MONGO_DB: 't_file_1',
+  });
+  assert.throws(() => serviceMongoEnv('mongodb://127.0.0.1:27017/'));
 });

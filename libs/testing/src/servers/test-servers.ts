@@ -75,6 +75,16 @@ export function testMongoUrl(name = ''): string {
   return withDatabase(base, dbName);
 }
 
+/**
+ * The settings that point a service at a test database: services open the database named by
+ * MONGO_DB (their own by default), not the one in MONGO_URL's path, so both are set.
+ */
+export function serviceMongoEnv(url: string): { MONGO_URL: string; MONGO_DB: string } {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/?]+\/([^?]+)/.exec(url);
+  if (!match?.[1]) throw new Error('the MongoDB URL names no database');
+  return { MONGO_URL: url, MONGO_DB: decodeURIComponent(match[1]) };
+}
+
 /** Replaces the database path of a MongoDB URL, keeping credentials and query options. */
 export function withDatabase(url: string, dbName: string): string {
   const match = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/[^?]*)?(\?.*)?$/.exec(url);

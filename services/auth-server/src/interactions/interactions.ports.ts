@@ -34,8 +34,9 @@ export interface RecordedConsent {
 /**
  * What the login and consent pages need from consent-service (declared here, by its consumer):
  * checking a customer's credentials, listing their accounts, and recording the decision.
- * The production implementation calls consents.v1.Consents over gRPC (VerifyCustomerCredentials,
- * ListCustomerAccounts, AuthorizeConsent, RejectConsent) once consent-service serves them.
+ * The production implementation (`interactions.grpc.ts`) calls consents.v1.Consents over gRPC:
+ * VerifyCustomerCredentials, ListCustomerAccounts, AuthorizeConsent or CreateGenericConsent,
+ * RejectConsent. Failures that leave a step without an answer are 503s, never a wrong password.
  */
 export interface ConsentDirectory {
   /** The customer, or undefined when the credentials are wrong (never says which part). */

@@ -212,4 +212,96 @@ describe('consents.v1.Consents over a real gRPC connection', () => {
     assert.equal(accounts[2]?.schemeName, 'UK.OBIE.IBAN');
     assert.deepEqual((await client.call('listCustomerAccounts', { subject: 'cust-unknown' })).accounts, []);
   });
+
+  describe('CreateGenericConsent', () => {
+    const PAYMENT_DETAILS = [{ type: 'payment_initiation', instructedAmount: { currency: 'EUR', amount: '12.00' } }];
+    const request = (overrides: Partial<consentsV1.CreateGenericConsentRequest> = {}) => ({
+      clientId: 'tpp-grpc-generic',
+      subject: AMELIA,
+      scope: 'openid accounts',
+      accountIds: ['acc-22289-current'],
+      authorizationDetailsJson: JSON.stringify(PAYMENT_DETAILS),
+      actor: 'auth-server',
+      ...overrides,
+    });
+
+    test('creates a generic consent already authorised, with the history entry of the approval', async () => {
+      const created = await client.call('createGenericConsent', request());
+      const { consent, historyEntry } = created;
+      assert.ok(consent);
+      assert.ok(consent.consentId.startsWith('gc-'));
+      assert.equal(consent.kind, ConsentKind.CONSENT_KIND_GENERIC);
+      assert.equal(consent.status, ConsentStatus.CONSENT_STATUS_AUTHORISED);
+      assert.equal(consent.clientId, 'tpp-grpc-generic');
+      assert.equal(consent.subject, AMELIA);
+      assert.deepEqual(consent.accountIds, ['acc-22289-current']);
+      assert.deepEqual(JSON.parse(consent.authorizationDetailsJson), PAYMENT_DETAILS);
+      assert.equal(consent.expiresAt, 0);
+      assert.deepEqual(historyEntry, {
+        fromStatus: ConsentStatus.CONSENT_STATUS_UNSPECIFIED,
+        toStatus: ConsentStatus.CONSENT_STATUS_AUTHORISED,
+        at: consent.createdAt,
+        actor: 'auth-server',
+        reason: 'approved by the customer',
+      });
+      assert.deepEqual((await client.call('getConsent', { consentId: consent.consentId })).consent, consent);
+      const stored = await fixture.consents.get(consent.consentId);
+      assert.deepEqual(stored.scopes, ['openid', 'accounts']);
+      assert.equal(stored.history.length, 1, 'written by one insert: no AwaitingAuthorisation step');
+    });
+
+    test('records the customer as the actor when none is named, and allows scopes alone', async () => {
+      const { consent, historyEntry } = await client.call(
+        'createGenericConsent',
+        request({ actor: '', accountIds: [], authorizationDetailsJson: '' }),
+      );
+      assert.equal(historyEntry?.actor, `customer:${AMELIA}`);
+      assert.equal(consent?.authorizationDetailsJson, '');
+      assert.deepEqual(consent?.accountIds, []);
+    });
+
+    test('a created generic consent follows the lifecycle: it can be revoked', async () => {
+      const { consent } = await client.call('createGenericConsent', request());
+      const revoked = await client.call('revokeConsent', {
+        consentId: consent!.consentId,
+        actor: `customer:${AMELIA}`,
+        reason: 'portal',
+      });
+      assert.equal(revoked.consent?.status, ConsentStatus.CONSENT_STATUS_REVOKED);
+    });
+
+    test('refuses another customer’s account as INVALID_ARGUMENT and stores nothing', async () => {
+      const error = await failure(
+        client.call(
+          'createGenericConsent',
+          request({ clientId: 'tpp-grpc-foreign', accountIds: ['acc-31754-current'] }),
+        ),
+      );
+      assert.equal(error.kind, 'bad_request');
+      assert.equal(error.code, 'invalid_account_selection');
+      const listed = await client.call('listConsents', {
+        clientId: 'tpp-grpc-foreign',
+        pageSize: 0,
+        pageToken: '',
+        status: 0,
+      });
+      assert.deepEqual(listed.consents, []);
+    });
+
+    const invalid: Array<[string, Partial<consentsV1.CreateGenericConsentRequest>]> = [
+      ['without a client_id', { clientId: '' }],
+      ['without a subject', { subject: '' }],
+      ['whose authorization_details are not JSON', { authorizationDetailsJson: '[{' }],
+      ['whose authorization_details are not an array', { authorizationDetailsJson: '{"type":"x"}' }],
+      ['with an authorization_details entry without a type', { authorizationDetailsJson: '[{"amount":"1"}]' }],
+      ['that grants nothing', { scope: '', authorizationDetailsJson: '' }],
+      ['with an account selected twice', { accountIds: ['acc-22289-current', 'acc-22289-current'] }],
+    ];
+    for (const [name, overrides] of invalid) {
+      test(`refuses a request ${name} as INVALID_ARGUMENT`, async () => {
+        const error = await failure(client.call('createGenericConsent', request(overrides)));
+        assert.equal(error.kind, 'bad_request');
+      });
+    }
+  });
 });

@@ -6,7 +6,7 @@ import { consentsV1 } from '@obip/contracts';
 import { BadRequestError } from '@obip/errors';
 import type { ServiceHandlers } from '@obip/grpc';
 import type { CustomerDirectory } from '../customers/customers.directory';
-import type { Consent, ConsentKind, ConsentStatus } from './consents.model';
+import type { Consent, ConsentHistoryEntry, ConsentKind, ConsentStatus } from './consents.model';
 import type { ConsentService } from './consents.service';
 
 const KIND_TO_PROTO: Record<ConsentKind, consentsV1.ConsentKind> = {
@@ -38,6 +38,7 @@ export function toProtoConsent(consent: Consent): consentsV1.Consent {
       : consent.kind === 'domestic-payment'
         ? consent.request.Initiation
         : undefined;
+  const hasDetails = details !== undefined && !(Array.isArray(details) && details.length === 0);
   return {
     consentId: consent.id,
     clientId: consent.clientId,
@@ -46,11 +47,44 @@ export function toProtoConsent(consent: Consent): consentsV1.Consent {
     subject: consent.subject ?? '',
     permissions: consent.permissions,
     accountIds: consent.accountIds,
-    authorizationDetailsJson: details === undefined ? '' : JSON.stringify(details),
+    authorizationDetailsJson: hasDetails ? JSON.stringify(details) : '',
     createdAt: seconds(consent.createdAt),
     updatedAt: seconds(consent.statusUpdatedAt),
     expiresAt: seconds(consent.expiresAt),
   };
+}
+
+/** One entry of the consent's audit trail as consents.v1 describes it. */
+export function toProtoHistoryEntry(entry: ConsentHistoryEntry): consentsV1.ConsentHistoryEntry {
+  return {
+    fromStatus: entry.from ? STATUS_TO_PROTO[entry.from] : consentsV1.ConsentStatus.CONSENT_STATUS_UNSPECIFIED,
+    toStatus: STATUS_TO_PROTO[entry.to],
+    at: seconds(entry.at),
+    actor: entry.actor,
+    reason: entry.reason,
+  };
+}
+
+/** Bounds of CreateGenericConsent (ARCHITECTURE: every input is bounded). */
+const GENERIC_LIMITS = { scopeChars: 2_048, accounts: 50, authorizationDetailsChars: 16_384, actorChars: 256 };
+
+/** The authorization_details of a CreateGenericConsentRequest: empty means none. */
+function parseAuthorizationDetails(json: string): unknown[] {
+  if (json === '') return [];
+  if (json.length > GENERIC_LIMITS.authorizationDetailsChars) {
+    throw new BadRequestError(
+      `authorization_details_json is longer than ${GENERIC_LIMITS.authorizationDetailsChars} characters`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new BadRequestError('authorization_details_json is not JSON');
+  }
+  if (!Array.isArray(parsed)) throw new BadRequestError('authorization_details_json must be a JSON array');
+  // What each entry must hold (RFC 9396 §2) is a domain rule, checked by the service.
+  return parsed;
 }
 
 function required(value: string, field: string): string {
@@ -137,6 +171,28 @@ export function createConsentsGrpcHandlers(dependencies: {
       if (request.username.length > 256 || request.password.length > 1024) return { verified: false, subject: '' };
       const subject = await customers.verifyCredentials(request.username, request.password);
       return { verified: subject !== undefined, subject: subject ?? '' };
+    },
+    async createGenericConsent(request) {
+      if (request.scope.length > GENERIC_LIMITS.scopeChars) {
+        throw new BadRequestError(`scope is longer than ${GENERIC_LIMITS.scopeChars} characters`);
+      }
+      if (request.accountIds.length > GENERIC_LIMITS.accounts) {
+        throw new BadRequestError(`at most ${GENERIC_LIMITS.accounts} account_ids may be selected`);
+      }
+      if (request.actor.length > GENERIC_LIMITS.actorChars) {
+        throw new BadRequestError(`actor is longer than ${GENERIC_LIMITS.actorChars} characters`);
+      }
+      const consent = await consents.createApprovedGenericConsent({
+        clientId: required(request.clientId, 'client_id'),
+        subject: required(request.subject, 'subject'),
+        scopes: [...new Set(request.scope.split(' ').filter(Boolean))],
+        accountIds: request.accountIds,
+        authorizationDetails: parseAuthorizationDetails(request.authorizationDetailsJson),
+        actor: request.actor,
+      });
+      const [entry] = consent.history;
+      if (!entry) throw new Error('a created consent has no history entry');
+      return { consent: toProtoConsent(consent), historyEntry: toProtoHistoryEntry(entry) };
     },
     async listCustomerAccounts(request) {
       const accounts = await customers.listAccounts(required(request.subject, 'subject'));

@@ -9,7 +9,13 @@ import type {
   NewConsent,
   TokenCascade,
 } from './consents.model';
-import type { ConsentRepository, ConsentTransition, IdempotencyRecord, ListConsentsQuery } from './consents.repository';
+import type {
+  AuthorisedAtCreation,
+  ConsentRepository,
+  ConsentTransition,
+  IdempotencyRecord,
+  ListConsentsQuery,
+} from './consents.repository';
 
 /** The consent as stored in `obip_consent.consents`. */
 export interface ConsentDocument {
@@ -204,31 +210,33 @@ export async function createMongoConsentRepository(connection: Connection): Prom
   );
 
   return {
-    async insert(consent: NewConsent, expiryDueAt) {
+    async insert(consent: NewConsent, expiryDueAt, authorised?: AuthorisedAtCreation) {
       const document: ConsentDocument = {
         _id: consent.id,
         kind: consent.kind,
         clientId: consent.clientId,
-        status: 'AwaitingAuthorisation',
-        subject: null,
+        status: authorised ? 'Authorised' : 'AwaitingAuthorisation',
+        subject: authorised?.subject ?? null,
         permissions: consent.permissions,
         accountIds: consent.accountIds,
         scopes: consent.scopes,
         request: consent.request,
         risk: consent.risk,
         createdAt: consent.createdAt,
-        statusUpdatedAt: consent.createdAt,
+        statusUpdatedAt: authorised?.entry.at ?? consent.createdAt,
         expiresAt: consent.expiresAt ?? null,
         authorisationDeadline: consent.authorisationDeadline,
         expiryDueAt: expiryDueAt ?? null,
         history: [
-          {
-            from: null,
-            to: 'AwaitingAuthorisation',
-            at: consent.createdAt,
-            actor: `client:${consent.clientId}`,
-            reason: 'created',
-          },
+          authorised
+            ? { ...authorised.entry }
+            : {
+                from: null,
+                to: 'AwaitingAuthorisation',
+                at: consent.createdAt,
+                actor: `client:${consent.clientId}`,
+                reason: 'created',
+              },
         ],
         revision: 0,
         cascade: null,

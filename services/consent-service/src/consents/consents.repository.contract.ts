@@ -51,6 +51,46 @@ export function describeConsentRepositoryContract(
       assert.deepEqual(found, stored);
     });
 
+    test('stores a consent already authorised by its creation, with that decision as its only history', async () => {
+      const createdAt = new Date('2026-03-01T10:00:00.000Z');
+      const subject = `cust-${randomUUID()}`;
+      const entry = {
+        from: null,
+        to: 'Authorised' as const,
+        at: createdAt,
+        actor: 'auth-server',
+        reason: 'approved by the customer',
+      };
+      const stored = await repository.insert(
+        newConsentFor({
+          id: `gc-${randomUUID()}`,
+          kind: 'generic',
+          permissions: [],
+          accountIds: ['acc-1'],
+          scopes: ['openid', 'accounts'],
+          request: { authorization_details: [] },
+          createdAt,
+        }),
+        undefined,
+        { subject, entry },
+      );
+      const found = await repository.findById(stored.id);
+      assert.ok(found);
+      assert.equal(found.status, 'Authorised');
+      assert.equal(found.subject, subject);
+      assert.deepEqual(found.accountIds, ['acc-1']);
+      assert.deepEqual(found.scopes, ['openid', 'accounts']);
+      assert.deepEqual(found.statusUpdatedAt, createdAt);
+      assert.equal(found.revision, 0);
+      assert.deepEqual(found.history, [entry]);
+      assert.deepEqual(found, stored);
+      assert.deepEqual(
+        (await repository.list({ owner: { subject }, status: 'Authorised', limit: 100 })).map((consent) => consent.id),
+        [stored.id],
+        'listed under its customer',
+      );
+    });
+
     test('refuses a second consent with the same id as a ConflictError', async () => {
       const consent = newConsentFor();
       await repository.insert(consent, undefined);

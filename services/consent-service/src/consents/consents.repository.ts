@@ -20,6 +20,17 @@ export interface ConsentTransition {
   cascade?: TokenCascade;
 }
 
+/**
+ * A consent stored already Authorised: the customer's approval was its creation (a generic
+ * consent approved on the consent page), so the decision is written by the insert itself.
+ */
+export interface AuthorisedAtCreation {
+  /** The customer who approved it. */
+  subject: string;
+  /** Its only history entry: null → Authorised, with who, when and why. */
+  entry: ConsentHistoryEntry & { from: null; to: 'Authorised' };
+}
+
 export interface ListConsentsQuery {
   owner: { subject: string } | { clientId: string };
   status?: ConsentStatus;
@@ -38,8 +49,12 @@ export interface IdempotencyRecord {
 }
 
 export interface ConsentRepository {
-  /** Stores a new consent in AwaitingAuthorisation. ConflictError when the id exists. */
-  insert(consent: NewConsent, expiryDueAt: Date | undefined): Promise<Consent>;
+  /**
+   * Stores a new consent in one single-document insert: in AwaitingAuthorisation with its
+   * creation in the history, or, given `authorised`, already Authorised by that customer with
+   * that entry as its history. ConflictError when the id exists.
+   */
+  insert(consent: NewConsent, expiryDueAt: Date | undefined, authorised?: AuthorisedAtCreation): Promise<Consent>;
   findById(consentId: string): Promise<Consent | undefined>;
   /**
    * Applies the transition if the consent's status is still `transition.from`, in one

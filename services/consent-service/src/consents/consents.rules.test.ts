@@ -6,7 +6,9 @@ import {
   TRANSITIONS,
   authorisationDeadlineOf,
   checkAccountSelection,
+  checkGenericGrant,
   decideTransition,
+  MAX_AUTHORIZATION_DETAILS,
   expiryDueAt,
   isExpiryDue,
   type TransitionName,
@@ -154,5 +156,28 @@ describe('account selection when authorising', () => {
 
   test('refuses an account selected twice', () => {
     assert.throws(() => checkAccountSelection('account-access', ['acc-1', 'acc-1'], owned), invalidSelection);
+  });
+});
+
+describe('the grant of a generic consent (RFC 9396)', () => {
+  test('accepts scopes alone, authorization_details alone, or both', () => {
+    checkGenericGrant(['openid', 'accounts'], []);
+    checkGenericGrant([], [{ type: 'payment_initiation' }]);
+    checkGenericGrant(['openid'], [{ type: 'account_information', actions: ['read'] }]);
+  });
+
+  test('refuses a consent that grants nothing', () => {
+    assert.throws(() => checkGenericGrant([], []), refusedWith('invalid_request', 'bad_request'));
+  });
+
+  test('refuses authorization_details that are not an array of objects with a type (§2)', () => {
+    for (const details of [{ type: 'x' }, [{}], [{ type: '' }], [{ type: 7 }], ['payment'], [null], [[]]]) {
+      assert.throws(() => checkGenericGrant(['openid'], details), refusedWith('invalid_request', 'bad_request'));
+    }
+  });
+
+  test(`refuses more than ${MAX_AUTHORIZATION_DETAILS} authorization_details`, () => {
+    const many = Array.from({ length: MAX_AUTHORIZATION_DETAILS + 1 }, () => ({ type: 'x' }));
+    assert.throws(() => checkGenericGrant([], many), refusedWith('invalid_request', 'bad_request'));
   });
 });

@@ -180,3 +180,33 @@ export function checkAccountSelection(
     }
   }
 }
+
+/** Most authorization_details objects one generic consent may carry. */
+export const MAX_AUTHORIZATION_DETAILS = 20;
+
+/**
+ * The grant of a generic consent (consents.v1 CreateGenericConsentRequest): the
+ * authorization_details are an array of objects, each with a string `type` (RFC 9396 §2), at
+ * most {@link MAX_AUTHORIZATION_DETAILS} of them; and the consent grants something, scopes or
+ * authorization_details.
+ */
+export function checkGenericGrant(scopes: readonly string[], authorizationDetails: unknown): void {
+  if (!Array.isArray(authorizationDetails)) {
+    throw new ConsentDecisionError('authorization_details must be a JSON array');
+  }
+  if (authorizationDetails.length > MAX_AUTHORIZATION_DETAILS) {
+    throw new ConsentDecisionError(`authorization_details may hold at most ${MAX_AUTHORIZATION_DETAILS} objects`);
+  }
+  const typed = (detail: unknown) =>
+    typeof detail === 'object' &&
+    detail !== null &&
+    !Array.isArray(detail) &&
+    typeof (detail as { type?: unknown }).type === 'string' &&
+    (detail as { type: string }).type !== '';
+  if (!authorizationDetails.every(typed)) {
+    throw new ConsentDecisionError('each authorization_details entry must be an object with a type (RFC 9396 §2)');
+  }
+  if (scopes.length === 0 && authorizationDetails.length === 0) {
+    throw new ConsentDecisionError('a consent needs scopes or authorization_details to grant');
+  }
+}

@@ -349,4 +349,40 @@ describe('consent service on the real MongoDB-compatible server', () => {
     await fixture.consents.authorise({ consentId: consent.id, subject: AMELIA, accountIds: [], actor: 'auth-server' });
     assert.equal((await fixture.consents.revoke({ consentId: consent.id, actor: 'admin' })).status, 'Revoked');
   });
+
+  test('an approved generic consent is stored authorised by one insert, with the approval as its history', async () => {
+    const consent = await fixture.consents.createApprovedGenericConsent({
+      clientId: 'rar-client',
+      subject: AMELIA,
+      scopes: ['openid', 'accounts'],
+      accountIds: ['acc-22290-savings'],
+      authorizationDetails: [],
+      actor: 'auth-server',
+    });
+    assert.equal(consent.kind, 'generic');
+    assert.equal(consent.status, 'Authorised');
+    assert.equal(consent.subject, AMELIA);
+    assert.equal(consent.revision, 0);
+    assert.deepEqual(
+      consent.history.map((entry) => [entry.from, entry.to, entry.actor]),
+      [[null, 'Authorised', 'auth-server']],
+    );
+    assert.deepEqual(await fixture.consents.get(consent.id), consent);
+  });
+
+  test('an approved generic consent with an account the customer does not hold is refused and not stored', async () => {
+    await assert.rejects(
+      fixture.consents.createApprovedGenericConsent({
+        clientId: 'rar-client-foreign',
+        subject: AMELIA,
+        scopes: ['openid'],
+        accountIds: ['acc-31754-current'],
+        authorizationDetails: [],
+        actor: 'auth-server',
+      }),
+      withCode('invalid_account_selection'),
+    );
+    const page = await fixture.consents.list({ owner: { clientId: 'rar-client-foreign' }, pageSize: 0, pageToken: '' });
+    assert.deepEqual(page.consents, []);
+  });
 });

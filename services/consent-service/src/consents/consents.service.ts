@@ -11,6 +11,7 @@ import {
   TRANSITIONS,
   authorisationDeadlineOf,
   checkAccountSelection,
+  checkGenericGrant,
   decideTransition,
   expiryDueAt,
   isExpiryDue,
@@ -57,6 +58,20 @@ export interface CreateGenericInput {
   /** RFC 9396 authorization_details as requested. */
   authorizationDetails: unknown[];
   expiresAt: Date | undefined;
+}
+
+export interface CreateApprovedGenericInput {
+  clientId: string;
+  /** The customer who approved the request on the consent page. */
+  subject: string;
+  /** The OAuth scopes of the request. */
+  scopes: string[];
+  /** The accounts the customer selected; each must be theirs. */
+  accountIds: string[];
+  /** RFC 9396 authorization_details of the request; empty when it had none. */
+  authorizationDetails: unknown[];
+  /** Who records the approval (usually `auth-server`); empty records the customer. */
+  actor: string;
 }
 
 export interface Idempotency {
@@ -293,6 +308,43 @@ export function createConsentService(options: ConsentServiceOptions) {
           expiresAt: input.expiresAt,
         }),
       );
+    },
+
+    /**
+     * A generic consent the customer approved on the consent page with no intent before it
+     * (consents.v1 CreateGenericConsent): created already Authorised, in one single-document
+     * insert that carries the decision and its history entry, so no reader ever sees it
+     * awaiting authorisation and no second write can be lost (ARCHITECTURE: no transactions).
+     */
+    async createApprovedGenericConsent(input: CreateApprovedGenericInput): Promise<Consent> {
+      if (!input.clientId) throw new BadRequestError('client_id is required');
+      if (!input.subject) throw new BadRequestError('subject is required');
+      checkGenericGrant(input.scopes, input.authorizationDetails);
+      const owned = await options.accounts.listAccounts(input.subject);
+      checkAccountSelection(
+        'generic',
+        input.accountIds,
+        owned.map((account) => account.accountId),
+      );
+      const consent = newConsent('generic', `${ID_PREFIX.generic}${randomUUID()}`, {
+        clientId: input.clientId,
+        permissions: [],
+        accountIds: input.accountIds,
+        scopes: input.scopes,
+        request: { authorization_details: input.authorizationDetails },
+        risk: {},
+        expiresAt: undefined,
+      });
+      return repository.insert(consent, expiryDueAt({ ...consent, status: 'Authorised' }), {
+        subject: input.subject,
+        entry: {
+          from: null,
+          to: 'Authorised',
+          at: consent.createdAt,
+          actor: input.actor || `customer:${input.subject}`,
+          reason: 'approved by the customer',
+        },
+      });
     },
 
     /** The consent, with an expiry that fell due recorded first. ConsentNotFoundError when unknown. */

@@ -79,6 +79,7 @@ export async function startPeers(): Promise<Peers> {
     listConsents: unimplemented,
     verifyCustomerCredentials: unimplemented,
     listCustomerAccounts: unimplemented,
+    createGenericConsent: unimplemented,
   });
   const port = await server.listen('127.0.0.1', 0);
   return {

@@ -170,6 +170,20 @@ export interface Consent {
   expiresAt: number;
 }
 
+/** ConsentHistoryEntry is one change of a consent's status, from its audit trail. */
+export interface ConsentHistoryEntry {
+  /** The status before the change; UNSPECIFIED when the change created the consent. */
+  fromStatus: ConsentStatus;
+  /** The status after the change. */
+  toStatus: ConsentStatus;
+  /** When the change happened, in unix seconds. */
+  at: number;
+  /** Who made the change (e.g. "auth-server", "customer:<subject>", "system:expiry"). */
+  actor: string;
+  /** Why the change was made (free text, no secrets). */
+  reason: string;
+}
+
 /** GetConsentRequest names the consent to read. */
 export interface GetConsentRequest {
   /** The consent to read. */
@@ -334,6 +348,41 @@ export interface CustomerAccount {
 export interface ListCustomerAccountsResponse {
   /** The accounts; empty when the customer has none or is unknown. */
   accounts: CustomerAccount[];
+}
+
+/** CreateGenericConsentRequest carries an approved authorisation request that has no intent. */
+export interface CreateGenericConsentRequest {
+  /** The client the customer approved the request of. Required. */
+  clientId: string;
+  /** The authenticated customer (PSU) who approved it. Required. */
+  subject: string;
+  /**
+   * The OAuth scopes of the request, space-separated (RFC 6749 section 3.3). Empty only when
+   * authorization_details_json is set: a consent grants something.
+   */
+  scope: string;
+  /** The accounts the customer selected; each must belong to the subject. May be empty. */
+  accountIds: string[];
+  /**
+   * The request's RFC 9396 authorization_details as a JSON array of objects, each with a string
+   * "type"; empty when the request had none.
+   */
+  authorizationDetailsJson: string;
+  /**
+   * Who performed the change (usually "auth-server"), for the audit trail; empty records the
+   * customer ("customer:<subject>").
+   */
+  actor: string;
+}
+
+/** CreateGenericConsentResponse carries the consent that was created. */
+export interface CreateGenericConsentResponse {
+  /** The new consent: kind GENERIC, status AUTHORISED, with the subject and the selected accounts. */
+  consent?:
+    | Consent
+    | undefined;
+  /** The history entry written with it: UNSPECIFIED -> AUTHORISED, by the request's actor. */
+  historyEntry?: ConsentHistoryEntry | undefined;
 }
 
 function createBaseConsent(): Consent {
@@ -603,6 +652,147 @@ export const Consent: MessageFns<Consent> = {
     message.createdAt = object.createdAt ?? 0;
     message.updatedAt = object.updatedAt ?? 0;
     message.expiresAt = object.expiresAt ?? 0;
+    return message;
+  },
+};
+
+function createBaseConsentHistoryEntry(): ConsentHistoryEntry {
+  return { fromStatus: 0, toStatus: 0, at: 0, actor: "", reason: "" };
+}
+
+export const ConsentHistoryEntry: MessageFns<ConsentHistoryEntry> = {
+  encode(message: ConsentHistoryEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromStatus !== 0) {
+      writer.uint32(8).int32(message.fromStatus);
+    }
+    if (message.toStatus !== 0) {
+      writer.uint32(16).int32(message.toStatus);
+    }
+    if (message.at !== 0) {
+      writer.uint32(24).int64(message.at);
+    }
+    if (message.actor !== "") {
+      writer.uint32(34).string(message.actor);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsentHistoryEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsentHistoryEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fromStatus = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.toStatus = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.at = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsentHistoryEntry {
+    return {
+      fromStatus: isSet(object.fromStatus)
+        ? consentStatusFromJSON(object.fromStatus)
+        : isSet(object.from_status)
+        ? consentStatusFromJSON(object.from_status)
+        : 0,
+      toStatus: isSet(object.toStatus)
+        ? consentStatusFromJSON(object.toStatus)
+        : isSet(object.to_status)
+        ? consentStatusFromJSON(object.to_status)
+        : 0,
+      at: isSet(object.at) ? globalThis.Number(object.at) : 0,
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: ConsentHistoryEntry): unknown {
+    const obj: any = {};
+    if (message.fromStatus !== 0) {
+      obj.fromStatus = consentStatusToJSON(message.fromStatus);
+    }
+    if (message.toStatus !== 0) {
+      obj.toStatus = consentStatusToJSON(message.toStatus);
+    }
+    if (message.at !== 0) {
+      obj.at = Math.round(message.at);
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConsentHistoryEntry>, I>>(base?: I): ConsentHistoryEntry {
+    return ConsentHistoryEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConsentHistoryEntry>, I>>(object: I): ConsentHistoryEntry {
+    const message = createBaseConsentHistoryEntry();
+    message.fromStatus = object.fromStatus ?? 0;
+    message.toStatus = object.toStatus ?? 0;
+    message.at = object.at ?? 0;
+    message.actor = object.actor ?? "";
+    message.reason = object.reason ?? "";
     return message;
   },
 };
@@ -2386,6 +2576,260 @@ export const ListCustomerAccountsResponse: MessageFns<ListCustomerAccountsRespon
   },
 };
 
+function createBaseCreateGenericConsentRequest(): CreateGenericConsentRequest {
+  return { clientId: "", subject: "", scope: "", accountIds: [], authorizationDetailsJson: "", actor: "" };
+}
+
+export const CreateGenericConsentRequest: MessageFns<CreateGenericConsentRequest> = {
+  encode(message: CreateGenericConsentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientId !== "") {
+      writer.uint32(10).string(message.clientId);
+    }
+    if (message.subject !== "") {
+      writer.uint32(18).string(message.subject);
+    }
+    if (message.scope !== "") {
+      writer.uint32(26).string(message.scope);
+    }
+    for (const v of message.accountIds) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.authorizationDetailsJson !== "") {
+      writer.uint32(42).string(message.authorizationDetailsJson);
+    }
+    if (message.actor !== "") {
+      writer.uint32(50).string(message.actor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateGenericConsentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateGenericConsentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scope = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.accountIds.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.authorizationDetailsJson = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateGenericConsentRequest {
+    return {
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+        ? globalThis.String(object.client_id)
+        : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
+      accountIds: globalThis.Array.isArray(object?.accountIds)
+        ? object.accountIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.account_ids)
+        ? object.account_ids.map((e: any) => globalThis.String(e))
+        : [],
+      authorizationDetailsJson: isSet(object.authorizationDetailsJson)
+        ? globalThis.String(object.authorizationDetailsJson)
+        : isSet(object.authorization_details_json)
+        ? globalThis.String(object.authorization_details_json)
+        : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+    };
+  },
+
+  toJSON(message: CreateGenericConsentRequest): unknown {
+    const obj: any = {};
+    if (message.clientId !== "") {
+      obj.clientId = message.clientId;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.scope !== "") {
+      obj.scope = message.scope;
+    }
+    if (message.accountIds?.length) {
+      obj.accountIds = message.accountIds;
+    }
+    if (message.authorizationDetailsJson !== "") {
+      obj.authorizationDetailsJson = message.authorizationDetailsJson;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateGenericConsentRequest>, I>>(base?: I): CreateGenericConsentRequest {
+    return CreateGenericConsentRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateGenericConsentRequest>, I>>(object: I): CreateGenericConsentRequest {
+    const message = createBaseCreateGenericConsentRequest();
+    message.clientId = object.clientId ?? "";
+    message.subject = object.subject ?? "";
+    message.scope = object.scope ?? "";
+    message.accountIds = object.accountIds?.map((e) => e) || [];
+    message.authorizationDetailsJson = object.authorizationDetailsJson ?? "";
+    message.actor = object.actor ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateGenericConsentResponse(): CreateGenericConsentResponse {
+  return { consent: undefined, historyEntry: undefined };
+}
+
+export const CreateGenericConsentResponse: MessageFns<CreateGenericConsentResponse> = {
+  encode(message: CreateGenericConsentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consent !== undefined) {
+      Consent.encode(message.consent, writer.uint32(10).fork()).join();
+    }
+    if (message.historyEntry !== undefined) {
+      ConsentHistoryEntry.encode(message.historyEntry, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateGenericConsentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateGenericConsentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consent = Consent.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.historyEntry = ConsentHistoryEntry.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateGenericConsentResponse {
+    return {
+      consent: isSet(object.consent) ? Consent.fromJSON(object.consent) : undefined,
+      historyEntry: isSet(object.historyEntry)
+        ? ConsentHistoryEntry.fromJSON(object.historyEntry)
+        : isSet(object.history_entry)
+        ? ConsentHistoryEntry.fromJSON(object.history_entry)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CreateGenericConsentResponse): unknown {
+    const obj: any = {};
+    if (message.consent !== undefined) {
+      obj.consent = Consent.toJSON(message.consent);
+    }
+    if (message.historyEntry !== undefined) {
+      obj.historyEntry = ConsentHistoryEntry.toJSON(message.historyEntry);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateGenericConsentResponse>, I>>(base?: I): CreateGenericConsentResponse {
+    return CreateGenericConsentResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateGenericConsentResponse>, I>>(object: I): CreateGenericConsentResponse {
+    const message = createBaseCreateGenericConsentResponse();
+    message.consent = (object.consent !== undefined && object.consent !== null)
+      ? Consent.fromPartial(object.consent)
+      : undefined;
+    message.historyEntry = (object.historyEntry !== undefined && object.historyEntry !== null)
+      ? ConsentHistoryEntry.fromPartial(object.historyEntry)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Consents is served by consent-service. auth-server reads and decides consents during
  * authorisation; token-introspection checks consent status.
@@ -2516,6 +2960,26 @@ export const ConsentsService = {
       Buffer.from(ListCustomerAccountsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListCustomerAccountsResponse => ListCustomerAccountsResponse.decode(value),
   },
+  /**
+   * CreateGenericConsent records the approval of an authorisation request that no intent
+   * preceded (no openbanking_intent_id): a GENERIC consent described by the request's scopes and
+   * RFC 9396 authorization_details. The customer has already approved it on the consent page, so
+   * the consent is created AUTHORISED, in a single write, with one history entry
+   * (UNSPECIFIED -> AUTHORISED). INVALID_ARGUMENT when a required field is missing, the
+   * authorization_details are not a JSON array of objects with a type, or an account does not
+   * belong to the subject. Not idempotent: each call creates a new consent; never retry it blindly.
+   */
+  createGenericConsent: {
+    path: "/obip.consents.v1.Consents/CreateGenericConsent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateGenericConsentRequest): Buffer =>
+      Buffer.from(CreateGenericConsentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateGenericConsentRequest => CreateGenericConsentRequest.decode(value),
+    responseSerialize: (value: CreateGenericConsentResponse): Buffer =>
+      Buffer.from(CreateGenericConsentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateGenericConsentResponse => CreateGenericConsentResponse.decode(value),
+  },
 } as const;
 
 export interface ConsentsServer extends UntypedServiceImplementation {
@@ -2552,6 +3016,16 @@ export interface ConsentsServer extends UntypedServiceImplementation {
    * Idempotent.
    */
   listCustomerAccounts: handleUnaryCall<ListCustomerAccountsRequest, ListCustomerAccountsResponse>;
+  /**
+   * CreateGenericConsent records the approval of an authorisation request that no intent
+   * preceded (no openbanking_intent_id): a GENERIC consent described by the request's scopes and
+   * RFC 9396 authorization_details. The customer has already approved it on the consent page, so
+   * the consent is created AUTHORISED, in a single write, with one history entry
+   * (UNSPECIFIED -> AUTHORISED). INVALID_ARGUMENT when a required field is missing, the
+   * authorization_details are not a JSON array of objects with a type, or an account does not
+   * belong to the subject. Not idempotent: each call creates a new consent; never retry it blindly.
+   */
+  createGenericConsent: handleUnaryCall<CreateGenericConsentRequest, CreateGenericConsentResponse>;
 }
 
 export interface ConsentsClient extends Client1 {
@@ -2713,6 +3187,30 @@ export interface ConsentsClient extends Client1 {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListCustomerAccountsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CreateGenericConsent records the approval of an authorisation request that no intent
+   * preceded (no openbanking_intent_id): a GENERIC consent described by the request's scopes and
+   * RFC 9396 authorization_details. The customer has already approved it on the consent page, so
+   * the consent is created AUTHORISED, in a single write, with one history entry
+   * (UNSPECIFIED -> AUTHORISED). INVALID_ARGUMENT when a required field is missing, the
+   * authorization_details are not a JSON array of objects with a type, or an account does not
+   * belong to the subject. Not idempotent: each call creates a new consent; never retry it blindly.
+   */
+  createGenericConsent(
+    request: CreateGenericConsentRequest,
+    callback: (error: ServiceError | null, response: CreateGenericConsentResponse) => void,
+  ): ClientUnaryCall;
+  createGenericConsent(
+    request: CreateGenericConsentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateGenericConsentResponse) => void,
+  ): ClientUnaryCall;
+  createGenericConsent(
+    request: CreateGenericConsentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateGenericConsentResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,320 @@
+// The platform as the e2e suite sees it: the real services as processes behind the nginx edge
+// twin, a mock regulatory directory, and what a TPP or a customer's browser needs to talk to it.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as oidc from 'openid-client';
+import { Agent, fetch as undiciFetch } from 'undici';
+import {
+  createTestDirectory,
+  createTestPki,
+  dropTestDatabase,
+  freePort,
+  startIngressTwin,
+  serviceMongoEnv,
+  startServiceProcess,
+  testMongoUrl,
+  testRedisPrefix,
+  testRedisUrl,
+  type IngressTwin,
+  type LogSource,
+  type ServiceProcess,
+  type TestDirectory,
+  type TestPki,
+  type TestSoftware,
+} from '@obip/testing';
+
+/** The bank's identifier in registration requests (`aud`). */
+export const BANK = '0015800001HQQrZAAX';
+export const SERVICES = ['dcr-service', 'auth-server', 'consent-service', 'token-introspection'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface Platform {
+  pki: TestPki;
+  directory: TestDirectory;
+  twin: IngressTwin;
+  issuer: string;
+  /** Log sources for attachServerLogsOnFailure. */
+  logs: LogSource[];
+  service(name: ServiceName): ServiceProcess;
+  /** gRPC address (host:port) of a service. */
+  grpcAddress(name: ServiceName): string;
+  /** An undici agent presenting the software's transport certificate (mTLS host). */
+  tppAgent(software: TestSoftware): Agent;
+  /** POST /register through the edge; the 201 body. */
+  register(software: TestSoftware): Promise<{ client_id: string; registration_access_token: string }>;
+  /** openid-client configuration for a registered software: private_key_jwt, mTLS aliases. */
+  relyingParty(software: TestSoftware, clientId: string): Promise<oidc.Configuration>;
+  /** A cookie-keeping client for the public host, as a customer's browser. */
+  browser(): FormBrowser;
+  stop(): Promise<void>;
+}
+
+export interface PlatformOptions {
+  name: string;
+  /** Extra settings per service, applied last. */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Settings that need the platform first, e.g. a resource server's client id. */
+  lateEnv?: (platform: Omit<Platform, 'stop'>) => Promise<Partial<Record<ServiceName, Record<string, string>>>>;
+  /** Services started only after `lateEnv` (default none). */
+  startLate?: ServiceName[];
+}
+
+/**
+ * Starts dcr-service, auth-server, consent-service and token-introspection as processes on
+ * fixed free ports, wired to each other over gRPC and sharing Redis (one token keyspace) and the
+ * MongoDB-compatible server (one database each), behind the edge twin.
+ */
+export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  const pki = await createTestPki();
+  const directory = await createTestDirectory({ pki });
+  const state = mkdtempSync(join(tmpdir(), `obip-e2e-${options.name}-`));
+  const caFile = join(state, 'ca.pem');
+  writeFileSync(caFile, pki.caBundlePem);
+  const ports = Object.fromEntries(
+    await Promise.all(
+      SERVICES.map(async (name) => [name, { http: await freePort(), grpc: await freePort() }] as const),
+    ),
+  ) as Record<ServiceName, { http: number; grpc: number }>;
+  const [publicPort, mtlsPort] = [await freePort(), await freePort()];
+  const issuer = `https://127.0.0.1:${publicPort}`;
+  const mtlsBase = `https://127.0.0.1:${mtlsPort}`;
+  const grpc = (name: ServiceName) => `127.0.0.1:${ports[name].grpc}`;
+  const databases: string[] = [];
+  const database = (name: string) => {
+    const url = testMongoUrl(`${options.name}_${name}`);
+    databases.push(url);
+    return url;
+  };
+
+  const baseEnv: Record<ServiceName, Record<string, string>> = {
+    'dcr-service': {
+      ...serviceMongoEnv(database('dcr')),
+      DCR_TRUSTED_DIRECTORIES: JSON.stringify([directory.trustEntry]),
+      DCR_ACCEPTED_AUDIENCES: BANK,
+      DCR_ALLOW_PRIVATE_JWKS_URIS: 'true',
+      DCR_TRUSTED_CA_FILE: caFile,
+      DCR_REVOCATION_POLL_MS: '100',
+      DCR_REGISTRATION_BASE_URL: `${mtlsBase}/register`,
+      TOKENS_GRPC_TARGET: grpc('auth-server'),
+    },
+    'auth-server': {
+      ...serviceMongoEnv(database('auth')),
+      ISSUER: issuer,
+      MTLS_BASE_URL: mtlsBase,
+      CLIENT_REGISTRY_GRPC_TARGET: grpc('dcr-service'),
+      CONSENTS_GRPC_TARGET: grpc('consent-service'),
+      CLIENT_CACHE_TTL_MS: '0',
+      DEV_KEYS_DIR: join(state, 'keys'),
+    },
+    'consent-service': {
+      ...serviceMongoEnv(database('consent')),
+      TOKENS_GRPC_TARGET: grpc('auth-server'),
+      CONSENT_REVOCATION_POLL_MS: '100',
+    },
+    'token-introspection': {
+      ISSUER: issuer,
+      INTROSPECTION_ENDPOINT: `${mtlsBase}/introspect`,
+      CLIENT_REGISTRY_GRPC_TARGET: grpc('dcr-service'),
+      CONSENTS_GRPC_TARGET: grpc('consent-service'),
+      ALLOW_PRIVATE_JWKS_URIS: 'true',
+    },
+  };
+  const shared = { REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: testRedisPrefix(options.name), OPS_PORT: '0' };
+  const processes = new Map<ServiceName, ServiceProcess>();
+  const start = (name: ServiceName, late: Record<string, string> = {}) =>
+    startServiceProcess({
+      entry: `services/${name}/src/main.ts`,
+      env: {
+        ...shared,
+        HTTP_PORT: String(ports[name].http),
+        GRPC_PORT: String(ports[name].grpc),
+        ...baseEnv[name],
+        ...options.env?.[name],
+        ...late,
+      },
+    }).then((process) => void processes.set(name, process));
+
+  const late = new Set(options.startLate ?? []);
+  await Promise.all(SERVICES.filter((name) => !late.has(name)).map((name) => start(name)));
+  const twin = await startIngressTwin({
+    pki,
+    ports: { public: publicPort, mtls: mtlsPort },
+    upstreams: Object.fromEntries(SERVICES.map((name) => [name, `http://127.0.0.1:${ports[name].http}`])),
+  });
+  const publicAgent = new Agent({ connect: { ca: pki.caBundlePem } });
+  const tppAgents: Agent[] = [];
+
+  const platform: Omit<Platform, 'stop'> = {
+    pki,
+    directory,
+    twin,
+    issuer,
+    logs: [
+      ...SERVICES.map((name) => ({ name, logs: () => processes.get(name)?.output() ?? '' })),
+      { name: 'edge', logs: () => twin.logs() },
+    ],
+    service(name) {
+      const process = processes.get(name);
+      assert.ok(process, `${name} is not running`);
+      return process;
+    },
+    grpcAddress: grpc,
+    tppAgent(software) {
+      const agent = new Agent({
+        connect: { ca: pki.caBundlePem, cert: software.transport!.chainPem, key: software.transport!.keyPem },
+      });
+      tppAgents.push(agent);
+      return agent;
+    },
+    async register(software) {
+      const request = directory.mintRegistrationRequest(software, { ssa: directory.issueSsa(software), aud: BANK });
+      const response = await undiciFetch(`${twin.mtlsUrl}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/jose', accept: 'application/json' },
+        body: request,
+        dispatcher: platform.tppAgent(software),
+      });
+      assert.equal(response.status, 201, await response.clone().text());
+      return (await response.json()) as { client_id: string; registration_access_token: string };
+    },
+    async relyingParty(software, clientId) {
+      const mtls = platform.tppAgent(software);
+      const edgeFetch: oidc.CustomFetch = (url, init) =>
+        undiciFetch(url, {
+          ...init,
+          dispatcher: url.startsWith(twin.mtlsUrl) ? mtls : publicAgent,
+        }) as unknown as Promise<Response>;
+      const key = await crypto.subtle.importKey(
+        'jwk',
+        software.signingKey.privateJwk,
+        software.signingKey.alg === 'ES256'
+          ? { name: 'ECDSA', namedCurve: 'P-256' }
+          : { name: 'RSA-PSS', hash: 'SHA-256' },
+        false,
+        ['sign'],
+      );
+      const config = await oidc.discovery(
+        new URL(issuer),
+        clientId,
+        { use_mtls_endpoint_aliases: true },
+        oidc.PrivateKeyJwt({ key, kid: software.signingKey.kid } as unknown as oidc.PrivateKey),
+        { [oidc.customFetch]: edgeFetch },
+      );
+      config[oidc.customFetch] = edgeFetch;
+      return config;
+    },
+    browser: () => createFormBrowser(issuer, publicAgent),
+  };
+
+  if (late.size > 0) {
+    const lateEnv = (await options.lateEnv?.(platform)) ?? {};
+    await Promise.all([...late].map((name) => start(name, lateEnv[name])));
+  }
+
+  return {
+    ...platform,
+    async stop() {
+      await twin.stop();
+      await Promise.all(
+        [...processes.values()].map(async (process) => {
+          process.child.kill('SIGTERM');
+          await process.exited;
+        }),
+      );
+      await directory.stop();
+      await Promise.all([publicAgent, ...tppAgents].map((agent) => agent.close()));
+      await Promise.all(databases.map((url) => dropTestDatabase(url)));
+      rmSync(state, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface PageResponse {
+  url: string;
+  status: number;
+  location?: string;
+  body: string;
+}
+
+/** A customer's browser reduced to what the login and consent forms need: cookies, forms, redirects. */
+export interface FormBrowser {
+  get(url: string): Promise<PageResponse>;
+  post(url: string, form: URLSearchParams): Promise<PageResponse>;
+  /** Follows redirects while they stay on the issuer's host. */
+  follow(response: PageResponse): Promise<PageResponse>;
+}
+
+function createFormBrowser(issuer: string, agent: Agent): FormBrowser {
+  const cookies = new Map<string, string>();
+  const request = async (url: string, method: 'GET' | 'POST', form?: URLSearchParams): Promise<PageResponse> => {
+    const response = await undiciFetch(url, {
+      method,
+      redirect: 'manual',
+      dispatcher: agent,
+      headers: {
+        accept: 'text/html',
+        cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      ...(form ? { body: form.toString() } : {}),
+    });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = ''] = line.split(';');
+      const at = pair.indexOf('=');
+      const [name, value] = [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
+      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') cookies.delete(name);
+      else cookies.set(name, value);
+    }
+    const location = response.headers.get('location');
+    return {
+      url,
+      status: response.status,
+      ...(location ? { location: new URL(location, url).href } : {}),
+      body: await response.text(),
+    };
+  };
+  const browser: FormBrowser = {
+    get: (url) => request(url, 'GET'),
+    post: (url, form) => request(url, 'POST', form),
+    async follow(response) {
+      let current = response;
+      while (current.location?.startsWith(issuer)) current = await browser.get(current.location);
+      return current;
+    },
+  };
+  return browser;
+}
+
+/**
+ * Logs a customer in and answers the consent page through the stable form contract (username,
+ * password, accounts, decision), choosing every account offered unless told which; returns the
+ * redirect back to the TPP.
+ */
+export async function loginAndConsent(
+  browser: FormBrowser,
+  authorizationUrl: URL,
+  customer: { username: string; password: string },
+  options: { decision?: 'approve' | 'deny'; accounts?: string[] } = {},
+): Promise<URL> {
+  const loginPage = await browser.follow(await browser.get(authorizationUrl.href));
+  const loginAction = formAction(loginPage);
+  const consentPage = await browser.follow(
+    await browser.post(loginAction, new URLSearchParams({ username: customer.username, password: customer.password })),
+  );
+  const offered = [...consentPage.body.matchAll(/name="accounts"[^>]*value="([^"]+)"/g)].map((match) => match[1]!);
+  const form = new URLSearchParams([
+    ...(options.accounts ?? offered).map((account) => ['accounts', account] as [string, string]),
+    ['decision', options.decision ?? 'approve'],
+  ]);
+  const back = await browser.follow(await browser.post(formAction(consentPage), form));
+  assert.ok(back.location, `no redirect back to the TPP (status ${back.status}): ${back.body.slice(0, 300)}`);
+  return new URL(back.location);
+}
+
+function formAction(page: PageResponse): string {
+  const action = /<form[^>]*action="([^"]+)"/.exec(page.body)?.[1];
+  assert.ok(action, `no form on ${page.url} (status ${page.status}): ${page.body.slice(0, 300)}`);
+  return new URL(action.replaceAll('&amp;', '&'), page.url).href;
+}

@@ -1,0 +1,173 @@
+// consent-service's consents.v1.Consents as the ConsentDirectory port of the login and consent
+// pages. gRPC statuses become DomainErrors in @obip/grpc's fromGrpcError; what they mean for a
+// login or a decision is decided here and nowhere else (STYLE habit 5).
+import { consentsV1 } from '@obip/contracts';
+import { BadRequestError, DependencyUnavailableError, DomainError } from '@obip/errors';
+import { createGrpcClient, type GrpcClient } from '@obip/grpc';
+import type {
+  AuthenticatedCustomer,
+  ConsentDirectory,
+  ConsentRequest,
+  CustomerAccount,
+  RecordedConsent,
+} from './interactions.ports';
+
+type ConsentsClient = GrpcClient<typeof consentsV1.ConsentsService>;
+
+export interface GrpcConsentDirectoryOptions {
+  /** gRPC target of consent-service, e.g. `dns:///consent-service-headless:50053`. */
+  target: string;
+  /** Deadline of each call, in ms: a consent-service that misses it makes the step a 503. */
+  deadlineMs: number;
+  /**
+   * The Open Banking ACR to assert for each RFC 8176 authentication method the login page uses;
+   * must map `pwd` (the password login).
+   */
+  acrByAuthenticationMethod: Readonly<Record<string, string>>;
+  /** Who records decisions in the consent's audit trail. Default `auth-server`. */
+  actor?: string;
+}
+
+/** The one method the login page offers today: a password (RFC 8176 §2 `pwd`). */
+const PASSWORD_METHOD = 'pwd';
+
+/**
+ * What the customer sees for an account on the consent page: its nickname (or its type when it
+ * has none) and the last four characters of its identification, the digits a customer knows
+ * from their card or statement (the account id is the bank's internal key, not theirs).
+ *
+ * @example
+ * accountDisplayName({ nickname: 'Everyday', identification: '99010231845927', ... }); // 'Everyday ••5927'
+ */
+export function accountDisplayName(account: consentsV1.CustomerAccount): string {
+  const name = account.nickname || account.accountSubType || 'Account';
+  const number = account.identification || account.accountId;
+  return `${name} ••${number.slice(-4)}`;
+}
+
+/**
+ * A failure of consent-service that leaves this step without an answer: an unavailable or slow
+ * peer already is a DependencyUnavailableError (503); an internal error there is one too, from
+ * the customer's side (try again later), never a wrong password or a refusal.
+ */
+function unanswered(error: unknown): never {
+  if (error instanceof DomainError && error.kind !== 'internal') throw error;
+  throw new DependencyUnavailableError('consent-service could not answer', { cause: error });
+}
+
+/**
+ * Creates the ConsentDirectory over consents.v1.Consents. The channel connects on first use, so
+ * auth-server starts while consent-service is still coming up; every call has a deadline; reads
+ * and the repeatable transitions (AuthorizeConsent, RejectConsent: "repeating the transition
+ * that already happened returns the consent unchanged") are retried on UNAVAILABLE, creating a
+ * consent never is.
+ *
+ * @example
+ * const directory = createGrpcConsentDirectory({
+ *   target: 'dns:///consent-service-headless:50053',
+ *   deadlineMs: 2000,
+ *   acrByAuthenticationMethod: { pwd: 'urn:openbanking:psd2:sca' },
+ * });
+ * await directory.verifyCustomer('amelia.hart', password); // { customerId, acr, amr: ['pwd'] } | undefined
+ */
+export function createGrpcConsentDirectory(options: GrpcConsentDirectoryOptions): ConsentDirectory & {
+  close(): void;
+} {
+  const passwordAcr = options.acrByAuthenticationMethod[PASSWORD_METHOD];
+  if (!passwordAcr) throw new TypeError(`acrByAuthenticationMethod must map "${PASSWORD_METHOD}"`);
+  const actor = options.actor ?? 'auth-server';
+  const client: ConsentsClient = createGrpcClient(consentsV1.ConsentsClient, {
+    target: options.target,
+    defaultDeadlineMs: options.deadlineMs,
+    idempotentMethods: [
+      'getConsent',
+      'verifyCustomerCredentials',
+      'listCustomerAccounts',
+      'authorizeConsent',
+      'rejectConsent',
+    ],
+  });
+
+  /**
+   * The intent named by `openbanking_intent_id`, if `clientId` created it. OBIE Security Profile:
+   * the intent is bound to the client that created it, so one client can never have another's
+   * intent authorised; unknown and foreign intents get the same answer.
+   */
+  async function intentOf(request: ConsentRequest & { intentId: string }): Promise<consentsV1.Consent | undefined> {
+    try {
+      const { consent } = await client.call('getConsent', { consentId: request.intentId });
+      return consent?.clientId === request.clientId ? consent : undefined;
+    } catch (error) {
+      if (error instanceof DomainError && error.kind === 'not_found') return undefined;
+      return unanswered(error);
+    }
+  }
+
+  const unknownIntent = () =>
+    new BadRequestError('openbanking_intent_id does not name a consent of this client', {
+      code: 'invalid_request',
+    });
+
+  return {
+    async verifyCustomer(username, password): Promise<AuthenticatedCustomer | undefined> {
+      const answer = await client.call('verifyCustomerCredentials', { username, password }).catch(unanswered);
+      if (!answer.verified || !answer.subject) return undefined;
+      return { customerId: answer.subject, acr: passwordAcr, amr: [PASSWORD_METHOD] };
+    },
+
+    async listAccounts(customerId): Promise<CustomerAccount[]> {
+      const { accounts } = await client.call('listCustomerAccounts', { subject: customerId }).catch(unanswered);
+      return accounts.map((account) => ({ accountId: account.accountId, displayName: accountDisplayName(account) }));
+    },
+
+    async approve(request): Promise<RecordedConsent> {
+      if (request.intentId !== undefined) {
+        const intent = await intentOf({ ...request, intentId: request.intentId });
+        if (!intent) throw unknownIntent();
+        const { consent } = await client
+          .call('authorizeConsent', {
+            consentId: intent.consentId,
+            subject: request.customerId,
+            accountIds: request.accountIds,
+            actor,
+          })
+          .catch(unanswered);
+        const consentId = consent?.consentId ?? intent.consentId;
+        return { consentId, openbankingIntentId: consentId };
+      }
+      // No intent: the approval itself is the consent (consents.v1 CreateGenericConsent). The
+      // port carries no RFC 9396 authorization_details yet, so none are recorded.
+      const { consent } = await client
+        .call('createGenericConsent', {
+          clientId: request.clientId,
+          subject: request.customerId,
+          scope: request.scope,
+          accountIds: request.accountIds,
+          authorizationDetailsJson: '',
+          actor,
+        })
+        .catch(unanswered);
+      if (!consent?.consentId) throw new DependencyUnavailableError('consent-service returned no consent');
+      return { consentId: consent.consentId };
+    },
+
+    async reject(request): Promise<void> {
+      // Without an intent nothing was recorded before the decision, so there is nothing to refuse.
+      if (request.intentId === undefined) return;
+      const intent = await intentOf({ ...request, intentId: request.intentId });
+      // Another client's or an unknown intent: the refusal is still the customer's answer to this
+      // client (access_denied), and nothing of someone else's is touched.
+      if (!intent) return;
+      await client
+        .call('rejectConsent', {
+          consentId: intent.consentId,
+          subject: request.customerId,
+          actor,
+          reason: 'refused by the customer',
+        })
+        .catch(unanswered);
+    },
+
+    close: () => client.close(),
+  };
+}
