@@ -42,8 +42,14 @@ export interface Platform {
   grpcAddress(name: ServiceName): string;
   /** An undici agent presenting the software's transport certificate (mTLS host). */
   tppAgent(software: TestSoftware): Agent;
-  /** POST /register through the edge; the 201 body. */
-  register(software: TestSoftware): Promise<{ client_id: string; registration_access_token: string }>;
+  /**
+   * POST /register through the edge; the 201 body. The request carries the metadata of the OBIE
+   * conformance tool unless `claims` override it (e.g. `response_types: ['code']` for FAPI 2.0).
+   */
+  register(
+    software: TestSoftware,
+    claims?: Record<string, unknown>,
+  ): Promise<{ client_id: string; registration_access_token: string }>;
   /** openid-client configuration for a registered software: private_key_jwt, mTLS aliases. */
   relyingParty(software: TestSoftware, clientId: string): Promise<oidc.Configuration>;
   /** A cookie-keeping client for the public host, as a customer's browser. */
@@ -168,8 +174,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       tppAgents.push(agent);
       return agent;
     },
-    async register(software) {
-      const request = directory.mintRegistrationRequest(software, { ssa: directory.issueSsa(software), aud: BANK });
+    async register(software, claims) {
+      const request = directory.mintRegistrationRequest(software, {
+        ssa: directory.issueSsa(software),
+        aud: BANK,
+        ...(claims ? { claims } : {}),
+      });
       const response = await undiciFetch(`${twin.mtlsUrl}/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/jose', accept: 'application/json' },

@@ -49,12 +49,12 @@ export const settingsShape = {
     ),
 
   // ---- TPP authentication ----
-  CONSENT_CLIENT_CERT_HEADER_FORMAT: setting.oneOf(
+  CLIENT_CERT_HEADER_FORMAT: setting.oneOf(
     ['nginx', 'xfcc', 'traefik', 'rfc9440'],
     'nginx',
     'how the edge forwards the client certificate: nginx (ssl-client-cert), xfcc (Envoy/Istio), traefik, rfc9440 (Client-Cert)',
   ),
-  CONSENT_TRUSTED_PROXY_CIDRS: stringList(
+  TRUSTED_PROXY_CIDRS: stringList(
     [],
     'addresses (CIDRs) allowed to send client-certificate headers; empty trusts the NetworkPolicy alone',
   ),

@@ -51,10 +51,8 @@ app.use(
     customers,
     tokens,
     readCertificate: createClientCertificateReader({
-      format: settings.CONSENT_CLIENT_CERT_HEADER_FORMAT,
-      ...(settings.CONSENT_TRUSTED_PROXY_CIDRS.length > 0
-        ? { trustedProxyCidrs: settings.CONSENT_TRUSTED_PROXY_CIDRS }
-        : {}),
+      format: settings.CLIENT_CERT_HEADER_FORMAT,
+      ...(settings.TRUSTED_PROXY_CIDRS.length > 0 ? { trustedProxyCidrs: settings.TRUSTED_PROXY_CIDRS } : {}),
     }),
     paymentCurrencies: settings.CONSENT_PAYMENT_CURRENCIES,
     linksBaseUrl: settings.CONSENT_LINKS_BASE_URL?.replace(/\/$/, '') ?? '',

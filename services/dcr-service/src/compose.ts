@@ -151,7 +151,7 @@ export async function composeDcrService(options: ComposeOptions): Promise<DcrCom
       service: registration,
       readCertificate: createClientCertificateReader({
         format: settings.CLIENT_CERT_HEADER_FORMAT,
-        ...(settings.DCR_TRUSTED_PROXY_CIDRS.length > 0 ? { trustedProxyCidrs: settings.DCR_TRUSTED_PROXY_CIDRS } : {}),
+        ...(settings.TRUSTED_PROXY_CIDRS.length > 0 ? { trustedProxyCidrs: settings.TRUSTED_PROXY_CIDRS } : {}),
       }),
       acceptJson: settings.DCR_ACCEPT_JSON_REGISTRATION,
       enabledMethods: settings.DCR_ENABLED_METHODS,

@@ -191,7 +191,7 @@ export const settingsShape = {
     'nginx',
     'how the edge forwards the client certificate: nginx (ssl-client-cert), xfcc (Envoy/Istio), traefik, rfc9440 (Client-Cert)',
   ),
-  DCR_TRUSTED_PROXY_CIDRS: stringList(
+  TRUSTED_PROXY_CIDRS: stringList(
     [],
     'addresses (CIDRs) allowed to send client-certificate headers; empty trusts the NetworkPolicy alone',
   ),
