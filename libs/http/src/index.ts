@@ -29,3 +29,4 @@ export {
 } from './client-certificate';
 export { clientCertificate } from './client-certificate.middleware';
 export { createTrustedProxies, type TrustedProxies } from './trusted-proxies';
+export { PrivateAddressError, isPrivateAddress, publicOnlyLookup } from './outbound-address';

@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { DomainError } from '@obip/errors';
 import { generateSigningKey, startJwksServer, type JwksServer } from '@obip/testing';
 import { createJwksCache } from './jwks.cache';
-import { fetchJwks, isPrivateAddress, MAX_JWKS_BYTES } from './jwks.fetcher';
+import { isPrivateAddress } from '@obip/http';
+import { fetchJwks, MAX_JWKS_BYTES } from './jwks.fetcher';
 
 const allowed = { timeoutMs: 1_000, allowPrivate: true };
 

@@ -1,8 +1,8 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import type { JSONWebKeySet } from 'jose';
+import { PrivateAddressError, isPrivateAddress, publicOnlyLookup } from '@obip/http';
 import { JwksFetchError } from './jwks.errors';
 
 /** OBIE DCR issue 3: JWKS responses are at most 64 KiB. */
@@ -86,7 +86,9 @@ function get(url: URL, options: FetchJwksOptions, deadline: number): Promise<Raw
     const timer = setTimeout(() => req.destroy(new JwksFetchError('timed out')), remaining);
     const fail = (error: unknown) => {
       clearTimeout(timer);
-      reject(error instanceof JwksFetchError ? error : new JwksFetchError('the request failed', error));
+      if (error instanceof PrivateAddressError) {
+        reject(new JwksFetchError('private, loopback and link-local addresses are refused', error));
+      } else reject(error instanceof JwksFetchError ? error : new JwksFetchError('the request failed', error));
     };
     req.once('error', fail);
     req.once('response', (res: IncomingMessage) => {
@@ -137,55 +139,3 @@ function parseJwks(body: Buffer): JSONWebKeySet {
   }
   return { keys: keys as JSONWebKeySet['keys'] };
 }
-
-// ---- address policy ----
-
-const PRIVATE_RANGES = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  PRIVATE_RANGES.addSubnet(network, prefix, 'ipv4');
-}
-for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-  ['64:ff9b::', 96],
-] as const) {
-  PRIVATE_RANGES.addSubnet(network, prefix, 'ipv6');
-}
-
-/** True for loopback, private (RFC 1918, ULA), link-local, CGNAT, multicast and reserved addresses. */
-export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  if (mapped) return isPrivateAddress(mapped[1]!);
-  const family = isIP(address);
-  if (family === 0) return true;
-  return PRIVATE_RANGES.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
-
-/** A `lookup` that fails the connection when any resolved address is private. */
-const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-    if (error) return callback(error, '', 0);
-    const refused = addresses.find((entry) => isPrivateAddress(entry.address));
-    if (refused || addresses.length === 0) {
-      return callback(new JwksFetchError('private, loopback and link-local addresses are refused'), '', 0);
-    }
-    if (options.all) return callback(null, addresses as unknown as string, 0);
-    const [first] = addresses;
-    return callback(null, first!.address, first!.family);
-  });
-};

@@ -1,11 +1,11 @@
 // Key sets behind callers' jwks_uris: fetched with a timeout and a size limit, never from a
 // private address unless allowed (SSRF), cached, and fetched again at most once per cooldown
 // when a client rotates its keys.
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import type { JSONWebKeySet } from 'jose';
+import { isPrivateAddress, publicOnlyLookup } from '@obip/http';
 import type { CallerKeySets } from './callers.service';
 
 /** A caller key set is a few keys; 64 KiB is generous (OBIE DCR uses the same bound). */
@@ -129,50 +129,3 @@ function get(url: URL, options: CallerKeySetsOptions): Promise<Buffer> {
     req.end();
   });
 }
-
-const PRIVATE_RANGES = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  PRIVATE_RANGES.addSubnet(network, prefix, 'ipv4');
-}
-for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-  ['64:ff9b::', 96],
-] as const) {
-  PRIVATE_RANGES.addSubnet(network, prefix, 'ipv6');
-}
-
-/** True for loopback, private, link-local, CGNAT, multicast and reserved addresses. */
-export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  if (mapped) return isPrivateAddress(mapped[1]!);
-  const family = isIP(address);
-  if (family === 0) return true;
-  return PRIVATE_RANGES.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
-
-/** Checks the resolved addresses at connect time, so DNS rebinding cannot slip a private one past. */
-const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-    if (error) return callback(error, '', 0);
-    if (addresses.length === 0 || addresses.some((entry) => isPrivateAddress(entry.address)))
-      return callback(new Error('jwks_uri resolves to a private address'), '', 0);
-    if (options.all) return callback(null, addresses as unknown as string, 0);
-    return callback(null, addresses[0]!.address, addresses[0]!.family);
-  });
-};
