@@ -6,5 +6,5 @@ export {
   type SettingsIssue,
   type SettingsShape,
 } from './settings';
-export { setting } from './setting-types';
+export { setting, splitList } from './setting-types';
 export { mongoSettings, serviceBaseSettings, type ServiceBaseSettings } from './service-base';

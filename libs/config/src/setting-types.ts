@@ -61,6 +61,46 @@ export const setting = {
       .describe(description);
   },
 
+  /** A comma-separated list of free-form values, e.g. audience identifiers. */
+  list(fallback: readonly string[], description: string) {
+    return z
+      .string()
+      .transform(splitList)
+      .default([...fallback])
+      .describe(`${description} (comma-separated)`);
+  },
+
+  /** A comma-separated list whose every entry is one of `values`. */
+  listOf<const T extends readonly [string, ...string[]]>(
+    values: T,
+    fallback: readonly T[number][],
+    description: string,
+  ) {
+    return z
+      .string()
+      .transform(splitList)
+      .pipe(z.array(z.enum(values, { message: `each entry must be one of ${values.join(', ')}` })))
+      .default([...fallback])
+      .describe(`${description} (comma-separated; any of ${values.join(', ')})`);
+  },
+
+  /** A JSON value validated by `schema`; malformed JSON and schema failures name what is wrong. */
+  json<T extends z.ZodType>(schema: T, fallback: z.input<T>, description: string) {
+    return z
+      .string()
+      .transform((text, context) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          context.addIssue({ code: 'custom', message: 'must be valid JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(schema)
+      .default(schema.parse(fallback) as never)
+      .describe(description);
+  },
+
   host(fallback: string, description: string) {
     return z
       .string()
@@ -69,3 +109,11 @@ export const setting = {
       .describe(description);
   },
 };
+
+/** Splits a comma-separated setting, trimming entries and dropping empty ones. */
+export function splitList(text: string): string[] {
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { z } from 'zod';
 import { SettingsError, describeSettings, loadSettings, setting } from './index';
 
 const shape = {
@@ -57,4 +58,22 @@ test('describes every setting with its default', () => {
   const lines = describeSettings(shape);
   assert.equal(lines.length, 5);
   assert.match(lines[0] ?? '', /^HTTP_PORT: HTTP listener \(default 8080\)$/);
+});
+
+test('parses lists, lists of known values and JSON settings, naming what is wrong', () => {
+  const shape = {
+    AUDIENCES: setting.list([], 'audiences'),
+    METHODS: setting.listOf(['a', 'b'], ['a'], 'methods'),
+    MAPPING: setting.json(z.record(z.string(), z.string()), { pwd: 'sca' }, 'mapping'),
+  };
+  assert.deepEqual(loadSettings('svc', shape, { AUDIENCES: ' x, ,y ', METHODS: 'b,a' }), {
+    AUDIENCES: ['x', 'y'],
+    METHODS: ['b', 'a'],
+    MAPPING: { pwd: 'sca' },
+  });
+  assert.throws(
+    () => loadSettings('svc', shape, { METHODS: 'a,c', MAPPING: '{not json' }),
+    (error: unknown) =>
+      error instanceof SettingsError && error.issues.map((issue) => issue.variable).join() === 'METHODS.1,MAPPING',
+  );
 });

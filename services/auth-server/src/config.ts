@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting } from '@obip/config';
+import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting, splitList } from '@obip/config';
 
 /** An optional setting: unset means "derived" or "off", as its description says. */
 function optional<T extends z.ZodType>(schema: T, description: string) {
@@ -14,30 +14,6 @@ const httpsUrl = z.string().refine((value) => {
     return false;
   }
 }, 'must be an https URL without query or fragment');
-
-function splitList(text: string): string[] {
-  return text
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
-}
-
-/** A JSON value validated by `schema`; the message names what is wrong. */
-function json<T extends z.ZodType>(schema: T, fallback: z.input<T>, description: string) {
-  return z
-    .string()
-    .transform((text, context) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        context.addIssue({ code: 'custom', message: 'must be valid JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema)
-    .default(schema.parse(fallback) as never)
-    .describe(description);
-}
 
 /** RFC 8176 method → Open Banking ACR; `pwd` is the password login of the sandbox login page. */
 const acrByAuthenticationMethod = z
@@ -153,7 +129,7 @@ export const settingsShape = {
     'deadline of each call to consent-service during login and consent; a consent-service that misses it makes the step a 503',
     { min: 100, max: 10_000 },
   ),
-  ACR_BY_AUTHENTICATION_METHOD: json(
+  ACR_BY_AUTHENTICATION_METHOD: setting.json(
     acrByAuthenticationMethod,
     { pwd: 'urn:openbanking:psd2:sca' },
     'JSON object: RFC 8176 authentication method (amr) → the acr asserted in the ID token after a login with it. Must map "pwd" (the password login). Default {"pwd":"urn:openbanking:psd2:sca"}',

@@ -1,19 +1,6 @@
 import { z } from 'zod';
 import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting } from '@obip/config';
 
-function stringList(fallback: readonly string[], description: string) {
-  return z
-    .string()
-    .transform((text) =>
-      text
-        .split(',')
-        .map((entry) => entry.trim())
-        .filter((entry) => entry !== ''),
-    )
-    .default([...fallback])
-    .describe(`${description} (comma-separated)`);
-}
-
 /** Every environment variable consent-service reads, validated once at start-up. */
 export const settingsShape = {
   ...serviceBaseSettings('consent-service', { http: 8083, grpc: 50053, ops: 9093 }),
@@ -30,7 +17,7 @@ export const settingsShape = {
     'how often consents whose expiry fell due are marked Expired (reads also expire them on the spot)',
     { min: 100, max: 3_600_000 },
   ),
-  CONSENT_PAYMENT_CURRENCIES: stringList(['GBP'], 'ISO 4217 currencies domestic payment consents may use'),
+  CONSENT_PAYMENT_CURRENCIES: setting.list(['GBP'], 'ISO 4217 currencies domestic payment consents may use'),
   CONSENT_LINKS_BASE_URL: z
     .string()
     .url('must be an absolute URL')
@@ -54,7 +41,7 @@ export const settingsShape = {
     'nginx',
     'how the edge forwards the client certificate: nginx (ssl-client-cert), xfcc (Envoy/Istio), traefik, rfc9440 (Client-Cert)',
   ),
-  TRUSTED_PROXY_CIDRS: stringList(
+  TRUSTED_PROXY_CIDRS: setting.list(
     [],
     'addresses (CIDRs) allowed to send client-certificate headers; empty trusts the NetworkPolicy alone',
   ),

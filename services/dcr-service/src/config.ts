@@ -1,53 +1,6 @@
 import { z } from 'zod';
 import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting } from '@obip/config';
 
-/** A comma-separated list of values, each one of `values`. */
-function listOf<const T extends readonly [string, ...string[]]>(
-  values: T,
-  fallback: readonly T[number][],
-  description: string,
-) {
-  return z
-    .string()
-    .transform((text) => splitList(text))
-    .pipe(z.array(z.enum(values, { message: `each entry must be one of ${values.join(', ')}` })))
-    .default([...fallback])
-    .describe(`${description} (comma-separated; any of ${values.join(', ')})`);
-}
-
-/** A comma-separated list of free-form values (e.g. audience identifiers). */
-function stringList(fallback: readonly string[], description: string) {
-  return z
-    .string()
-    .transform((text) => splitList(text))
-    .default([...fallback])
-    .describe(`${description} (comma-separated)`);
-}
-
-function splitList(text: string): string[] {
-  return text
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
-}
-
-/** A JSON value validated by `schema`; the message names what is wrong. */
-function json<T extends z.ZodType>(schema: T, fallback: z.input<T>, description: string) {
-  return z
-    .string()
-    .transform((text, context) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        context.addIssue({ code: 'custom', message: 'must be valid JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema)
-    .default(schema.parse(fallback) as never)
-    .describe(description);
-}
-
 const httpsOrHttpUrl = z.string().refine((value) => {
   try {
     return ['https:', 'http:'].includes(new URL(value).protocol);
@@ -75,7 +28,7 @@ export const settingsShape = {
   ...mongoSettings('obip_dcr'),
 
   // ---- trust ----
-  DCR_TRUSTED_DIRECTORIES: json(
+  DCR_TRUSTED_DIRECTORIES: setting.json(
     z.array(trustedDirectorySchema),
     [],
     'JSON array of trusted software-statement issuers: [{"issuer","jwksUri","environment":"sandbox"|"production"}]. ' +
@@ -94,7 +47,7 @@ export const settingsShape = {
     'whether a directory-issued transport certificate must name the SSA software (CN = software_id, OU = org_id): ' +
       'require refuses a mismatch, warn logs it, off skips the check (eIDAS QWACs carry no software id)',
   ),
-  DCR_ACCEPTED_AUDIENCES: stringList(
+  DCR_ACCEPTED_AUDIENCES: setting.list(
     [],
     'identifiers of this bank accepted as the registration request aud (OB organisation id, issuer URL). Empty by ' +
       'default: every registration is refused until it is set',
@@ -121,18 +74,22 @@ export const settingsShape = {
   ),
 
   // ---- client metadata policy ----
-  DCR_SIGNING_ALGS: listOf(
+  DCR_SIGNING_ALGS: setting.listOf(
     ['PS256', 'ES256', 'EdDSA'],
     ['PS256', 'ES256'],
     'JWS algorithms accepted for the request, the SSA and the client metadata algs (FAPI 1.0 §8.6; EdDSA only under FAPI 2.0)',
   ),
-  DCR_TOKEN_ENDPOINT_AUTH_METHODS: listOf(
+  DCR_TOKEN_ENDPOINT_AUTH_METHODS: setting.listOf(
     ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'],
     ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'],
     'token_endpoint_auth_method values a client may register',
   ),
-  DCR_APPLICATION_TYPES: listOf(['web', 'mobile', 'native'], ['web'], 'application_type values a client may register'),
-  DCR_SCOPES_BY_ROLE: json(
+  DCR_APPLICATION_TYPES: setting.listOf(
+    ['web', 'mobile', 'native'],
+    ['web'],
+    'application_type values a client may register',
+  ),
+  DCR_SCOPES_BY_ROLE: setting.json(
     z.record(z.string().min(1), z.array(z.string().min(1))),
     DEFAULT_SCOPES_BY_ROLE,
     'JSON object: software role → scopes it permits (OBIE DCR data mapping). Default {"AISP":["accounts"],' +
@@ -169,7 +126,7 @@ export const settingsShape = {
   ),
 
   // ---- HTTP API ----
-  DCR_ENABLED_METHODS: listOf(
+  DCR_ENABLED_METHODS: setting.listOf(
     ['GET', 'PUT', 'DELETE'],
     ['GET', 'PUT', 'DELETE'],
     'management methods served on /register/{clientId}; the others answer 405',
@@ -191,7 +148,7 @@ export const settingsShape = {
     'nginx',
     'how the edge forwards the client certificate: nginx (ssl-client-cert), xfcc (Envoy/Istio), traefik, rfc9440 (Client-Cert)',
   ),
-  TRUSTED_PROXY_CIDRS: stringList(
+  TRUSTED_PROXY_CIDRS: setting.list(
     [],
     'addresses (CIDRs) allowed to send client-certificate headers; empty trusts the NetworkPolicy alone',
   ),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { loadSettingsOrExit, serviceBaseSettings, setting } from '@obip/config';
+import { loadSettingsOrExit, serviceBaseSettings, setting, splitList } from '@obip/config';
 
 const httpsUrl = z.string().refine((value) => {
   try {
@@ -9,13 +9,6 @@ const httpsUrl = z.string().refine((value) => {
     return false;
   }
 }, 'must be an https URL without fragment');
-
-function splitList(text: string): string[] {
-  return text
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
-}
 
 /** Settings that start a local twin as they are and that production must replace; each logs a warning when left so. */
 export const INSECURE_DEVELOPMENT_DEFAULTS = ['ISSUER', 'INTROSPECTION_ENDPOINT'] as const;
