@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
 import {
+  createFormBrowser,
   createTestDirectory,
   createTestPki,
   dropTestDatabase,
@@ -17,8 +18,10 @@ import {
   testMongoUrl,
   testRedisPrefix,
   testRedisUrl,
+  type FormBrowser,
   type IngressTwin,
   type LogSource,
+  type PageResponse,
   type ServiceProcess,
   type TestDirectory,
   type TestPki,
@@ -239,62 +242,6 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       rmSync(state, { recursive: true, force: true });
     },
   };
-}
-
-export interface PageResponse {
-  url: string;
-  status: number;
-  location?: string;
-  body: string;
-}
-
-/** A customer's browser reduced to what the login and consent forms need: cookies, forms, redirects. */
-export interface FormBrowser {
-  get(url: string): Promise<PageResponse>;
-  post(url: string, form: URLSearchParams): Promise<PageResponse>;
-  /** Follows redirects while they stay on the issuer's host. */
-  follow(response: PageResponse): Promise<PageResponse>;
-}
-
-function createFormBrowser(issuer: string, agent: Agent): FormBrowser {
-  const cookies = new Map<string, string>();
-  const request = async (url: string, method: 'GET' | 'POST', form?: URLSearchParams): Promise<PageResponse> => {
-    const response = await undiciFetch(url, {
-      method,
-      redirect: 'manual',
-      dispatcher: agent,
-      headers: {
-        accept: 'text/html',
-        cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join('; '),
-        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      ...(form ? { body: form.toString() } : {}),
-    });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = ''] = line.split(';');
-      const at = pair.indexOf('=');
-      const [name, value] = [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
-      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') cookies.delete(name);
-      else cookies.set(name, value);
-    }
-    const location = response.headers.get('location');
-    return {
-      url,
-      status: response.status,
-      ...(location ? { location: new URL(location, url).href } : {}),
-      body: await response.text(),
-    };
-  };
-  const browser: FormBrowser = {
-    get: (url) => request(url, 'GET'),
-    post: (url, form) => request(url, 'POST', form),
-    async follow(response) {
-      let current = response;
-      while (current.location?.startsWith(issuer)) current = await browser.get(current.location);
-      return current;
-    },
-  };
-  return browser;
 }
 
 /**

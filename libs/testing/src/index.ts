@@ -75,3 +75,4 @@ export {
   type ObservedResponse,
   type OpenApiDocument,
 } from './openapi/openapi.check';
+export { createFormBrowser, type FormBrowser, type PageResponse } from './browser/form-browser';

@@ -21,6 +21,7 @@ import { createLogger } from '@obip/observability';
 import { closeRedis, createRedis, type RedisClient } from '@obip/redis';
 import { createTokenStore, type TokenStore } from '@obip/token-store';
 import {
+  createFormBrowser,
   createTestPki,
   dropTestDatabase,
   freePort,
@@ -33,6 +34,7 @@ import {
   type IssuedCertificate,
   type SigningKey,
   type TestPki,
+  type FormBrowser,
 } from '@obip/testing';
 import { createAuthServer, type AuthServer } from '../auth-server.app';
 import { settingsShape } from '../config';
@@ -106,19 +108,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export interface Browser {
-  get(url: string): Promise<BrowserResponse>;
-  post(url: string, form: URLSearchParams): Promise<BrowserResponse>;
-  /** Follows redirects on the public host until one leaves it (to the TPP) or a page is shown. */
-  follow(response: BrowserResponse): Promise<BrowserResponse>;
-}
-
-export interface BrowserResponse {
-  url: string;
-  status: number;
-  location?: string;
-  body: string;
-}
+/** The customer's browser: `@obip/testing`'s form browser on the public host. */
+export type Browser = FormBrowser;
 
 export async function startHarness(): Promise<Harness> {
   const pki = await createTestPki();
@@ -263,47 +254,7 @@ export async function startHarness(): Promise<Harness> {
     },
 
     browser() {
-      const cookies = new Map<string, string>();
-      const request = async (
-        url: string,
-        init: { method: string; body?: URLSearchParams },
-      ): Promise<BrowserResponse> => {
-        const response = await undiciFetch(url, {
-          method: init.method,
-          redirect: 'manual',
-          dispatcher: publicAgent,
-          headers: {
-            accept: 'text/html',
-            cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join('; '),
-            ...(init.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-          },
-          ...(init.body ? { body: init.body.toString() } : {}),
-        });
-        for (const line of response.headers.getSetCookie()) {
-          const [pair = ''] = line.split(';');
-          const at = pair.indexOf('=');
-          const [name, value] = [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
-          if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') cookies.delete(name);
-          else cookies.set(name, value);
-        }
-        const location = response.headers.get('location') ?? undefined;
-        return {
-          url,
-          status: response.status,
-          ...(location ? { location: new URL(location, url).href } : {}),
-          body: await response.text(),
-        };
-      };
-      const browser: Browser = {
-        get: (url) => request(url, { method: 'GET' }),
-        post: (url, body) => request(url, { method: 'POST', body }),
-        async follow(response) {
-          let current = response;
-          while (current.location && current.location.startsWith(issuer)) current = await browser.get(current.location);
-          return current;
-        },
-      };
-      return browser;
+      return createFormBrowser(issuer, publicAgent);
     },
 
     async close() {
