@@ -7,12 +7,19 @@ import { DomainError } from '@obip/errors';
  * the keys.
  */
 export class JwksFetchError extends DomainError {
-  constructor(reason: string, cause?: unknown) {
+  /**
+   * True when the key set's host did not answer (timeout, connection failure, 5xx): an outage,
+   * not a wrong key set. For a trusted directory that makes the registration a 503.
+   */
+  readonly transient: boolean;
+
+  constructor(reason: string, cause?: unknown, options: { transient?: boolean } = {}) {
     super({
       code: 'jwks_unavailable',
       kind: 'bad_request',
       description: `the key set could not be fetched: ${reason}`,
       cause,
     });
+    this.transient = options.transient ?? false;
   }
 }

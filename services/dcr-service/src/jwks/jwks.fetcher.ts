@@ -74,7 +74,7 @@ interface RawResponse {
 function get(url: URL, options: FetchJwksOptions, deadline: number): Promise<RawResponse> {
   const maxBytes = options.maxBytes ?? MAX_JWKS_BYTES;
   const remaining = deadline - Date.now();
-  if (remaining <= 0) return Promise.reject(new JwksFetchError('timed out'));
+  if (remaining <= 0) return Promise.reject(new JwksFetchError('timed out', undefined, { transient: true }));
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(url, {
@@ -83,12 +83,20 @@ function get(url: URL, options: FetchJwksOptions, deadline: number): Promise<Raw
       lookup: options.allowPrivate ? undefined : publicOnlyLookup,
       agent: false,
     });
-    const timer = setTimeout(() => req.destroy(new JwksFetchError('timed out')), remaining);
+    const timer = setTimeout(
+      () => req.destroy(new JwksFetchError('timed out', undefined, { transient: true })),
+      remaining,
+    );
     const fail = (error: unknown) => {
       clearTimeout(timer);
       if (error instanceof PrivateAddressError) {
         reject(new JwksFetchError('private, loopback and link-local addresses are refused', error));
-      } else reject(error instanceof JwksFetchError ? error : new JwksFetchError('the request failed', error));
+      } else
+        reject(
+          error instanceof JwksFetchError
+            ? error
+            : new JwksFetchError('the request failed', error, { transient: true }),
+        );
     };
     req.once('error', fail);
     req.once('response', (res: IncomingMessage) => {
@@ -101,7 +109,7 @@ function get(url: URL, options: FetchJwksOptions, deadline: number): Promise<Raw
       }
       if (status !== 200) {
         res.resume();
-        fail(new JwksFetchError(`the server answered ${status}`));
+        fail(new JwksFetchError(`the server answered ${status}`, undefined, { transient: status >= 500 }));
         return;
       }
       const declared = Number(res.headers['content-length'] ?? NaN);

@@ -15,8 +15,9 @@ import {
   type CryptoKey,
   type JWSHeaderParameters,
 } from 'jose';
-import { DomainError } from '@obip/errors';
+import { DependencyUnavailableError, DomainError } from '@obip/errors';
 import { parseDistinguishedName, distinguishedNamesEqual } from '@obip/fapi';
+import { JwksFetchError } from '../jwks/jwks.errors';
 import { ClientCertificateError, RegistrationError } from './registration.errors';
 
 // ---- types ----
@@ -237,9 +238,13 @@ async function verifyJws(
       algorithms: [...signingAlgs],
     }));
   } catch (cause) {
-    // A key set that could not be fetched is the caller's problem to report (a 400 naming the
-    // rule, not a 503: the TPP controls its JWKS endpoint). Signature failures likewise.
+    // A TPP's key set that could not be fetched is the TPP's problem to report (a 400 naming the
+    // rule). The trusted directory's key set not answering is an outage of a dependency: 503,
+    // so the TPP retries instead of being told its software statement is bad.
     if (cause instanceof RegistrationError) throw cause;
+    if (trusted && cause instanceof JwksFetchError && cause.transient) {
+      throw new DependencyUnavailableError(`the directory's ${cause.description}`, { cause });
+    }
     // JwksFetchError and friends: their description names the reason and is safe to show.
     if (cause instanceof DomainError && cause.expose) throw fail(cause.description, cause);
     const reason =
