@@ -1,9 +1,10 @@
 // `npm run sandbox`: the platform on one machine — Redis, the MongoDB-compatible server, the five
-// services and the nginx edge twin (public and mTLS hosts on loopback HTTPS, certificates from a
-// sandbox CA generated at start). Ctrl-C stops everything. Issue 10 adds the mock directory, the
-// demo bank and the demo TPP.
+// services, the nginx edge twin (public and mTLS hosts on loopback HTTPS, certificates from a
+// sandbox CA generated at start) and the mock regulatory directory that dcr-service trusts.
+// Ctrl-C stops everything. Issue 10 adds the demo bank and the demo TPP.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { startDirectoryApp } from '../e2e/src/sandbox/directory-app';
 import {
   createTestPki,
   startIngressTwin,
@@ -25,6 +26,12 @@ const services = [
   { name: 'config-api', http: 8085, grpc: 50055, ops: 9095, database: 'obip_config' },
 ] as const;
 
+/** The bank's identifier that registration requests carry as `aud`. */
+const BANK_ID = 'obip-sandbox-bank';
+const publicPort = Number(process.env.OBIP_SANDBOX_PUBLIC_PORT ?? 8443);
+const mtlsPort = Number(process.env.OBIP_SANDBOX_MTLS_PORT ?? 9443);
+const directoryPort = Number(process.env.OBIP_SANDBOX_DIRECTORY_PORT ?? 8090);
+
 const step = (text: string) => process.stdout.write(`\u001b[1m[sandbox]\u001b[0m ${text}\n`);
 const stops: Array<() => Promise<unknown> | void> = [];
 
@@ -37,6 +44,37 @@ async function main() {
   const mongo = await startMongoServer({ logDir: stateDir });
   stops.push(() => mongo.stop());
 
+  step('generating the sandbox CA and starting the mock directory');
+  const pki = await createTestPki({ name: 'obip Sandbox' });
+  const caPath = join(stateDir, 'sandbox-ca.pem');
+  writeFileSync(caPath, pki.caBundlePem);
+  const directory = await startDirectoryApp({ pki, port: directoryPort }).catch((error: unknown) => {
+    throw new Error(
+      `the mock directory did not start (is port ${directoryPort} in use? set OBIP_SANDBOX_DIRECTORY_PORT)\n${String(error)}`,
+    );
+  });
+  stops.push(() => directory.stop());
+  const sandboxSettings: Record<string, Record<string, string>> = {
+    'dcr-service': {
+      DCR_TRUSTED_DIRECTORIES: JSON.stringify([directory.directory.trustEntry]),
+      DCR_TRUSTED_CA_FILE: caPath,
+      DCR_ACCEPTED_AUDIENCES: BANK_ID,
+      // The sandbox directory serves its key sets on loopback, which production refuses (SSRF).
+      DCR_ALLOW_PRIVATE_JWKS_URIS: 'true',
+      DCR_REGISTRATION_BASE_URL: `https://127.0.0.1:${mtlsPort}/register`,
+    },
+    'auth-server': {
+      ISSUER: `https://127.0.0.1:${publicPort}`,
+      MTLS_BASE_URL: `https://127.0.0.1:${mtlsPort}`,
+      DEV_KEYS_DIR: join(stateDir, 'keys'),
+    },
+    'token-introspection': {
+      ISSUER: `https://127.0.0.1:${publicPort}`,
+      INTROSPECTION_ENDPOINT: `https://127.0.0.1:${mtlsPort}/introspect`,
+      ALLOW_PRIVATE_JWKS_URIS: 'true',
+    },
+  };
+
   const running: Array<{ name: string; process: ServiceProcess }> = [];
   for (const service of services) {
     step(`starting ${service.name} (http ${service.http}, grpc ${service.grpc}, ops ${service.ops})`);
@@ -48,6 +86,7 @@ async function main() {
         OPS_PORT: String(service.ops),
         REDIS_URL: redis.url,
         ...(service.database ? { MONGO_URL: mongo.url, MONGO_DB: service.database } : {}),
+        ...sandboxSettings[service.name],
       },
     }).catch((error: unknown) => {
       throw new Error(
@@ -62,7 +101,6 @@ async function main() {
   }
 
   step('starting the nginx edge twin');
-  const pki = await createTestPki({ name: 'obip Sandbox' });
   const twin = await startIngressTwin({
     pki,
     upstreams: Object.fromEntries(services.map((service) => [service.name, `http://127.0.0.1:${service.http}`])),
@@ -77,10 +115,12 @@ async function main() {
     );
   });
   stops.push(() => twin.stop());
-  const caPath = join(stateDir, 'sandbox-ca.pem');
-  writeFileSync(caPath, twin.caBundlePem);
 
   const endpoints = {
+    issuer: `https://127.0.0.1:${publicPort}`,
+    discoveryUrl: `https://127.0.0.1:${publicPort}/.well-known/openid-configuration`,
+    directoryUrl: directory.url,
+    registrationAudience: BANK_ID,
     publicBaseUrl: twin.publicUrl,
     mtlsBaseUrl: twin.mtlsUrl,
     caCertificate: caPath,
@@ -98,6 +138,8 @@ async function main() {
   public host   ${twin.publicUrl}   (browsers; no client certificate)
   mTLS host     ${twin.mtlsUrl}   (TPPs; client certificate from the sandbox CA required)
   sandbox CA    ${caPath}   (trust it to avoid browser warnings)
+  directory     ${directory.url}   (POST /tpps issues a software statement, certificate and key; aud of DCR requests: ${BANK_ID})
+  customers     amelia.hart / Sandbox-Amelia-1, rahul.mehta / Sandbox-Rahul-2, grace.okafor / Sandbox-Grace-3
 ${running.map(({ name, process }) => `  ${name.padEnd(20)} ops http://127.0.0.1:${process.ports.ops}/readyz   grpc 127.0.0.1:${process.ports.grpc}`).join('\n')}
   endpoints     .sandbox/endpoints.json
 

@@ -38,7 +38,7 @@ function failedTasks(output) {
 const projectRoots = new Map(
   ['libs', 'services', 'charts']
     .flatMap((dir) => readdirSync(join(root, dir)).map((name) => `${dir}/${name}`))
-    .concat(['e2e'])
+    .concat(['e2e', 'bench'])
     .filter((projectRoot) => existsSync(join(root, projectRoot, 'project.json')))
     .map((projectRoot) => [
       JSON.parse(readFileSync(join(root, projectRoot, 'project.json'), 'utf8')).name,
