@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import * as oidc from 'openid-client';
 import { clientsV1 } from '@obip/contracts';
 import { attachServerLogsOnFailure } from '@obip/testing';
@@ -173,6 +174,66 @@ describe('auth-server flows through the ingress twin, driven by openid-client', 
       await assert.rejects(oidc.clientCredentialsGrant(config, { scope: 'accounts' }), oauthError('invalid_client'));
       harness.registry.clients.delete(tpp.clientId);
       await assert.rejects(oidc.clientCredentialsGrant(config, { scope: 'accounts' }), oauthError('invalid_client'));
+    });
+  });
+
+  describe('FAPI 2.0: PAR + PKCE + DPoP-bound tokens', () => {
+    type DpopKeyPair = Parameters<typeof oidc.getDPoPHandle>[1];
+    const generateDpopKey = async () =>
+      (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+        'sign',
+        'verify',
+      ])) as DpopKeyPair;
+
+    /** A client that registered DPoP-bound tokens, with an ES256 DPoP key of its own (RFC 9449). */
+    async function dpopClient() {
+      const tpp = await harness.registerTpp({
+        profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY,
+        metadata: { dpop_bound_access_tokens: true },
+      });
+      const config = await harness.relyingParty(tpp);
+      const keyPair = await generateDpopKey();
+      return { tpp, config, keyPair, DPoP: oidc.getDPoPHandle(config, keyPair) };
+    }
+
+    test('tokens are bound to the DPoP key (cnf.jkt) and userinfo needs a proof from that key', async () => {
+      const { config, keyPair, DPoP } = await dpopClient();
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const authorizationUrl = await oidc.buildAuthorizationUrlWithPAR(
+        config,
+        {
+          redirect_uri: REDIRECT_URI,
+          scope: 'openid accounts',
+          code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+          state,
+        },
+        { DPoP },
+      );
+      const callback = await loginAndConsent(harness.browser(), authorizationUrl);
+      const tokens = await oidc.authorizationCodeGrant(
+        config,
+        callback,
+        { pkceCodeVerifier: verifier, expectedState: state },
+        undefined,
+        { DPoP },
+      );
+      assert.equal(tokens.token_type.toLowerCase(), 'dpop');
+      const publicJwk = await crypto.subtle.exportKey('jwk', keyPair.publicKey);
+      const thumbprint = await calculateJwkThumbprint(publicJwk as JWK);
+      const record = await harness.tokenStore.find(tokens.access_token);
+      assert.equal(record?.cnf?.jkt, thumbprint);
+      assert.equal(record?.cnf?.['x5t#S256'], undefined, 'bound to the DPoP key, not the certificate');
+
+      const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, oidc.skipSubjectCheck, { DPoP });
+      assert.equal(userinfo.sub, 'customer-alice');
+      // A proof signed by another key does not match cnf.jkt (RFC 9449 §7.1).
+      const otherKey = oidc.getDPoPHandle(config, await generateDpopKey());
+      await assert.rejects(
+        oidc.fetchUserInfo(config, tokens.access_token, oidc.skipSubjectCheck, { DPoP: otherKey }),
+        (error: oidc.WWWAuthenticateChallengeError) => error.status === 401,
+      );
     });
   });
 
