@@ -237,6 +237,54 @@ describe('auth-server flows through the ingress twin, driven by openid-client', 
     });
   });
 
+  describe('DPoP proofs the engine refuses (RFC 9449 §4.3)', () => {
+    type DpopKeyPair = Parameters<typeof oidc.getDPoPHandle>[1];
+    async function dpopClientWithProofs(modify: (payload: Record<string, unknown>) => void) {
+      const tpp = await harness.registerTpp({
+        profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY,
+        metadata: { dpop_bound_access_tokens: true },
+      });
+      const config = await harness.relyingParty(tpp);
+      const keyPair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+        'sign',
+        'verify',
+      ])) as DpopKeyPair;
+      return {
+        config,
+        DPoP: oidc.getDPoPHandle(config, keyPair, { [oidc.modifyAssertion]: (_header, payload) => modify(payload) }),
+      };
+    }
+    const refusedProof = (error: { error?: string }) => error.error === 'invalid_dpop_proof';
+
+    test('a proof for another method (htm) is refused and no token is issued', async () => {
+      const { config, DPoP } = await dpopClientWithProofs((payload) => {
+        payload.htm = 'GET';
+      });
+      await assert.rejects(oidc.clientCredentialsGrant(config, { scope: 'accounts' }, { DPoP }), refusedProof);
+    });
+
+    test('a proof for another URL (htu) is refused', async () => {
+      const { config, DPoP } = await dpopClientWithProofs((payload) => {
+        payload.htu = `${harness.mtlsBaseUrl}/userinfo`;
+      });
+      await assert.rejects(oidc.clientCredentialsGrant(config, { scope: 'accounts' }, { DPoP }), refusedProof);
+    });
+
+    test('a proof whose jti was already used is refused', async () => {
+      const jti = `replayed-${Date.now()}`;
+      const { config, DPoP } = await dpopClientWithProofs((payload) => {
+        payload.jti = jti;
+      });
+      await oidc.clientCredentialsGrant(config, { scope: 'accounts' }, { DPoP });
+      // At the token endpoint the engine reports a replayed proof as invalid_grant
+      // (oidc-provider's checkDpopReplay); what matters is that no second token is issued.
+      await assert.rejects(
+        oidc.clientCredentialsGrant(config, { scope: 'accounts' }, { DPoP }),
+        (error: { error?: string }) => error.error === 'invalid_grant',
+      );
+    });
+  });
+
   describe('FAPI 2.0: PAR + PKCE + mTLS-bound tokens', () => {
     test('login and consent, then certificate-bound tokens recorded with the consent', async () => {
       const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
