@@ -14,6 +14,23 @@ export interface InteractionsRouterOptions {
 
 const INTERACTION_CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/**
+ * The CSP of a login or consent page. Browsers apply `form-action` to the redirects that follow
+ * a form post too (Chromium does), and submitting these forms ends in a redirect to the client's
+ * redirect_uri, so its origin — already checked by the engine against the registration — is
+ * allowed there; nothing else is.
+ */
+export function interactionCsp(redirectUri: unknown): string {
+  let origin: string | undefined;
+  try {
+    const url = typeof redirectUri === 'string' ? new URL(redirectUri) : undefined;
+    if (url && (url.protocol === 'https:' || url.protocol === 'http:')) origin = url.origin;
+  } catch {
+    origin = undefined;
+  }
+  return origin ? INTERACTION_CSP.replace("form-action 'self'", `form-action 'self' ${origin}`) : INTERACTION_CSP;
+}
+
 const asList = (value: unknown): string[] =>
   Array.isArray(value)
     ? value.filter((v): v is string => typeof v === 'string')
@@ -53,6 +70,7 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
     const client = await provider.Client.find(String(details.params.client_id));
     const clientName = String(client?.clientName ?? details.params.client_id);
     res.type('html').setHeader('cache-control', 'no-store');
+    res.setHeader('content-security-policy', interactionCsp(details.params.redirect_uri));
     if (details.prompt.name === 'login') {
       res.send(loginPage({ action: `/interaction/${details.uid}/login`, clientName, failed: false }));
       return;
@@ -77,6 +95,7 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
     if (!customer) {
       const client = await provider.Client.find(String(details.params.client_id));
       res.status(401).type('html').setHeader('cache-control', 'no-store');
+      res.setHeader('content-security-policy', interactionCsp(details.params.redirect_uri));
       res.send(
         loginPage({
           action: `/interaction/${details.uid}/login`,
