@@ -237,6 +237,95 @@ describe('auth-server flows through the ingress twin, driven by openid-client', 
     });
   });
 
+  describe('FAPI 1.0 Advanced', () => {
+    async function fapi1Client(responseTypes: string[]) {
+      const tpp = await harness.registerTpp({
+        profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI1_ADVANCED,
+        metadata: {
+          response_types: responseTypes,
+          request_object_signing_alg: 'PS256',
+          ...(responseTypes.includes('code id_token') ? {} : { authorization_signed_response_alg: 'PS256' }),
+        },
+      });
+      const config = await harness.relyingParty(tpp);
+      const requestKey = await crypto.subtle.importKey(
+        'jwk',
+        tpp.signingKey.privateJwk,
+        { name: 'RSA-PSS', hash: 'SHA-256' },
+        false,
+        ['sign'],
+      );
+      return { tpp, config, requestKey: { key: requestKey, kid: tpp.signingKey.kid } as unknown as oidc.PrivateKey };
+    }
+
+    test('a signed request object by value, response type code id_token, certificate-bound tokens', async () => {
+      const { tpp, config, requestKey } = await fapi1Client(['code id_token']);
+      oidc.useCodeIdTokenResponseType(config);
+      const nonce = oidc.randomNonce();
+      const state = oidc.randomState();
+      const authorizationUrl = await oidc.buildAuthorizationUrlWithJAR(
+        config,
+        { redirect_uri: REDIRECT_URI, scope: 'openid accounts', nonce, state },
+        requestKey,
+      );
+      assert.ok(authorizationUrl.searchParams.get('request'), 'the request object travels by value');
+      const callback = await loginAndConsent(harness.browser(), authorizationUrl);
+      assert.ok(callback.hash.includes('id_token='), 'the hybrid response comes back in the fragment');
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        expectedNonce: nonce,
+        expectedState: state,
+      });
+      assert.equal((await harness.tokenStore.find(tokens.access_token))?.cnf?.['x5t#S256'], tpp.thumbprint);
+    });
+
+    test('JARM: the authorization response is a signed JWT (response type code)', async () => {
+      const { config, requestKey } = await fapi1Client(['code']);
+      oidc.useJwtResponseMode(config);
+      const nonce = oidc.randomNonce();
+      const state = oidc.randomState();
+      const verifier = oidc.randomPKCECodeVerifier();
+      const authorizationUrl = await oidc.buildAuthorizationUrlWithJAR(
+        config,
+        {
+          redirect_uri: REDIRECT_URI,
+          scope: 'openid accounts',
+          nonce,
+          state,
+          response_mode: 'jwt',
+          code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+        },
+        requestKey,
+      );
+      const callback = await loginAndConsent(harness.browser(), authorizationUrl);
+      assert.ok(callback.searchParams.get('response'), 'JARM response parameter');
+      assert.equal(callback.searchParams.get('code'), null, 'no code in the clear');
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        expectedNonce: nonce,
+        expectedState: state,
+        pkceCodeVerifier: verifier,
+      });
+      assert.ok(tokens.access_token);
+    });
+
+    test('an unsigned authorization request is refused for a FAPI 1.0 client', async () => {
+      const { config } = await fapi1Client(['code']);
+      const direct = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid accounts',
+        nonce: oidc.randomNonce(),
+        state: oidc.randomState(),
+      });
+      // FAPI 1.0 Advanced 5.2.2-1: the engine sends the TPP back with invalid_request.
+      const response = await harness.browser().get(direct.href);
+      assert.equal(response.status, 303);
+      const target = new URL(response.location!);
+      assert.equal(target.origin + target.pathname, REDIRECT_URI);
+      assert.equal(target.searchParams.get('error'), 'invalid_request');
+      assert.equal(target.searchParams.get('code'), null);
+    });
+  });
+
   describe('DPoP proofs the engine refuses (RFC 9449 §4.3)', () => {
     type DpopKeyPair = Parameters<typeof oidc.getDPoPHandle>[1];
     async function dpopClientWithProofs(modify: (payload: Record<string, unknown>) => void) {
