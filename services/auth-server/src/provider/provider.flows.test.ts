@@ -308,6 +308,48 @@ describe('auth-server flows through the ingress twin, driven by openid-client', 
       assert.ok(tokens.access_token);
     });
 
+    // FAPI 1.0 Advanced 5.2.2-13/-15/-16 and OIDC Core 6.1: request objects that must be refused.
+    const badRequestObjects: Array<
+      [string, (header: Record<string, unknown>, payload: Record<string, unknown>) => void]
+    > = [
+      ['without exp', (_header, payload) => void delete payload.exp],
+      [
+        'with nbf more than 60 minutes old',
+        (_header, payload) => void (payload.nbf = Math.floor(Date.now() / 1000) - 3700),
+      ],
+      [
+        'with exp more than 60 minutes after nbf',
+        (_header, payload) => {
+          payload.nbf = Math.floor(Date.now() / 1000);
+          payload.exp = Math.floor(Date.now() / 1000) + 3700;
+        },
+      ],
+      ['with a foreign aud', (_header, payload) => void (payload.aud = 'https://another-bank.example')],
+      ['with a kid the client does not have', (header) => void (header.kid = 'not-a-known-key')],
+    ];
+    for (const [name, modify] of badRequestObjects) {
+      test(`a request object ${name} is refused and issues no code`, async () => {
+        const { config, requestKey } = await fapi1Client(['code id_token']);
+        const authorizationUrl = await oidc.buildAuthorizationUrlWithJAR(
+          config,
+          {
+            redirect_uri: REDIRECT_URI,
+            scope: 'openid accounts',
+            nonce: oidc.randomNonce(),
+            state: oidc.randomState(),
+            response_type: 'code id_token',
+          },
+          requestKey,
+          { [oidc.modifyAssertion]: modify },
+        );
+        // The request cannot be trusted, so the engine shows an error page instead of redirecting.
+        const response = await harness.browser().get(authorizationUrl.href);
+        assert.equal(response.status, 400);
+        assert.equal(response.location, undefined, 'nothing is sent to the redirect_uri');
+        assert.match(response.body, /invalid_request_object/);
+      });
+    }
+
     test('an unsigned authorization request is refused for a FAPI 1.0 client', async () => {
       const { config } = await fapi1Client(['code']);
       const direct = oidc.buildAuthorizationUrl(config, {
