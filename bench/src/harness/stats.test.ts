@@ -1,14 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  formatNumber,
-  formatSpread,
-  markdownTable,
-  median,
-  percentileOfSorted,
-  ratio,
-  spread,
-} from './stats';
+import { formatNumber, formatSpread, markdownTable, median, percentileOfSorted, ratio, spread } from './stats';
 
 describe('statistics of repeated runs', () => {
   test('median of an odd and an even count, unsorted input left untouched', () => {
@@ -51,9 +43,6 @@ describe('formatting', () => {
   });
 
   test('markdown tables have a separator row and escaped pipes', () => {
-    assert.equal(
-      markdownTable(['a', 'b'], [['1', 'x|y']]),
-      ['| a | b |', '| --- | --- |', '| 1 | x\\|y |'].join('\n'),
-    );
+    assert.equal(markdownTable(['a', 'b'], [['1', 'x|y']]), ['| a | b |', '| --- | --- |', '| 1 | x\\|y |'].join('\n'));
   });
 });

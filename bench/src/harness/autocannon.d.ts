@@ -1,0 +1,35 @@
+// The part of autocannon 9 (no bundled types, no @types package installed) that the harness uses.
+declare module 'autocannon' {
+  interface AutocannonRequest {
+    method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  }
+  interface AutocannonOptions {
+    url: string;
+    connections?: number;
+    duration?: number;
+    pipelining?: number;
+    overallRate?: number;
+    requests?: AutocannonRequest[];
+    verifyBody?: (body: string) => boolean;
+  }
+  interface Histogram {
+    p50: number;
+    p90: number;
+    p99: number;
+    max: number;
+    average: number;
+    total: number;
+  }
+  interface AutocannonResult {
+    duration: number;
+    requests: Histogram;
+    latency: Histogram;
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+  }
+  export default function autocannon(options: AutocannonOptions): Promise<AutocannonResult>;
+}

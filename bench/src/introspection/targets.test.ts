@@ -1,0 +1,52 @@
+// Smoke test of the introspection benchmark, not the benchmark: every server starts, answers
+// correctly, and survives ~2 s of low-rate load through each load generator without errors.
+// Speed is never asserted here (issue 11: figures come from `nx run bench:bench:introspection`).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { runGrpcLoad } from '../harness/grpc-load';
+import { runHttpLoad } from '../harness/http-load';
+import { runPacedLoad } from '../harness/paced-load';
+import { rssMiB } from '../harness/processes';
+import { checkTargetAnswers, startIntrospectionTargets, type IntrospectionTargets, type TargetName } from './targets';
+
+describe('introspection benchmark targets', () => {
+  let started: IntrospectionTargets;
+
+  before(async () => {
+    started = await startIntrospectionTargets({ tokenCount: 8 });
+  });
+  after(() => started?.stop());
+
+  for (const name of ['obip', 'engine', 'floor'] as TargetName[]) {
+    test(`${name} answers active and inactive tokens correctly and holds a short low-rate load`, async () => {
+      const target = started.targets[name];
+      await checkTargetAnswers(target);
+      assert.ok((rssMiB(target.pid) ?? 0) > 0, 'its RSS can be read');
+      const common = {
+        url: target.url,
+        connections: 2,
+        headers: target.headers,
+        bodies: target.bodies(),
+        expectBodyPrefix: '{"active":true',
+      };
+      const paced = await runPacedLoad({ ...common, rate: 50, warmupSeconds: 0.5, durationSeconds: 1.5 });
+      assert.ok(paced.requests >= 50, `paced requests: ${paced.requests}`);
+      assert.deepEqual([paced.errors, paced.timeouts, paced.non2xx, paced.mismatches], [0, 0, 0, 0]);
+      const burst = await runHttpLoad({ ...common, durationSeconds: 1 });
+      assert.ok(burst.requests > 0);
+      assert.deepEqual([burst.errors, burst.timeouts, burst.non2xx, burst.mismatches], [0, 0, 0, 0]);
+    });
+  }
+
+  test('obip answers the gRPC Introspect loop', async () => {
+    const result = await runGrpcLoad({
+      target: started.grpcTarget,
+      concurrency: 2,
+      warmupSeconds: 0.5,
+      durationSeconds: 1,
+      tokens: started.targets.obip.tokens,
+    });
+    assert.ok(result.requests > 0);
+    assert.deepEqual([result.errors, result.inactive], [0, 0]);
+  });
+});
