@@ -365,3 +365,28 @@ describe('clientCertificate middleware', () => {
     }
   });
 });
+
+describe('client certificate parsing on the hot path', () => {
+  const requestWith = (headers: Record<string, string>) =>
+    ({
+      rawHeaders: Object.entries(headers).flat(),
+      socket: { remoteAddress: '127.0.0.1' },
+    }) as unknown as IncomingMessage;
+
+  it('parses a certificate once per distinct header value and still checks every request', () => {
+    const read = createClientCertificateReader({ format: 'nginx' });
+    const headers = { 'ssl-client-cert': nginxEscaped(leaf.pem), 'ssl-client-verify': 'SUCCESS' };
+    const first = read(requestWith(headers));
+    const second = read(requestWith(headers));
+    assert.ok(first && Object.isFrozen(first));
+    assert.equal(second, first, 'the parsed certificate is reused');
+    assert.equal(
+      read(requestWith({ ...headers, 'ssl-client-cert': nginxEscaped(intermediate.pem) }))?.thumbprintS256,
+      thumbprintOf(intermediate),
+    );
+    assert.throws(
+      () => read(requestWith({ ...headers, 'ssl-client-verify': 'FAILED:certificate revoked' })),
+      (error: DomainError) => error.code === 'invalid_client',
+    );
+  });
+});

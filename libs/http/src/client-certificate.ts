@@ -72,18 +72,40 @@ export function createClientCertificateReader(options: ClientCertificateReaderOp
   const requireVerified = options.requireVerified ?? true;
   const trustedProxies = options.trustedProxyCidrs ? createTrustedProxies(options.trustedProxyCidrs) : undefined;
   const headerNames = [format.header, ...format.companions];
+  // Parsed certificates by the exact header value that carried them, a bounded number of them.
+  const parsedCertificates = createBoundedCache<ClientCertificate>(1_000);
 
   return function readClientCertificate(req) {
     const lines = headerNames.map((name) => headerLines(req, name));
     if (lines.every((found) => found.length === 0)) return undefined;
     refuseUntrustedPeer(req, trustedProxies);
     headerNames.forEach((name, index) => refuseRepeatedOrOversized(name, lines[index]!, maxHeaderBytes));
+    const certificateHeader = lines[0]![0];
     const der = format.decode({
-      certificate: lines[0]![0],
+      certificate: certificateHeader,
       verify: options.format === 'nginx' ? lines[1]![0] : undefined,
       requireVerified,
     });
-    return der === undefined ? undefined : toClientCertificate(der);
+    if (der === undefined || certificateHeader === undefined)
+      return der === undefined ? undefined : toClientCertificate(der);
+    // The same TPP presents the same certificate on every call: parsing it, its DNs and its
+    // thumbprint once per distinct header value takes the X.509 work off the hot path. The
+    // checks above (repeats, peer, verify status, decoding) still run on every request.
+    return parsedCertificates.get(certificateHeader, () => toClientCertificate(der));
+  };
+}
+
+function createBoundedCache<T>(maxEntries: number) {
+  const entries = new Map<string, T>();
+  return {
+    get(key: string, compute: () => T): T {
+      const found = entries.get(key);
+      if (found !== undefined) return found;
+      const value = compute();
+      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
+      entries.set(key, value);
+      return value;
+    },
   };
 }
 
@@ -124,13 +146,13 @@ function toClientCertificate(der: Buffer): ClientCertificate {
   // X509Certificate also accepts PEM and ignores bytes after the DER; accept exact DER only.
   if (!certificate.raw.equals(der)) throw refuse('the forwarded client certificate has unexpected extra data');
   try {
-    return {
+    return Object.freeze({
       certificate,
       pem: certificate.toString(),
       subjectDn: subjectDnOf(certificate),
       issuerDn: issuerDnOf(certificate),
       thumbprintS256: certificateThumbprintS256(certificate),
-    };
+    });
   } catch (error) {
     if (error instanceof DomainError) throw refuse('the forwarded client certificate has names that cannot be read');
     throw error;
