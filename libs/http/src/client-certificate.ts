@@ -86,8 +86,8 @@ export function createClientCertificateReader(options: ClientCertificateReaderOp
       verify: options.format === 'nginx' ? lines[1]![0] : undefined,
       requireVerified,
     });
-    if (der === undefined || certificateHeader === undefined)
-      return der === undefined ? undefined : toClientCertificate(der);
+    // A DER always comes from the certificate header, so the header is there whenever der is.
+    if (der === undefined || certificateHeader === undefined) return undefined;
     // The same TPP presents the same certificate on every call: parsing it, its DNs and its
     // thumbprint once per distinct header value takes the X.509 work off the hot path. The
     // checks above (repeats, peer, verify status, decoding) still run on every request.
