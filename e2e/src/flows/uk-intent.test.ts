@@ -113,6 +113,11 @@ describe('UK account-access journey', () => {
     assert.equal(introspected.consent_id, consentId);
     assert.ok(introspected.sub);
     assert.ok((introspected.cnf as { 'x5t#S256'?: string } | undefined)?.['x5t#S256']);
+    assert.equal(introspected.openbanking_intent_id, consentId);
+    const refreshIntrospected = await oidc.tokenIntrospection(gateway, tokens.refresh_token!);
+    assert.equal(refreshIntrospected.active, true);
+    assert.equal(refreshIntrospected.consent_id, consentId);
+    assert.equal(refreshIntrospected.client_id, clientId);
 
     // 4. The TPP revokes the consent: inactive at introspection within one second.
     const revokedAt = Date.now();
@@ -130,6 +135,7 @@ describe('UK account-access journey', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.ok(inactiveAfterMs !== undefined, 'the token became inactive');
+    assert.deepEqual(await oidc.tokenIntrospection(gateway, tokens.refresh_token!), { active: false });
     t.diagnostic(`revoked consent's token inactive at introspection after ${inactiveAfterMs} ms`);
 
     // 5. consent-service's outbox reaches auth-server, which revokes the grant: refresh refused.
