@@ -178,7 +178,11 @@ describe('UK account-access journey', () => {
       state: oidc.randomState(),
       claims: JSON.stringify({ id_token: { openbanking_intent_id: { value: consentId, essential: true } } }),
     });
-    await assert.rejects(loginAndConsent(platform.browser(), authorizationUrl, CUSTOMER));
+    // The intent is checked before the customer sees anything: the TPP gets invalid_request.
+    const browser = platform.browser();
+    const back = await browser.follow(await browser.get(authorizationUrl.href));
+    assert.ok(back.location?.startsWith(thief.redirectUris[0]!), `sent back to the TPP, got ${back.status}`);
+    assert.equal(new URL(back.location!).searchParams.get('error'), 'invalid_request');
     const still = await intentApi(owner, ownerToken, 'GET', `${OBIE}/${consentId}`);
     assert.equal(still.body!.Data.Status, 'AwaitingAuthorisation', 'nothing changed');
   });

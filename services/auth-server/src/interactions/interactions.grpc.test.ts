@@ -167,6 +167,27 @@ describe('ConsentDirectory over consents.v1 against a real consent-service', () 
     assert.deepEqual(consent.accountIds, ['acc-22289-current', 'acc-22290-savings']);
   });
 
+  test('checks an intent before login: the client’s own awaiting intent passes; foreign, unknown and authorised ones do not', async () => {
+    const intentId = await createIntent('tpp-directory');
+    await directory.checkIntent({ clientId: 'tpp-directory', intentId });
+    for (const [clientId, id] of [
+      ['tpp-other', intentId],
+      ['tpp-directory', 'aac-unknown'],
+    ] as const) {
+      const error = await failure(directory.checkIntent({ clientId, intentId: id }));
+      assert.equal(error.code, 'invalid_request');
+    }
+    await directory.approve({
+      clientId: 'tpp-directory',
+      customerId: AMELIA.subject,
+      scope: 'openid accounts',
+      accountIds: ['acc-22289-current'],
+      intentId,
+    });
+    const used = await failure(directory.checkIntent({ clientId: 'tpp-directory', intentId }));
+    assert.equal(used.code, 'invalid_request', 'an intent already authorised cannot be authorised again');
+  });
+
   test('approving another client’s intent is refused as invalid_request and leaves it awaiting', async () => {
     const intentId = await createIntent('tpp-other');
     const request = {

@@ -93,7 +93,7 @@ export function createGrpcConsentDirectory(options: GrpcConsentDirectoryOptions)
    * the intent is bound to the client that created it, so one client can never have another's
    * intent authorised; unknown and foreign intents get the same answer.
    */
-  async function intentOf(request: ConsentRequest & { intentId: string }): Promise<consentsV1.Consent | undefined> {
+  async function intentOf(request: { clientId: string; intentId: string }): Promise<consentsV1.Consent | undefined> {
     try {
       const { consent } = await client.call('getConsent', { consentId: request.intentId });
       return consent?.clientId === request.clientId ? consent : undefined;
@@ -109,6 +109,18 @@ export function createGrpcConsentDirectory(options: GrpcConsentDirectoryOptions)
     });
 
   return {
+    async checkIntent(request): Promise<void> {
+      const intent = await intentOf(request);
+      if (intent?.status !== consentsV1.ConsentStatus.CONSENT_STATUS_AWAITING_AUTHORISATION) {
+        throw new BadRequestError(
+          'openbanking_intent_id does not name a consent of this client awaiting authorisation',
+          {
+            code: 'invalid_request',
+          },
+        );
+      }
+    },
+
     async verifyCustomer(username, password): Promise<AuthenticatedCustomer | undefined> {
       const answer = await client.call('verifyCustomerCredentials', { username, password }).catch(unanswered);
       if (!answer.verified || !answer.subject) return undefined;

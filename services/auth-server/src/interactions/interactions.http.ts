@@ -67,6 +67,18 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
 
   router.get('/interaction/:uid', async (req: Request, res: Response) => {
     const details = await provider.interactionDetails(req, res);
+    // OBIE: an intent that is unknown, another client's or no longer awaiting authorisation ends
+    // the request before the customer sees anything, and nothing changes at consent-service.
+    const intentId = requestedIntentId(details.params.claims);
+    if (intentId !== undefined) {
+      try {
+        await directory.checkIntent({ clientId: String(details.params.client_id), intentId });
+      } catch (error) {
+        if (!(error instanceof DomainError) || error.kind !== 'bad_request') throw error;
+        await provider.interactionFinished(req, res, { error: error.code, error_description: error.description });
+        return;
+      }
+    }
     const client = await provider.Client.find(String(details.params.client_id));
     const clientName = String(client?.clientName ?? details.params.client_id);
     res.type('html').setHeader('cache-control', 'no-store');

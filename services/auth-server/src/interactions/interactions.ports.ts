@@ -41,6 +41,12 @@ export interface RecordedConsent {
 export interface ConsentDirectory {
   /** The customer, or undefined when the credentials are wrong (never says which part). */
   verifyCustomer(username: string, password: string): Promise<AuthenticatedCustomer | undefined>;
+  /**
+   * Before anything is shown to the customer: the intent named by `openbanking_intent_id` exists,
+   * was created by `clientId` and awaits authorisation. Throws a DomainError (`invalid_request`)
+   * otherwise; an unknown and another client's intent get the same answer.
+   */
+  checkIntent(request: { clientId: string; intentId: string }): Promise<void>;
   listAccounts(customerId: string): Promise<CustomerAccount[]>;
   approve(request: ConsentRequest): Promise<RecordedConsent>;
   reject(request: ConsentRequest): Promise<void>;

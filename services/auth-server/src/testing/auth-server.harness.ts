@@ -59,6 +59,10 @@ export function createTestConsentDirectory(): ConsentDirectory & {
   let next = 0;
   return {
     decisions,
+    async checkIntent() {
+      // The flow tests' intents are not checked here; interactions.grpc.test.ts and the e2e
+      // suite check them against the real consent-service.
+    },
     async verifyCustomer(username, password) {
       return username === CUSTOMER.username && password === CUSTOMER.password
         ? { customerId: CUSTOMER.customerId, acr: 'urn:openbanking:psd2:sca', amr: ['pwd'] }
