@@ -4,13 +4,7 @@
 import { consentsV1 } from '@obip/contracts';
 import { BadRequestError, DependencyUnavailableError, DomainError } from '@obip/errors';
 import { createGrpcClient, type GrpcClient } from '@obip/grpc';
-import type {
-  AuthenticatedCustomer,
-  ConsentDirectory,
-  ConsentRequest,
-  CustomerAccount,
-  RecordedConsent,
-} from './interactions.ports';
+import type { AuthenticatedCustomer, ConsentDirectory, CustomerAccount, RecordedConsent } from './interactions.ports';
 
 type ConsentsClient = GrpcClient<typeof consentsV1.ConsentsService>;
 
