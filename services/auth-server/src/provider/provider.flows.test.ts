@@ -42,6 +42,18 @@ describe('auth-server flows through the ingress twin, driven by openid-client', 
     return { authorizationUrl, callback, verifier, state };
   }
 
+  /** A FAPI 2.0 client that went through PAR, login and consent, with the tokens it then received. */
+  async function fapi2ClientWithTokens() {
+    const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+    const config = await harness.relyingParty(tpp);
+    const { callback, verifier, state } = await authorizeWithPar(tpp, config);
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    return { tpp, config, tokens };
+  }
+
   describe('discovery', () => {
     test('advertises the issuer on the public host and client-authenticating endpoints on the mTLS host', async () => {
       const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
@@ -448,13 +460,7 @@ describe('auth-server flows through the ingress twin, driven by openid-client', 
     });
 
     test('a refresh keeps the refresh token (no rotation for FAPI 2.0) and binds the new access token', async () => {
-      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
-      const config = await harness.relyingParty(tpp);
-      const { callback, verifier, state } = await authorizeWithPar(tpp, config);
-      const first = await oidc.authorizationCodeGrant(config, callback, {
-        pkceCodeVerifier: verifier,
-        expectedState: state,
-      });
+      const { tpp, config, tokens: first } = await fapi2ClientWithTokens();
       const refreshed = await oidc.refreshTokenGrant(config, first.refresh_token!);
       assert.equal(refreshed.refresh_token ?? first.refresh_token, first.refresh_token);
       const record = await harness.tokenStore.find(refreshed.access_token);
@@ -550,13 +556,7 @@ describe('auth-server flows through the ingress twin, driven by openid-client', 
 
   describe('tokens.v1.Tokens over real gRPC', () => {
     test('RevokeByConsent revokes the grant and its tokens, and is idempotent', async () => {
-      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
-      const config = await harness.relyingParty(tpp);
-      const { callback, verifier, state } = await authorizeWithPar(tpp, config);
-      const tokens = await oidc.authorizationCodeGrant(config, callback, {
-        pkceCodeVerifier: verifier,
-        expectedState: state,
-      });
+      const { config, tokens } = await fapi2ClientWithTokens();
       const consentId = (await harness.tokenStore.find(tokens.access_token))!.consentId!;
 
       const first = await harness.tokens.call('revokeByConsent', { consentId, reason: 'consent_revoked' });
@@ -592,13 +592,7 @@ describe('auth-server flows through the ingress twin, driven by openid-client', 
     });
 
     test('RevokeGrant revokes one grant; an empty id is INVALID_ARGUMENT', async () => {
-      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
-      const config = await harness.relyingParty(tpp);
-      const { callback, verifier, state } = await authorizeWithPar(tpp, config);
-      const tokens = await oidc.authorizationCodeGrant(config, callback, {
-        pkceCodeVerifier: verifier,
-        expectedState: state,
-      });
+      const { tokens } = await fapi2ClientWithTokens();
       const grantId = (await harness.tokenStore.find(tokens.access_token))!.grantId!;
       assert.ok((await harness.tokens.call('revokeGrant', { grantId, reason: 'test' })).revokedCount >= 3);
       assert.equal(await harness.tokenStore.find(tokens.access_token), undefined);
