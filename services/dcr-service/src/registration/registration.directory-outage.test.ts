@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DependencyUnavailableError } from '@obip/errors';
-import { freePort } from '@obip/testing';
+import { checkOpenApiResponse, freePort, type OpenApiDocument } from '@obip/testing';
+import { registrationOpenApi } from './registration.openapi';
 import { startDcrHarness, type DcrHarness } from '../testing/dcr.harness';
 
 // The trusted directory's key set not answering is an outage of a dependency (503), not a bad
@@ -36,4 +37,26 @@ test("a registration while the directory's key set does not answer is a 503 that
     (error: unknown) => error instanceof DependencyUnavailableError && error.kind === 'unavailable',
   );
   assert.equal(await h.mongo.collection('clients').countDocuments(), 0);
+});
+
+test('over HTTP the outage is a documented 503 temporarily_unavailable', async () => {
+  const software = await h.newSoftware();
+  const response = await fetch(`${h.url}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/jose', ...h.certificateHeaders(software) },
+    body: h.request(software),
+  });
+  const body = (await response.json()) as { error?: string };
+  assert.equal(response.status, 503);
+  assert.equal(body.error, 'temporarily_unavailable');
+  assert.deepEqual(
+    checkOpenApiResponse(registrationOpenApi as unknown as OpenApiDocument, {
+      method: 'POST',
+      path: '/register',
+      status: 503,
+      contentType: response.headers.get('content-type'),
+      body,
+    }),
+    [],
+  );
 });

@@ -41,6 +41,11 @@ const methodNotAllowed = errorResponse('The method is switched off by settings',
   Allow: { schema: { type: 'string' } },
 });
 
+// A store or the trusted directory's key set did not answer: retry later (never a 400 or 404).
+const unavailable = errorResponse('A dependency (MongoDB, Redis or the directory key set) is temporarily unavailable', [
+  'temporarily_unavailable',
+]);
+
 const jwsBody = {
   required: true,
   description: 'OBClientRegistrationRequest1: a compact JWS signed by the TPP (PS256 or ES256), at most 64 KiB',
@@ -78,6 +83,7 @@ export const registrationOpenApi = {
           '201': { description: 'Registered', ...json({ $ref: '#/components/schemas/ClientRegistration' }) },
           '400': badRequest,
           '401': unauthorized,
+          '503': unavailable,
           '413': errorResponse('The body is larger than 64 KiB', ['invalid_request']),
           '415': errorResponse('Content-Type is not application/jose or application/jwt', ['invalid_request']),
         },
@@ -91,6 +97,7 @@ export const registrationOpenApi = {
         responses: {
           '200': { description: 'The registration', ...json({ $ref: '#/components/schemas/ClientRegistration' }) },
           '401': unauthorized,
+          '503': unavailable,
           '405': methodNotAllowed,
         },
       },
@@ -102,6 +109,7 @@ export const registrationOpenApi = {
           '200': { description: 'Updated', ...json({ $ref: '#/components/schemas/ClientRegistration' }) },
           '400': badRequest,
           '401': unauthorized,
+          '503': unavailable,
           '405': methodNotAllowed,
           '413': errorResponse('The body is larger than 64 KiB', ['invalid_request']),
           '415': errorResponse('Unsupported Content-Type', ['invalid_request']),
@@ -113,6 +121,7 @@ export const registrationOpenApi = {
         responses: {
           '204': { description: 'Deleted; every token and grant of the client is being revoked' },
           '401': unauthorized,
+          '503': unavailable,
           '405': methodNotAllowed,
         },
       },
