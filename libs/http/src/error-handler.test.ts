@@ -10,7 +10,7 @@ import {
 } from '@obip/errors';
 import { createHttpApp } from './app';
 import { errorHandler, notFoundHandler, statusForKind } from './error-handler';
-import { ObieError } from './http-errors';
+import { InvalidFieldsError, ObieError } from './http-errors';
 import { captureLogs, listen, type RunningServer } from './testing/http';
 
 const KIND_STATUS: Record<ErrorKind, number> = {
@@ -47,6 +47,11 @@ function throwingRouter(format: 'oauth' | 'obie' | 'problem'): Router {
   });
   router.get('/quoted', () => {
     throw new BadRequestError('scope "openid" is missing\\ café');
+  });
+  router.get('/invalid-fields', () => {
+    throw new InvalidFieldsError('the settings are not valid', [
+      { pointer: '/lifetimes/idTokenSeconds', detail: 'must be at most 3600' },
+    ]);
   });
   router.get('/obie-items', () => {
     throw new ObieError({
@@ -202,6 +207,16 @@ describe("errorHandler('problem')", () => {
       detail: 'described',
       code: 'code_conflict',
     });
+  });
+
+  it('lists each invalid member under errors with its JSON pointer (RFC 9457 §3)', async () => {
+    const response = await get('/problem/invalid-fields');
+    assert.equal(response.status, 400);
+    assert.deepEqual(JSON.parse(response.text).errors, [
+      { pointer: '/lifetimes/idTokenSeconds', detail: 'must be at most 3600' },
+    ]);
+    const oauth = await get('/oauth/invalid-fields');
+    assert.equal(JSON.parse(oauth.text).errors, undefined);
   });
 });
 

@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { DomainError, type ErrorKind, NotFoundError } from '@obip/errors';
-import { HttpStatusError, type ObieErrorItem, toHttpDomainError } from './http-errors';
+import { HttpStatusError, InvalidFieldsError, type ObieErrorItem, toHttpDomainError } from './http-errors';
 
 /**
  * The wire shape of errors, chosen per router:
@@ -171,6 +171,7 @@ function serialiseProblem(error: DomainError, status: number): Serialised {
       status,
       detail: error.description,
       code: error.code,
+      ...(error instanceof InvalidFieldsError ? { errors: error.fields } : {}),
     },
   };
 }

@@ -78,6 +78,28 @@ export class ObieError extends DomainError {
   }
 }
 
+/** One invalid member of a request body (RFC 9457 §3 "errors" extension; `pointer` is RFC 6901). */
+export interface InvalidField {
+  pointer: string;
+  detail: string;
+}
+
+/**
+ * A request body that failed validation, naming each invalid member. In `problem` format the
+ * members are listed under `errors`; the other formats show the description only.
+ *
+ * @example
+ * throw new InvalidFieldsError('the settings are not valid', [{ pointer: '/lifetimes/idTokenSeconds', detail: 'must be at most 3600' }]);
+ */
+export class InvalidFieldsError extends DomainError {
+  readonly fields: readonly InvalidField[];
+
+  constructor(description: string, fields: readonly InvalidField[], code = 'invalid_request') {
+    super({ kind: 'bad_request', code, description });
+    this.fields = fields;
+  }
+}
+
 /**
  * Any thrown value as a DomainError. Errors from Express and body-parser (http-errors with an
  * `expose`d 4xx status) keep their status with code `invalid_request`; every other non-domain

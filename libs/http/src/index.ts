@@ -14,6 +14,8 @@ export { mediaTypeOf, requireContentType, type MediaType } from './content-type'
 export { errorHandler, notFoundHandler, statusForKind, type ErrorFormat } from './error-handler';
 export {
   HttpStatusError,
+  InvalidFieldsError,
+  type InvalidField,
   ObieError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
