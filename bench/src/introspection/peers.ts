@@ -54,6 +54,7 @@ export async function startBenchPeers(gatewaySubjectDn: string): Promise<BenchPe
     },
     listClients: unimplemented,
     setClientStatus: unimplemented,
+    createClient: unimplemented,
   });
   server.addService(consentsV1.ConsentsService, {
     getConsentStatus: async ({ consentId }) => {

@@ -19,6 +19,7 @@ import type { RedisClient } from '@obip/redis';
 import { createClientRegistryHandlers } from './clients/clients.grpc';
 import { createMongoClientRepository } from './clients/clients.mongo';
 import type { ClientRepository } from './clients/clients.repository';
+import { createClientAdministration } from './clients/clients.service';
 import type { DcrSettings } from './config';
 import { createJwksCache } from './jwks/jwks.cache';
 import { fetchJwks } from './jwks/jwks.fetcher';
@@ -112,6 +113,7 @@ export function settingsWarnings(settings: DcrSettings): string[] {
 
 export async function composeDcrService(options: ComposeOptions): Promise<DcrComponents> {
   const { settings, logger } = options;
+  const policy = policyFromSettings(settings);
   const clients = await createMongoClientRepository(options.mongo);
   const outbox = await createMongoRevocationOutbox(options.mongo);
   const grpcRevoker = options.tokenRevoker
@@ -138,7 +140,7 @@ export async function composeDcrService(options: ComposeOptions): Promise<DcrCom
     revocation: revocations,
     // Read-only use of the token keyspace auth-server writes (same REDIS_KEY_PREFIX).
     accessTokens: createTokenStore(options.redis),
-    policy: policyFromSettings(settings),
+    policy,
     logger,
   });
 
@@ -163,6 +165,7 @@ export async function composeDcrService(options: ComposeOptions): Promise<DcrCom
 
   const clientRegistry = createClientRegistryHandlers({
     clients,
+    administration: createClientAdministration({ clients, policy }),
     async resolveJwks(jwksUri) {
       try {
         return await keys.keySet(jwksUri, false);

@@ -2,6 +2,7 @@ import { Schema, type Connection, type Model } from 'mongoose';
 import { translateMongoError } from '@obip/mongo';
 import type {
   AuditEvent,
+  ClientProfile,
   ClientRepository,
   ClientStatus,
   ListClientsQuery,
@@ -21,6 +22,7 @@ interface ClientDocument {
   softwareStatementClaims: Record<string, unknown>;
   registrationAccessTokenHash: string | null;
   certificate: { subjectDn: string; thumbprintS256: string };
+  fapiProfile: ClientProfile | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -38,20 +40,27 @@ const clientSchema = new Schema<ClientDocument>(
   {
     // The client id is the primary key: unique by construction, on MongoDB and FerretDB alike.
     _id: { type: String, required: true },
-    status: { type: String, required: true, enum: ['active', 'suspended', 'pending'] },
+    status: { type: String, required: true, enum: ['active', 'suspended', 'pending', 'rejected'] },
     statusReason: { type: String, default: '' },
     softwareId: { type: String, required: true, index: true },
     orgId: { type: String, required: true, index: true },
-    environment: { type: String, required: true },
-    directoryIssuer: { type: String, required: true },
+    // Empty for a client an administrator onboarded (no software statement, no certificate):
+    // mongoose's `required` refuses an empty string, so these only default.
+    environment: { type: String, default: '' },
+    directoryIssuer: { type: String, default: '' },
     metadata: { type: Schema.Types.Mixed, required: true },
-    softwareStatement: { type: String, required: true },
+    softwareStatement: { type: String, default: '' },
     softwareStatementClaims: { type: Schema.Types.Mixed, required: true },
     // ARCHITECTURE: registration access tokens are stored hashed, never as issued.
     registrationAccessTokenHash: { type: String, default: null, index: true },
     certificate: {
-      subjectDn: { type: String, required: true },
-      thumbprintS256: { type: String, required: true },
+      subjectDn: { type: String, default: '' },
+      thumbprintS256: { type: String, default: '' },
+    },
+    fapiProfile: {
+      type: String,
+      enum: ['fapi1-advanced', 'fapi2-security', 'fapi2-message-signing', null],
+      default: null,
     },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
@@ -149,11 +158,15 @@ export async function createMongoClientRepository(
       return true;
     },
 
-    async setStatus(clientId, status, reason, event) {
+    async setStatus(clientId, change, event) {
+      // The filter on the current status makes the change a compare-and-set in one operation:
+      // atomic on MongoDB. FerretDB 1.x runs it as a query then an update by _id and may let two
+      // racing callers both pass the filter (docs/testing.md), so two transitions checked against
+      // the same status can both apply there, the last one winning. Production runs MongoDB.
       const updated = await guard(() =>
         Clients.findOneAndUpdate(
-          { _id: clientId },
-          { $set: { status, statusReason: reason, updatedAt: now() } },
+          { _id: clientId, status: change.from },
+          { $set: { status: change.to, statusReason: change.reason, updatedAt: now() } },
           { new: true },
         )
           .lean<ClientDocument>()
@@ -208,6 +221,7 @@ function toDocument(client: RegisteredClient): ClientDocument {
     softwareStatementClaims: client.softwareStatementClaims,
     registrationAccessTokenHash: client.registrationAccessTokenHash ?? null,
     certificate: { ...client.certificate },
+    fapiProfile: client.fapiProfile ?? null,
     createdAt: client.createdAt,
     updatedAt: client.updatedAt,
   };
@@ -227,6 +241,7 @@ function toClient(document: ClientDocument): RegisteredClient {
     softwareStatementClaims: document.softwareStatementClaims,
     registrationAccessTokenHash: document.registrationAccessTokenHash ?? undefined,
     certificate: { subjectDn: document.certificate.subjectDn, thumbprintS256: document.certificate.thumbprintS256 },
+    ...(document.fapiProfile ? { fapiProfile: document.fapiProfile } : {}),
     createdAt: new Date(document.createdAt),
     updatedAt: new Date(document.updatedAt),
   };

@@ -1,11 +1,23 @@
 /**
- * The client store, as the registration use case and the ClientRegistry gRPC adapter need it.
- * Implemented by `clients.mongo.ts`; every implementation passes `clients.contract.ts`.
+ * The client store, as the registration use case, client administration and the ClientRegistry
+ * gRPC adapter need it. Implemented by `clients.mongo.ts`.
  */
 
-export type ClientStatus = 'active' | 'suspended' | 'pending';
+/**
+ * The lifecycle state of a client. Which changes are allowed is decided by
+ * `checkStatusTransition` (`clients.rules.ts`); the store applies whatever it is told, atomically.
+ */
+export type ClientStatus = 'active' | 'suspended' | 'pending' | 'rejected';
 
-/** A registered client: its metadata, where it came from, and how to manage it. */
+/** The FAPI profile enforced for a client (clients.v1 FapiProfile); undefined: the platform default. */
+export type ClientProfile = 'fapi1-advanced' | 'fapi2-security' | 'fapi2-message-signing';
+
+/**
+ * A registered client: its metadata, where it came from, and how to manage it. A client an
+ * administrator onboarded (clients.v1 CreateClient) presented no software statement and no
+ * certificate: its `environment`, `directoryIssuer`, `softwareStatement` and certificate fields
+ * are empty strings, its `softwareStatementClaims` `{}`, and it has no registration access token.
+ */
 export interface RegisteredClient {
   clientId: string;
   status: ClientStatus;
@@ -27,6 +39,8 @@ export interface RegisteredClient {
   registrationAccessTokenHash: string | undefined;
   /** The transport certificate seen at registration. */
   certificate: { subjectDn: string; thumbprintS256: string };
+  /** The FAPI profile an administrator chose; undefined for the platform default. */
+  fapiProfile?: ClientProfile;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -67,10 +81,14 @@ export interface ClientRepository {
   update(clientId: string, changes: ClientChanges, audit: AuditEvent): Promise<RegisteredClient | undefined>;
   /** Clears the registration access token hash; false when the client is gone. */
   revokeRegistrationToken(clientId: string, audit: AuditEvent): Promise<boolean>;
+  /**
+   * Sets the status to `change.to` only if it is still `change.from` (a compare-and-set, so two
+   * administrators cannot both apply a transition checked against the same state). Undefined when
+   * the client is gone or its status is no longer `change.from`.
+   */
   setStatus(
     clientId: string,
-    status: ClientStatus,
-    reason: string,
+    change: { from: ClientStatus; to: ClientStatus; reason: string },
     audit: AuditEvent,
   ): Promise<RegisteredClient | undefined>;
   /** Removes the client; false when it was already gone. */

@@ -1,4 +1,4 @@
-import { DomainError, UnauthorizedError } from '@obip/errors';
+import { DomainError, ForbiddenError, UnauthorizedError } from '@obip/errors';
 
 /** The RFC 7591 §3.2.2 / OBIE RegistrationError codes. */
 export type RegistrationErrorCode =
@@ -55,5 +55,17 @@ export class RegistrationAccessError extends UnauthorizedError {
           : 'Bearer',
       },
     });
+  }
+}
+
+/**
+ * The caller holds the client's credential, but the client may not manage its registration
+ * (it is suspended, pending approval or rejected): 403 `access_denied` (RFC 7592 §2.1-2.3:
+ * "does not have permission" → 403 Forbidden). The token is not revoked: the client may be
+ * activated again.
+ */
+export class ManagementForbiddenError extends ForbiddenError {
+  constructor(detail: string) {
+    super(detail, { code: 'access_denied' });
   }
 }

@@ -29,6 +29,12 @@ const unauthorized = errorResponse(
   { 'WWW-Authenticate': { schema: { type: 'string' } } },
 );
 
+// RFC 7592 §2.1-2.3: the caller holds the client's credential but the client may not manage it.
+const forbidden = errorResponse(
+  'The client is suspended, pending approval or rejected: only an active client may read, update or delete its registration',
+  ['access_denied'],
+);
+
 const badRequest = errorResponse('The registration breaks a rule; error_description names it', [
   'invalid_redirect_uri',
   'invalid_client_metadata',
@@ -97,6 +103,7 @@ export const registrationOpenApi = {
         responses: {
           '200': { description: 'The registration', ...json({ $ref: '#/components/schemas/ClientRegistration' }) },
           '401': unauthorized,
+          '403': forbidden,
           '503': unavailable,
           '405': methodNotAllowed,
         },
@@ -109,6 +116,7 @@ export const registrationOpenApi = {
           '200': { description: 'Updated', ...json({ $ref: '#/components/schemas/ClientRegistration' }) },
           '400': badRequest,
           '401': unauthorized,
+          '403': forbidden,
           '503': unavailable,
           '405': methodNotAllowed,
           '413': errorResponse('The body is larger than 64 KiB', ['invalid_request']),
@@ -121,6 +129,7 @@ export const registrationOpenApi = {
         responses: {
           '204': { description: 'Deleted; every token and grant of the client is being revoked' },
           '401': unauthorized,
+          '403': forbidden,
           '503': unavailable,
           '405': methodNotAllowed,
         },

@@ -18,7 +18,7 @@ import {
 import { DependencyUnavailableError, DomainError } from '@obip/errors';
 import { parseDistinguishedName, distinguishedNamesEqual } from '@obip/fapi';
 import { JwksFetchError } from '../jwks/jwks.errors';
-import { ClientCertificateError, RegistrationError } from './registration.errors';
+import { ClientCertificateError, ManagementForbiddenError, RegistrationError } from './registration.errors';
 
 // ---- types ----
 
@@ -409,11 +409,13 @@ const MAX_REDIRECT_URI_LENGTH = 256;
 /**
  * Rule 5. OBIE DCR `redirect_uris`: at least one; each https, at most 256 characters, not on
  * `localhost` (a sandbox setting may allow loopback), and listed in the SSA's
- * `software_redirect_uris` (exact match, RFC 6749 §3.1.2.3).
+ * `software_redirect_uris` (exact match, RFC 6749 §3.1.2.3). `ssa` is undefined for a client an
+ * administrator onboards (clients.v1 CreateClient): no software statement lists its URIs, and
+ * the administrator's approval stands in for that list.
  */
 export function checkRedirectUris(
   claims: Claims,
-  ssa: Pick<SoftwareStatement, 'software_redirect_uris'>,
+  ssa: Pick<SoftwareStatement, 'software_redirect_uris'> | undefined,
   policy: Pick<RegistrationPolicy, 'allowLoopbackRedirectUris'>,
 ): string[] {
   const rule = 'rule 5 redirect_uris';
@@ -436,7 +438,7 @@ export function checkRedirectUris(
       throw fail('does not use https');
     }
     if (loopback && !policy.allowLoopbackRedirectUris) throw fail('points to localhost');
-    if (!ssa.software_redirect_uris.includes(uri)) throw fail('is not in the software statement');
+    if (ssa && !ssa.software_redirect_uris.includes(uri)) throw fail('is not in the software statement');
   }
   return [...uris];
 }
@@ -457,16 +459,14 @@ function isLoopbackHost(hostname: string): boolean {
 const JWT_AUTH_METHODS = new Set(['private_key_jwt', 'client_secret_jwt']);
 
 /**
- * Rule 6. FAPI 1.0 Advanced §5.2.2-14 and RFC 8705 §2: `token_endpoint_auth_method` is one of
+ * Rule 6a. FAPI 1.0 Advanced §5.2.2-14 and RFC 8705 §2: `token_endpoint_auth_method` is one of
  * the configured private_key_jwt / tls_client_auth / self_signed_tls_client_auth;
  * `token_endpoint_auth_signing_alg` exactly with JWT authentication (OBIE DCR 3.1), one of the
  * signing algorithms (DCR-004 sends RS256); `tls_client_auth_subject_dn` exactly with
- * tls_client_auth and equal, as an RFC 4514 DN (order and spacing tolerant), to the transport
- * certificate's subject.
+ * tls_client_auth, as a valid RFC 4514 DN. Rule 6b compares it with the transport certificate.
  */
 export function checkTokenEndpointAuth(
   claims: Claims,
-  presented: PresentedCertificate | undefined,
   policy: Pick<RegistrationPolicy, 'authMethods' | 'signingAlgs'>,
 ): void {
   const method = claims.token_endpoint_auth_method;
@@ -501,9 +501,28 @@ export function checkTokenEndpointAuth(
     return;
   }
   if (!isString(dn)) throw metadataError('rule 6 tls_client_auth_subject_dn', 'tls_client_auth_subject_dn is required');
+  let rdns: ReturnType<typeof parseDistinguishedName>;
+  try {
+    rdns = parseDistinguishedName(dn);
+  } catch (cause) {
+    throw metadataError('rule 6 tls_client_auth_subject_dn', 'tls_client_auth_subject_dn is not a valid DN', cause);
+  }
+  if (rdns.length === 0) {
+    throw metadataError('rule 6 tls_client_auth_subject_dn', 'tls_client_auth_subject_dn is not a valid DN');
+  }
+}
+
+/**
+ * Rule 6b. RFC 8705 §2.1.2 with OBIE DCR: a tls_client_auth client registers the subject DN of
+ * the transport certificate it registers with; equal as an RFC 4514 DN (order and spacing
+ * tolerant). Run after rule 6a.
+ */
+export function checkSubjectDnMatchesCertificate(claims: Claims, presented: PresentedCertificate): void {
+  const dn = claims.tls_client_auth_subject_dn;
+  if (claims.token_endpoint_auth_method !== 'tls_client_auth' || !isString(dn)) return;
   let equal = false;
   try {
-    equal = presented !== undefined && distinguishedNamesEqual(dn, presented.subjectDn, { orderInsensitive: true });
+    equal = distinguishedNamesEqual(dn, presented.subjectDn, { orderInsensitive: true });
   } catch (cause) {
     throw metadataError('rule 6 tls_client_auth_subject_dn', 'tls_client_auth_subject_dn is not a valid DN', cause);
   }
@@ -588,22 +607,27 @@ export function checkApplicationType(claims: Claims, applicationTypes: readonly 
 /**
  * Rule 7d. OBIE DCR data mapping: `scope` ⊆ what `software_roles` permit (AISP → accounts,
  * PISP → payments, CBPII → fundsconfirmations by default; `openid` always). A scope no role
- * permits is `unapproved_software_statement` (the directory did not approve that role).
+ * permits is `unapproved_software_statement` (the directory did not approve that role). `ssa` is
+ * undefined for a client an administrator onboards: any scope some role permits is accepted,
+ * and a scope no role permits is `invalid_client_metadata` (this bank does not offer it).
  */
 export function checkScope(
   claims: Claims,
-  ssa: Pick<SoftwareStatement, 'software_roles'>,
+  ssa: Pick<SoftwareStatement, 'software_roles'> | undefined,
   scopesByRole: RegistrationPolicy['scopesByRole'],
 ): string {
   const scope = claims.scope;
   if (!isString(scope) || scope.length > 256) {
     throw metadataError('rule 7 scope', 'scope is required (space-separated, at most 256 characters)');
   }
-  const permitted = new Set(['openid', ...ssa.software_roles.flatMap((role) => scopesByRole[role] ?? [])]);
+  const roles = ssa ? ssa.software_roles : Object.keys(scopesByRole);
+  const permitted = new Set(['openid', ...roles.flatMap((role) => scopesByRole[role] ?? [])]);
   const requested = scope.split(' ').filter(Boolean);
   const refused = requested.find((entry) => !permitted.has(entry));
   if (refused !== undefined) {
-    throw unapproved('rule 7 scope', `scope ${quote(refused)} is not permitted by the software roles`);
+    throw ssa
+      ? unapproved('rule 7 scope', `scope ${quote(refused)} is not permitted by the software roles`)
+      : metadataError('rule 7 scope', `scope ${quote(refused)} is not offered by this bank`);
   }
   return [...new Set(requested)].join(' ');
 }
@@ -676,4 +700,54 @@ export function checkClientKeys(claims: Claims, ssa: Pick<SoftwareStatement, 'so
     throw metadataError('rule 9 jwks_uri', 'jwks_uri must be the software statement software_jwks_endpoint');
   }
   return ssa.software_jwks_endpoint;
+}
+
+/** JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
+/**
+ * Rule 9, for a client an administrator onboards (no software statement names its key set):
+ * RFC 7591 §2 `jwks_uri` or `jwks`, exactly one of them. A `jwks_uri` is an absolute https URL;
+ * a `jwks` is a JWK Set (RFC 7517 §5) of at least one public key with a `kty`, never a private
+ * or symmetric key. Returns the one that was given.
+ */
+export function checkOnboardedClientKeys(claims: Claims): { jwks_uri: string } | { jwks: { keys: object[] } } {
+  const { jwks, jwks_uri: jwksUri } = claims;
+  if (jwks !== undefined && jwksUri !== undefined) {
+    throw metadataError('rule 9 jwks', 'give jwks or jwks_uri, not both (RFC 7591 §2)');
+  }
+  if (jwksUri !== undefined) {
+    if (!isString(jwksUri) || !isHttpsUrl(jwksUri))
+      throw metadataError('rule 9 jwks_uri', 'jwks_uri must be an https URL');
+    return { jwks_uri: jwksUri };
+  }
+  if (jwks === undefined) throw metadataError('rule 9 jwks', 'jwks or jwks_uri is required');
+  const keys = typeof jwks === 'object' && jwks !== null ? (jwks as { keys?: unknown }).keys : undefined;
+  if (!Array.isArray(keys) || keys.length === 0) {
+    throw metadataError('rule 9 jwks', 'jwks must be a JWK Set with a non-empty keys array');
+  }
+  for (const key of keys) {
+    if (typeof key !== 'object' || key === null || Array.isArray(key) || !isString((key as Claims).kty)) {
+      throw metadataError('rule 9 jwks', 'every key in jwks must be a JWK object with a kty');
+    }
+    const secret = PRIVATE_JWK_MEMBERS.find((name) => name in key);
+    if (secret) throw metadataError('rule 9 jwks', `jwks must hold public keys only (a key has ${quote(secret)})`);
+  }
+  return { jwks: { keys: keys as object[] } };
+}
+
+// ---- management (RFC 7592) ----
+
+/**
+ * RFC 7592 §2.1-2.3: a client that may not read, update or delete its registration is answered
+ * 403 Forbidden. Only an active client may: a suspended one is blocked by an administrator or its
+ * directory, a pending one is not approved yet, a rejected one never will be. Applied after the
+ * caller has proved it holds the client's credential, so the 403 tells nothing to anyone else.
+ */
+export function checkClientMayManage(client: { status: string }): void {
+  if (client.status !== 'active') {
+    throw new ManagementForbiddenError(
+      `the client is ${client.status}: only an active client may read, update or delete its registration`,
+    );
+  }
 }

@@ -16,6 +16,7 @@ import {
   checkCertificateChain,
   checkCibaMetadata,
   checkClientKeys,
+  checkClientMayManage,
   checkGrantAndResponseTypes,
   checkMetadataAlgorithms,
   checkOrganisationStatus,
@@ -28,6 +29,7 @@ import {
   checkScope,
   checkSoftwareIdMatches,
   checkSoftwareStatementClaims,
+  checkSubjectDnMatchesCertificate,
   checkTokenEndpointAuth,
   decodeRequestHeader,
   findTrustedDirectory,
@@ -217,7 +219,8 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
 
     // Rules 5 to 9: the client metadata.
     const redirectUris = checkRedirectUris(claims, ssa, policy);
-    checkTokenEndpointAuth(claims, certificate, policy);
+    checkTokenEndpointAuth(claims, policy);
+    checkSubjectDnMatchesCertificate(claims, certificate);
     const { grantTypes, responseTypes } = checkGrantAndResponseTypes(claims);
     checkMetadataAlgorithms(claims, policy.signingAlgs);
     const applicationType = checkApplicationType(claims, policy.applicationTypes);
@@ -225,7 +228,7 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
     checkCibaMetadata(claims, grantTypes, policy.signingAlgs);
     const jwksUri = checkClientKeys(claims, ssa);
 
-    const metadata: Record<string, unknown> = {
+    const metadata = storedMetadataOf(claims, {
       client_name: policy.useSoftwareIdAsClientName ? ssa.software_id : (ssa.software_client_name ?? ssa.software_id),
       redirect_uris: redirectUris,
       token_endpoint_auth_method: claims.token_endpoint_auth_method,
@@ -237,18 +240,7 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
       request_object_signing_alg: claims.request_object_signing_alg,
       jwks_uri: jwksUri,
       software_id: ssa.software_id,
-    };
-    for (const name of [
-      'token_endpoint_auth_signing_alg',
-      'tls_client_auth_subject_dn',
-      'backchannel_token_delivery_mode',
-      'backchannel_client_notification_endpoint',
-      'backchannel_authentication_request_signing_alg',
-      'backchannel_user_code_parameter',
-      ...PASSTHROUGH_METADATA,
-    ]) {
-      if (claims[name] !== undefined && !REQUEST_ONLY_CLAIMS.has(name)) metadata[name] = claims[name];
-    }
+    });
     return { softwareStatement, ssa, directory, metadata, certificate, reservations };
   }
 
@@ -292,6 +284,7 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
       const claims = client.softwareStatementClaims as Pick<SoftwareStatement, 'software_id' | 'org_id'>;
       const warning = checkCertificateBinding(certificate, claims, policy.certificateBinding);
       if (warning) logger.warn({ clientId: client.clientId, rule: 'rule 1 certificate binding' }, warning);
+      checkClientMayManage(client);
       return client;
     }
     // OBIE DCR 3.3 (GET/PUT/DELETE): a client_credentials token presented for an unknown client
@@ -423,8 +416,29 @@ function decodeUnverified(jws: string): Claims {
   }
 }
 
+/**
+ * The metadata stored for a client: the values the rules checked and normalised, then the
+ * optional metadata the rules allow, as presented. Anything else the client sent is dropped.
+ * Shared with administrator onboarding (`clients.service.ts`), so both store the same shape.
+ */
+export function storedMetadataOf(claims: Claims, normalised: Record<string, unknown>): Record<string, unknown> {
+  const metadata: Record<string, unknown> = { ...normalised };
+  for (const name of [
+    'token_endpoint_auth_signing_alg',
+    'tls_client_auth_subject_dn',
+    'backchannel_token_delivery_mode',
+    'backchannel_client_notification_endpoint',
+    'backchannel_authentication_request_signing_alg',
+    'backchannel_user_code_parameter',
+    ...PASSTHROUGH_METADATA,
+  ]) {
+    if (claims[name] !== undefined && !REQUEST_ONLY_CLAIMS.has(name)) metadata[name] = claims[name];
+  }
+  return metadata;
+}
+
 /** 24 random bytes: 32 base64url characters, within OBIE's 36. */
-function newClientId(): string {
+export function newClientId(): string {
   return randomBytes(24).toString('base64url');
 }
 

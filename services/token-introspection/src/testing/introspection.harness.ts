@@ -63,6 +63,7 @@ export async function startPeers(): Promise<Peers> {
     },
     listClients: unimplemented,
     setClientStatus: unimplemented,
+    createClient: unimplemented,
   });
   server.addService(consentsV1.ConsentsService, {
     getConsentStatus: async ({ consentId }) => {

@@ -30,6 +30,11 @@ export enum ClientStatus {
   CLIENT_STATUS_SUSPENDED = 2,
   /** CLIENT_STATUS_PENDING - The registration awaits approval and cannot authenticate yet. */
   CLIENT_STATUS_PENDING = 3,
+  /**
+   * CLIENT_STATUS_REJECTED - An administrator refused the pending registration. The client cannot authenticate and no
+   * transition leaves this status: it is final, and only deleting the client removes it.
+   */
+  CLIENT_STATUS_REJECTED = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -47,6 +52,9 @@ export function clientStatusFromJSON(object: any): ClientStatus {
     case 3:
     case "CLIENT_STATUS_PENDING":
       return ClientStatus.CLIENT_STATUS_PENDING;
+    case 4:
+    case "CLIENT_STATUS_REJECTED":
+      return ClientStatus.CLIENT_STATUS_REJECTED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -64,6 +72,8 @@ export function clientStatusToJSON(object: ClientStatus): string {
       return "CLIENT_STATUS_SUSPENDED";
     case ClientStatus.CLIENT_STATUS_PENDING:
       return "CLIENT_STATUS_PENDING";
+    case ClientStatus.CLIENT_STATUS_REJECTED:
+      return "CLIENT_STATUS_REJECTED";
     case ClientStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -186,7 +196,7 @@ export interface ListClientsResponse {
   nextPageToken: string;
 }
 
-/** SetClientStatusRequest changes a client's status. */
+/** SetClientStatusRequest changes a client's status (see the transitions on ClientRegistry). */
 export interface SetClientStatusRequest {
   /** The client to change. */
   clientId: string;
@@ -201,6 +211,34 @@ export interface SetClientStatusRequest {
 /** SetClientStatusResponse carries the client after the change. */
 export interface SetClientStatusResponse {
   /** The client with its new status. */
+  client?: Client | undefined;
+}
+
+/** CreateClientRequest onboards a client from administrator-supplied metadata. */
+export interface CreateClientRequest {
+  /**
+   * RFC 7591 client metadata as one JSON object (at most 64 KiB), e.g. redirect_uris,
+   * token_endpoint_auth_method, grant_types, response_types, scope, jwks or jwks_uri,
+   * tls_client_auth_subject_dn, id_token_signed_response_alg, request_object_signing_alg.
+   * Names the registration rules do not know are dropped, as in DCR, and a client_id in it is
+   * ignored: the server issues the client_id.
+   */
+  metadataJson: string;
+  /** The software the client is for (OBIE: the software's id in the directory). Required. */
+  softwareId: string;
+  /** The organisation that owns the software. Required. */
+  orgId: string;
+  /** Who onboarded the client (admin subject or service name), for the audit trail. */
+  actor: string;
+  /** Why, for the audit trail and as the client's status_reason (free text, no secrets). */
+  reason: string;
+  /** The FAPI profile to enforce for this client; UNSPECIFIED for the platform's default. */
+  fapiProfile: FapiProfile;
+}
+
+/** CreateClientResponse carries the new client. */
+export interface CreateClientResponse {
+  /** The client, with its issued client_id and status PENDING. */
   client?: Client | undefined;
 }
 
@@ -1055,9 +1093,254 @@ export const SetClientStatusResponse: MessageFns<SetClientStatusResponse> = {
   },
 };
 
+function createBaseCreateClientRequest(): CreateClientRequest {
+  return { metadataJson: "", softwareId: "", orgId: "", actor: "", reason: "", fapiProfile: 0 };
+}
+
+export const CreateClientRequest: MessageFns<CreateClientRequest> = {
+  encode(message: CreateClientRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadataJson !== "") {
+      writer.uint32(10).string(message.metadataJson);
+    }
+    if (message.softwareId !== "") {
+      writer.uint32(18).string(message.softwareId);
+    }
+    if (message.orgId !== "") {
+      writer.uint32(26).string(message.orgId);
+    }
+    if (message.actor !== "") {
+      writer.uint32(34).string(message.actor);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    if (message.fapiProfile !== 0) {
+      writer.uint32(48).int32(message.fapiProfile);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateClientRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateClientRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadataJson = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.softwareId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.orgId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.fapiProfile = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateClientRequest {
+    return {
+      metadataJson: isSet(object.metadataJson)
+        ? globalThis.String(object.metadataJson)
+        : isSet(object.metadata_json)
+        ? globalThis.String(object.metadata_json)
+        : "",
+      softwareId: isSet(object.softwareId)
+        ? globalThis.String(object.softwareId)
+        : isSet(object.software_id)
+        ? globalThis.String(object.software_id)
+        : "",
+      orgId: isSet(object.orgId)
+        ? globalThis.String(object.orgId)
+        : isSet(object.org_id)
+        ? globalThis.String(object.org_id)
+        : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      fapiProfile: isSet(object.fapiProfile)
+        ? fapiProfileFromJSON(object.fapiProfile)
+        : isSet(object.fapi_profile)
+        ? fapiProfileFromJSON(object.fapi_profile)
+        : 0,
+    };
+  },
+
+  toJSON(message: CreateClientRequest): unknown {
+    const obj: any = {};
+    if (message.metadataJson !== "") {
+      obj.metadataJson = message.metadataJson;
+    }
+    if (message.softwareId !== "") {
+      obj.softwareId = message.softwareId;
+    }
+    if (message.orgId !== "") {
+      obj.orgId = message.orgId;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.fapiProfile !== 0) {
+      obj.fapiProfile = fapiProfileToJSON(message.fapiProfile);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateClientRequest>, I>>(base?: I): CreateClientRequest {
+    return CreateClientRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateClientRequest>, I>>(object: I): CreateClientRequest {
+    const message = createBaseCreateClientRequest();
+    message.metadataJson = object.metadataJson ?? "";
+    message.softwareId = object.softwareId ?? "";
+    message.orgId = object.orgId ?? "";
+    message.actor = object.actor ?? "";
+    message.reason = object.reason ?? "";
+    message.fapiProfile = object.fapiProfile ?? 0;
+    return message;
+  },
+};
+
+function createBaseCreateClientResponse(): CreateClientResponse {
+  return { client: undefined };
+}
+
+export const CreateClientResponse: MessageFns<CreateClientResponse> = {
+  encode(message: CreateClientResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.client !== undefined) {
+      Client.encode(message.client, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateClientResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateClientResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.client = Client.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateClientResponse {
+    return { client: isSet(object.client) ? Client.fromJSON(object.client) : undefined };
+  },
+
+  toJSON(message: CreateClientResponse): unknown {
+    const obj: any = {};
+    if (message.client !== undefined) {
+      obj.client = Client.toJSON(message.client);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateClientResponse>, I>>(base?: I): CreateClientResponse {
+    return CreateClientResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateClientResponse>, I>>(object: I): CreateClientResponse {
+    const message = createBaseCreateClientResponse();
+    message.client = (object.client !== undefined && object.client !== null)
+      ? Client.fromPartial(object.client)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * ClientRegistry is served by dcr-service. auth-server reads client metadata, keys and certificate
- * binding through it; admins suspend and reinstate clients through it.
+ * binding through it; admins onboard TPPs that do not use DCR, approve or reject them, and suspend
+ * and reinstate clients through it.
+ *
+ * Status transitions (SetClientStatus):
+ *
+ *   PENDING   -> ACTIVE      approve a registration
+ *   PENDING   -> REJECTED    reject a registration
+ *   ACTIVE    -> SUSPENDED   suspend
+ *   SUSPENDED -> ACTIVE      reinstate
+ *
+ * Any other change (REJECTED -> ACTIVE, PENDING -> SUSPENDED, SUSPENDED -> PENDING, ...) is
+ * FAILED_PRECONDITION. Setting the status a client already has is a no-op.
  */
 export type ClientRegistryService = typeof ClientRegistryService;
 export const ClientRegistryService = {
@@ -1085,9 +1368,12 @@ export const ClientRegistryService = {
     responseDeserialize: (value: Buffer): ListClientsResponse => ListClientsResponse.decode(value),
   },
   /**
-   * SetClientStatus activates or suspends a client. Setting the status a client already has is a
-   * no-op that returns the client. Suspending a client does not itself revoke tokens: the caller
-   * follows it with tokens.v1.Tokens/RevokeByClient.
+   * SetClientStatus moves a client along one of the transitions listed on the service:
+   * FAILED_PRECONDITION (code invalid_status_transition) for any other, NOT_FOUND for an unknown
+   * client. Setting the status a client already has is a no-op that returns the client unchanged
+   * (reason and actor are not recorded). The change is atomic: it applies only if the status is
+   * still the one the transition was checked against. Suspending a client does not itself revoke
+   * tokens: the caller follows it with tokens.v1.Tokens/RevokeByClient.
    */
   setClientStatus: {
     path: "/obip.clients.v1.ClientRegistry/SetClientStatus" as const,
@@ -1100,6 +1386,25 @@ export const ClientRegistryService = {
       Buffer.from(SetClientStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetClientStatusResponse => SetClientStatusResponse.decode(value),
   },
+  /**
+   * CreateClient onboards a TPP that does not use dynamic registration: the client is stored
+   * PENDING from the metadata an administrator supplies and can authenticate only once approved
+   * (SetClientStatus to ACTIVE). The metadata passes the same client metadata rules as a DCR
+   * registration (redirect URIs, token endpoint authentication, grant and response types,
+   * algorithms, CIBA), except that no software statement lists the redirect URIs or roles and
+   * the keys are given as jwks or jwks_uri. INVALID_ARGUMENT names the field that breaks a rule.
+   * Not idempotent: each call creates a new client_id.
+   */
+  createClient: {
+    path: "/obip.clients.v1.ClientRegistry/CreateClient" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateClientRequest): Buffer => Buffer.from(CreateClientRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateClientRequest => CreateClientRequest.decode(value),
+    responseSerialize: (value: CreateClientResponse): Buffer =>
+      Buffer.from(CreateClientResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateClientResponse => CreateClientResponse.decode(value),
+  },
 } as const;
 
 export interface ClientRegistryServer extends UntypedServiceImplementation {
@@ -1111,11 +1416,24 @@ export interface ClientRegistryServer extends UntypedServiceImplementation {
   /** ListClients pages through registered clients, optionally filtered. Idempotent. */
   listClients: handleUnaryCall<ListClientsRequest, ListClientsResponse>;
   /**
-   * SetClientStatus activates or suspends a client. Setting the status a client already has is a
-   * no-op that returns the client. Suspending a client does not itself revoke tokens: the caller
-   * follows it with tokens.v1.Tokens/RevokeByClient.
+   * SetClientStatus moves a client along one of the transitions listed on the service:
+   * FAILED_PRECONDITION (code invalid_status_transition) for any other, NOT_FOUND for an unknown
+   * client. Setting the status a client already has is a no-op that returns the client unchanged
+   * (reason and actor are not recorded). The change is atomic: it applies only if the status is
+   * still the one the transition was checked against. Suspending a client does not itself revoke
+   * tokens: the caller follows it with tokens.v1.Tokens/RevokeByClient.
    */
   setClientStatus: handleUnaryCall<SetClientStatusRequest, SetClientStatusResponse>;
+  /**
+   * CreateClient onboards a TPP that does not use dynamic registration: the client is stored
+   * PENDING from the metadata an administrator supplies and can authenticate only once approved
+   * (SetClientStatus to ACTIVE). The metadata passes the same client metadata rules as a DCR
+   * registration (redirect URIs, token endpoint authentication, grant and response types,
+   * algorithms, CIBA), except that no software statement lists the redirect URIs or roles and
+   * the keys are given as jwks or jwks_uri. INVALID_ARGUMENT names the field that breaks a rule.
+   * Not idempotent: each call creates a new client_id.
+   */
+  createClient: handleUnaryCall<CreateClientRequest, CreateClientResponse>;
 }
 
 export interface ClientRegistryClient extends Client1 {
@@ -1155,9 +1473,12 @@ export interface ClientRegistryClient extends Client1 {
     callback: (error: ServiceError | null, response: ListClientsResponse) => void,
   ): ClientUnaryCall;
   /**
-   * SetClientStatus activates or suspends a client. Setting the status a client already has is a
-   * no-op that returns the client. Suspending a client does not itself revoke tokens: the caller
-   * follows it with tokens.v1.Tokens/RevokeByClient.
+   * SetClientStatus moves a client along one of the transitions listed on the service:
+   * FAILED_PRECONDITION (code invalid_status_transition) for any other, NOT_FOUND for an unknown
+   * client. Setting the status a client already has is a no-op that returns the client unchanged
+   * (reason and actor are not recorded). The change is atomic: it applies only if the status is
+   * still the one the transition was checked against. Suspending a client does not itself revoke
+   * tokens: the caller follows it with tokens.v1.Tokens/RevokeByClient.
    */
   setClientStatus(
     request: SetClientStatusRequest,
@@ -1173,6 +1494,30 @@ export interface ClientRegistryClient extends Client1 {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetClientStatusResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CreateClient onboards a TPP that does not use dynamic registration: the client is stored
+   * PENDING from the metadata an administrator supplies and can authenticate only once approved
+   * (SetClientStatus to ACTIVE). The metadata passes the same client metadata rules as a DCR
+   * registration (redirect URIs, token endpoint authentication, grant and response types,
+   * algorithms, CIBA), except that no software statement lists the redirect URIs or roles and
+   * the keys are given as jwks or jwks_uri. INVALID_ARGUMENT names the field that breaks a rule.
+   * Not idempotent: each call creates a new client_id.
+   */
+  createClient(
+    request: CreateClientRequest,
+    callback: (error: ServiceError | null, response: CreateClientResponse) => void,
+  ): ClientUnaryCall;
+  createClient(
+    request: CreateClientRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateClientResponse) => void,
+  ): ClientUnaryCall;
+  createClient(
+    request: CreateClientRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateClientResponse) => void,
   ): ClientUnaryCall;
 }
 
