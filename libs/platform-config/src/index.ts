@@ -1,1 +1,13 @@
 export * from './platform-config';
+export { readCachedSnapshot, writeCachedSnapshot, type PlatformConfigSnapshot } from './platform-config.cache';
+export {
+  backoffDelay,
+  parsePlatformConfig,
+  subscribeToPlatformConfig,
+  type AppliedPlatformConfig,
+  type PlatformConfigLogger,
+  type PlatformConfigParseResult,
+  type PlatformConfigSource,
+  type PlatformConfigSubscription,
+  type PlatformConfigSubscriptionOptions,
+} from './platform-config.subscriber';

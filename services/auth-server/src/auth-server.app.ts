@@ -6,6 +6,7 @@ import { createGrpcClient, type GrpcServer } from '@obip/grpc';
 import { clientsV1, tokensV1 } from '@obip/contracts';
 import { createClientCertificateReader, createHttpApp, errorHandler, notFoundHandler } from '@obip/http';
 import type { Logger, ServiceMetrics } from '@obip/observability';
+import { subscribeToPlatformConfig, type PlatformConfigSubscription } from '@obip/platform-config';
 import type { RedisClient } from '@obip/redis';
 import { createTokenStore } from '@obip/token-store';
 import type { AuthServerSettings } from './config';
@@ -14,10 +15,15 @@ import { createOidcStores, type OidcStores } from './adapter/adapter.factory';
 import { createInteractionsRouter } from './interactions/interactions.http';
 import type { ConsentDirectory } from './interactions/interactions.ports';
 import { errorPage } from './interactions/interactions.views';
+import { watchSigningKeysFile, type SigningKeysWatch } from './keys/keys.reload';
 import { loadKeyMaterial } from './keys/keys.signing';
+import { createLiveEngine, type LiveEngine } from './live/live.engine';
+import { liveSettingsFromEnvironment, liveSettingsFromPlatform, type LiveSettings } from './live/live.settings';
 import { createMtlsHooks } from './mtls/mtls.certificates';
 import { createProvider } from './provider/provider.factory';
 import { engineHandler } from './provider/provider.http';
+import { rateLimitClients } from './ratelimit/ratelimit.http';
+import { createRedisRateCounter } from './ratelimit/ratelimit.redis';
 import { createTokensGrpcHandlers } from './tokens/tokens.grpc';
 
 export interface AuthServerDependencies {
@@ -34,19 +40,30 @@ export interface AuthServerDependencies {
 
 export interface AuthServer {
   app: Express;
-  provider: Provider;
+  /** The engine serving new requests; a live settings or signing key change swaps in a new one. */
+  provider(): Provider;
+  /** The live settings in force, and the platform config version they came from (undefined: the environment). */
+  liveSettings(): { settings: LiveSettings; version: number | undefined };
   stores: OidcStores;
-  /** Closes the gRPC channel to dcr-service. */
-  close(): void;
+  /** Stops the config-api subscription and the signing keys watch, and closes the channel to dcr-service. */
+  close(): Promise<void>;
 }
 
 /** Seconds the revocation markers outlive the longest-lived token (token store and grant markers). */
 const REVOCATION_MARGIN_SECONDS = 3600;
 
+const isLocalUrl = (url: string) => /^https:\/\/(127\.0\.0\.1|localhost)[:/]/.test(url);
+
 /**
  * Builds auth-server around node-oidc-provider: stores, keys, the engine, its HTTP surface
- * (engine routes, interactions, 404 in the OAuth error format) and the Tokens gRPC service.
- * main.ts is the only caller outside tests.
+ * (rate limits, engine routes, interactions, 404 in the OAuth error format) and the Tokens gRPC
+ * service. main.ts is the only caller outside tests.
+ *
+ * Live settings (issue 8): with CONFIG_GRPC_TARGET, auth-server subscribes to config-api without
+ * waiting for it. The platform config in hand when the engine is built (normally the one cached
+ * in CONFIG_CACHE_FILE) gives the start values, its issuer included, which then stays for the
+ * life of the process; every later snapshot is applied while serving, as is a changed
+ * SIGNING_KEYS_FILE (live.engine.ts).
  *
  * @example
  * const server = await createAuthServer({ settings, logger, redis, mongo, directory, grpcServer });
@@ -55,11 +72,35 @@ const REVOCATION_MARGIN_SECONDS = 3600;
 export async function createAuthServer(deps: AuthServerDependencies): Promise<AuthServer> {
   const { settings, logger } = deps;
   const keys = await loadKeyMaterial(settings);
+
+  // Until the engine exists, a snapshot (the cached one, or config-api's if it answers first)
+  // only replaces the start values; afterwards it is applied to the running engine.
+  const running: { engine?: LiveEngine } = {};
+  let startup: { live: LiveSettings; version?: number } = { live: liveSettingsFromEnvironment(settings) };
+  const subscription: PlatformConfigSubscription | undefined = settings.CONFIG_GRPC_TARGET
+    ? await subscribeToPlatformConfig({
+        target: settings.CONFIG_GRPC_TARGET,
+        ...(settings.CONFIG_CACHE_FILE ? { cacheFile: settings.CONFIG_CACHE_FILE } : {}),
+        logger: logger.child({ component: 'platform-config' }),
+        onConfig(config, version) {
+          const live = liveSettingsFromPlatform(config.settings);
+          if (running.engine) running.engine.applySettings(live, version);
+          else startup = { live, version };
+        },
+      })
+    : undefined;
+
+  const issuer = new URL(startup.live.issuer).origin;
+  if (issuer !== new URL(settings.ISSUER).origin) {
+    logger.warn(
+      { issuer, ISSUER: settings.ISSUER, version: startup.version },
+      `issuer ${issuer} from platform config version ${startup.version} is used instead of ISSUER`,
+    );
+  }
   const insecure = [
     ...keys.developmentDefaults,
-    ...(['ISSUER', 'MTLS_BASE_URL'] as const).filter((name) =>
-      /^https:\/\/(127\.0\.0\.1|localhost)[:/]/.test(settings[name]),
-    ),
+    ...(isLocalUrl(issuer) ? ['ISSUER'] : []),
+    ...(isLocalUrl(settings.MTLS_BASE_URL) ? ['MTLS_BASE_URL'] : []),
   ];
   if (insecure.length > 0) {
     logger.warn(
@@ -68,20 +109,28 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     );
   }
 
+  // Refresh tokens never outlive their grant (GRANT_TTL_SECONDS, fixed), so a later live change of
+  // the lifetimes cannot outgrow this.
   const revocationMemorySeconds =
-    Math.max(settings.REFRESH_TOKEN_TTL_SECONDS, settings.GRANT_TTL_SECONDS, settings.ACCESS_TOKEN_TTL_SECONDS) +
-    REVOCATION_MARGIN_SECONDS;
+    Math.max(
+      startup.live.lifetimes.refreshTokenSeconds,
+      settings.GRANT_TTL_SECONDS,
+      startup.live.lifetimes.accessTokenSeconds,
+    ) + REVOCATION_MARGIN_SECONDS;
   const registry = createGrpcClient(clientsV1.ClientRegistryClient, {
     target: settings.CLIENT_REGISTRY_GRPC_TARGET,
     idempotentMethods: ['getClient', 'listClients'],
     defaultDeadlineMs: 2_000,
   });
+  const liveSettings = () => running.engine?.settings() ?? startup.live;
   const clients = createClientAdapter({
     registry,
     cacheTtlMs: settings.CLIENT_CACHE_TTL_MS,
-    defaultProfile: settings.FAPI_DEFAULT_PROFILE,
+    policy: () => ({
+      defaultProfile: liveSettings().defaultFapiProfile,
+      parForFapi1: liveSettings().requirements.parForFapi1,
+    }),
   });
-  const issuer = new URL(settings.ISSUER).origin;
   const stores = createOidcStores({
     redis: deps.redis,
     mongo: deps.mongo,
@@ -100,47 +149,96 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     }),
   );
 
-  const provider = createProvider({
-    settings,
-    adapter: stores.adapter,
-    replayStore: stores.redisModel('ReplayDetection'),
-    jwks: keys.jwks,
-    cookieKeys: keys.cookieKeys,
-    dpopNonceSecret: keys.dpopNonceSecret,
-    mtls: mtls.engineFeature,
-    accounts: {
-      async findAccount(ctx, sub) {
-        return {
-          accountId: sub,
-          async claims() {
-            const grant = ctx.oidc.entities.Grant as { jti?: string } | undefined;
-            const token = (ctx.oidc.entities.AccessToken ?? ctx.oidc.entities.AuthorizationCode) as
-              { grantId?: string } | undefined;
-            const grantId = grant?.jti ?? token?.grantId;
-            const consent = grantId ? await stores.grants.consentOf(grantId) : undefined;
-            return {
-              sub,
-              ...(consent?.openbankingIntentId ? { openbanking_intent_id: consent.openbankingIntentId } : {}),
-            };
-          },
-        };
-      },
+  // Everything below is built once and shared by every engine; only `live` and `jwks` vary.
+  const replayStore = stores.redisModel('ReplayDetection');
+  const accounts = {
+    async findAccount(ctx: KoaContextWithOidc, sub: string) {
+      return {
+        accountId: sub,
+        async claims() {
+          const grant = ctx.oidc.entities.Grant as { jti?: string } | undefined;
+          const token = (ctx.oidc.entities.AccessToken ?? ctx.oidc.entities.AuthorizationCode) as
+            { grantId?: string } | undefined;
+          const grantId = grant?.jti ?? token?.grantId;
+          const consent = grantId ? await stores.grants.consentOf(grantId) : undefined;
+          return {
+            sub,
+            ...(consent?.openbankingIntentId ? { openbanking_intent_id: consent.openbankingIntentId } : {}),
+          };
+        },
+      };
     },
-    async renderError(ctx: KoaContextWithOidc, out: Record<string, unknown>) {
-      ctx.set('content-type', 'text/html; charset=utf-8');
-      ctx.body = errorPage(String(out.error ?? 'server_error'));
+  };
+  const renderError = async (ctx: KoaContextWithOidc, out: Record<string, unknown>) => {
+    ctx.set('content-type', 'text/html; charset=utf-8');
+    ctx.body = errorPage(String(out.error ?? 'server_error'));
+  };
+  const logServerError = (_ctx: unknown, error: unknown) => logger.error({ err: error }, 'engine server_error');
+
+  const live = createLiveEngine({
+    issuer,
+    initial: { live: startup.live, jwks: keys.jwks },
+    ...(startup.version === undefined ? {} : { initialVersion: startup.version }),
+    logger: logger.child({ component: 'engine' }),
+    build(inputs) {
+      const provider = createProvider({
+        settings,
+        issuer,
+        ...inputs,
+        adapter: stores.adapter,
+        replayStore,
+        cookieKeys: keys.cookieKeys,
+        dpopNonceSecret: keys.dpopNonceSecret,
+        mtls: mtls.engineFeature,
+        accounts,
+        renderError,
+      });
+      // The engine's own emitter: released with the engine, never registered twice.
+      provider.on('server_error', logServerError);
+      return provider;
     },
   });
-  provider.on('server_error', (_ctx: unknown, error: unknown) => logger.error({ err: error }, 'engine server_error'));
+  running.engine = live;
+
+  const keysWatch: SigningKeysWatch | undefined =
+    settings.SIGNING_KEYS_FILE && settings.SIGNING_KEYS_RELOAD_MS > 0
+      ? watchSigningKeysFile({
+          file: settings.SIGNING_KEYS_FILE,
+          intervalMs: settings.SIGNING_KEYS_RELOAD_MS,
+          current: () => live.signingKeys(),
+          onKeys: (jwks) => live.applySigningKeys(jwks),
+          logger: logger.child({ component: 'signing-keys' }),
+        })
+      : undefined;
 
   const app = createHttpApp({ logger, ...(deps.metrics ? { onResponse: deps.metrics.observeHttpRequest } : {}) });
   app.use(mtls.capture);
-  app.use(engineHandler(provider, { publicOrigin: issuer, mtlsOrigin: settings.MTLS_BASE_URL }));
-  app.use(createInteractionsRouter({ provider, directory: deps.directory, grants: stores.grants }));
+  app.use(
+    rateLimitClients({
+      counter: createRedisRateCounter(deps.redis),
+      limits: () => live.settings().rateLimits,
+      windowMs: settings.RATE_LIMIT_WINDOW_MS,
+      certificateThumbprint: (req) => mtls.certificateOf(req)?.thumbprintS256,
+    }),
+  );
+  app.use(engineHandler(() => live.provider(), { publicOrigin: issuer, mtlsOrigin: settings.MTLS_BASE_URL }));
+  app.use(
+    createInteractionsRouter({ engine: () => live.provider(), directory: deps.directory, grants: stores.grants }),
+  );
   app.use(notFoundHandler('oauth'));
   app.use(errorHandler('oauth'));
 
   deps.grpcServer?.addService(tokensV1.TokensService, createTokensGrpcHandlers(stores.revocation, logger));
 
-  return { app, provider, stores, close: () => registry.close() };
+  return {
+    app,
+    provider: () => live.provider(),
+    liveSettings: () => ({ settings: live.settings(), version: live.version() }),
+    stores,
+    async close() {
+      keysWatch?.stop();
+      await subscription?.stop();
+      registry.close();
+    },
+  };
 }

@@ -27,3 +27,23 @@ test('refuses an ACR_BY_AUTHENTICATION_METHOD that is not JSON or has no acr for
     );
   }
 });
+
+test('live settings default to the platform defaults and refuse algorithms FAPI forbids', () => {
+  const settings = load({});
+  assert.deepEqual(settings.ACCEPTED_SIGNING_ALGS, ['PS256', 'ES256', 'EdDSA']);
+  assert.equal(settings.DPOP_NONCES_REQUIRED, true);
+  assert.equal(settings.PAR_REQUIRED_FOR_FAPI1, false);
+  assert.equal(settings.RATE_LIMIT_WINDOW_MS, 60_000);
+  assert.equal(settings.SIGNING_KEYS_RELOAD_MS, 10_000);
+  assert.equal(settings.CONFIG_GRPC_TARGET, undefined);
+  assert.deepEqual(load({ ACCEPTED_SIGNING_ALGS: 'ES256, PS256' }).ACCEPTED_SIGNING_ALGS, ['ES256', 'PS256']);
+  for (const value of ['RS256', 'PS256,none', ',', 'ES256,ES256']) {
+    assert.throws(
+      () => load({ ACCEPTED_SIGNING_ALGS: value }),
+      (error: unknown) =>
+        error instanceof SettingsError &&
+        error.issues.some((issue) => issue.variable.startsWith('ACCEPTED_SIGNING_ALGS')),
+      value,
+    );
+  }
+});

@@ -32,7 +32,7 @@ export const settingsShape = {
   ISSUER: httpsUrl
     .default('https://127.0.0.1:8443')
     .describe(
-      'Issuer Identifier: the public host (browsers, no client certificate) as TPPs see it through the ingress; discovery, /jwks, /authorize and the login pages are advertised on it. Default: the sandbox public host (development only)',
+      'Issuer Identifier: the public host (browsers, no client certificate) as TPPs see it through the ingress; discovery, /jwks, /authorize and the login pages are advertised on it. Fixed while auth-server runs; the issuer of the platform config in hand at start (CONFIG_CACHE_FILE) replaces it. Default: the sandbox public host (development only)',
     ),
   MTLS_BASE_URL: httpsUrl
     .default('https://127.0.0.1:9443')
@@ -97,7 +97,7 @@ export const settingsShape = {
   // --- Keys and secrets ---
   SIGNING_KEYS_FILE: optional(
     z.string().min(1),
-    'path of a private JWKS (JSON) with the signing keys, at least one PS256 and one ES256 key (a Kubernetes Secret mount). Unset: development keys are generated once and kept in DEV_KEYS_DIR, with a warning',
+    'path of a private JWKS (JSON) with the signing keys, at least one PS256 and one ES256 key (a Kubernetes Secret mount), re-read every SIGNING_KEYS_RELOAD_MS. The first key of each alg signs; later keys of that alg are published for verification only (config-api orders them for rotation). Unset: development keys are generated once and kept in DEV_KEYS_DIR, with a warning',
   ),
   COOKIE_KEYS: optional(
     z
@@ -113,6 +113,57 @@ export const settingsShape = {
   DEV_KEYS_DIR: setting.string(
     'tmp/auth-server/dev-keys',
     'directory where development signing keys, cookie key and DPoP nonce secret are generated and kept when none are configured (relative to the working directory)',
+  ),
+
+  // --- Live settings (issue 8): config-api's values replace these without a restart ---
+  CONFIG_GRPC_TARGET: optional(
+    z.string().min(1),
+    "gRPC target of config-api's obip.config.v1.Config, e.g. dns:///config-api-headless.obip.svc.cluster.local:50055. auth-server applies the platform settings it publishes (lifetimes, FAPI default profile, PAR and DPoP nonce requirements, accepted algorithms, rate limits) without a restart; the values of this file stay in force until a snapshot arrives. Unset: no subscription, these values only",
+  ),
+  CONFIG_CACHE_FILE: optional(
+    z.string().min(1),
+    'file where the last platform settings received from config-api are kept (written atomically) and read at start, so a restart while config-api is down keeps them; on a writable volume (emptyDir). The issuer is taken from it at start. Unset: nothing is cached',
+  ),
+  PAR_REQUIRED_FOR_FAPI1: setting.boolean(
+    false,
+    'FAPI 1.0 Advanced clients must use PAR too (FAPI 2.0 clients always must); live setting requirements.parForFapi1',
+  ),
+  DPOP_NONCES_REQUIRED: setting.boolean(
+    true,
+    'DPoP proofs must carry a server-issued nonce (RFC 9449 §8); live setting requirements.dpopNonces',
+  ),
+  ACCEPTED_SIGNING_ALGS: z
+    .string()
+    .transform(splitList)
+    .pipe(
+      z
+        .array(z.enum(['PS256', 'ES256', 'EdDSA'], { message: 'each entry must be one of PS256, ES256, EdDSA' }))
+        .min(1, 'must name at least one algorithm')
+        .refine((algs) => new Set(algs).size === algs.length, 'must not repeat an algorithm'),
+    )
+    .default(['PS256', 'ES256', 'EdDSA'])
+    .describe(
+      'comma-separated JWS algorithms accepted for request objects, client assertions and DPoP proofs (any of PS256, ES256, EdDSA; never none, HS* or RS256); live setting signingAlgorithms',
+    ),
+  TOKEN_RATE_LIMIT_PER_MINUTE: setting.integer(
+    600,
+    'requests per client per minute at /token, counted in Redis across replicas; over it, 429 with Retry-After. Live setting rateLimits.tokenRequestsPerClientPerMinute',
+    { min: 1, max: 100_000 },
+  ),
+  PAR_RATE_LIMIT_PER_MINUTE: setting.integer(
+    600,
+    'requests per client per minute at /par, counted like TOKEN_RATE_LIMIT_PER_MINUTE. Live setting rateLimits.parRequestsPerClientPerMinute',
+    { min: 1, max: 100_000 },
+  ),
+  RATE_LIMIT_WINDOW_MS: setting.durationMs(
+    60_000,
+    'length of the fixed window in which rate limits count; the per-minute limits are scaled to it (rounded up), so the default applies them as written and a shorter window spreads the same rate more evenly',
+    { min: 1_000, max: 3_600_000 },
+  ),
+  SIGNING_KEYS_RELOAD_MS: setting.durationMs(
+    10_000,
+    'how often SIGNING_KEYS_FILE is read again; a changed, valid key set is published at /jwks and signs from then on without a restart (an invalid one is logged and the current keys kept). 0: never re-read',
+    { max: 3_600_000 },
   ),
 
   // --- Peers and the edge ---

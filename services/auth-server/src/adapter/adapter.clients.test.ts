@@ -9,6 +9,7 @@ import { createClientAdapter, type ClientRegistryGrpcClient } from './adapter.cl
 // A real gRPC server implementing dcr-service's ClientRegistry: a test double of a peer service
 // (dcr-service's own gRPC is being built in parallel).
 const clients = new Map<string, clientsV1.Client>();
+const FAPI2_DEFAULT = { defaultProfile: 'fapi2-security', parForFapi1: false } as const;
 let calls = 0;
 let server: GrpcServer;
 let registry: ClientRegistryGrpcClient;
@@ -43,6 +44,9 @@ before(async () => {
     },
     listClients: async () => ({ clients: [], nextPageToken: '' }),
     setClientStatus: async () => ({}),
+    createClient: async () => {
+      throw new Error('the ClientRegistry double does not onboard clients');
+    },
   });
   const port = await server.listen('127.0.0.1', 0);
   registry = createGrpcClient(clientsV1.ClientRegistryClient, { target: `127.0.0.1:${port}` });
@@ -54,7 +58,7 @@ after(async () => {
 
 test('maps a registered client to engine metadata with its JWKS, DN binding and profile requirements', async () => {
   clients.set('c-map', clientRecord('c-map'));
-  const adapter = createClientAdapter({ registry, cacheTtlMs: 0, defaultProfile: 'fapi2-security' });
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 0, policy: FAPI2_DEFAULT });
   const metadata = (await adapter.find('c-map')) as Record<string, unknown>;
   assert.equal(metadata.client_id, 'c-map');
   assert.equal(metadata.tls_client_auth_subject_dn, 'CN=tpp,O=OpenBanking,C=GB');
@@ -74,7 +78,7 @@ test('uses the JWKS the registry resolved instead of the registered jwks_uri', a
       }),
     }),
   );
-  const adapter = createClientAdapter({ registry, cacheTtlMs: 0, defaultProfile: 'fapi2-security' });
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 0, policy: FAPI2_DEFAULT });
   const metadata = (await adapter.find('c-jwks-uri')) as Record<string, unknown>;
   assert.deepEqual(metadata.jwks, { keys: [] });
   assert.equal('jwks_uri' in metadata, false);
@@ -82,7 +86,7 @@ test('uses the JWKS the registry resolved instead of the registered jwks_uri', a
 
 test('a client without a profile gets the platform default', async () => {
   clients.set('c-default', clientRecord('c-default', { fapiProfile: clientsV1.FapiProfile.FAPI_PROFILE_UNSPECIFIED }));
-  const adapter = createClientAdapter({ registry, cacheTtlMs: 0, defaultProfile: 'fapi2-security' });
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 0, policy: FAPI2_DEFAULT });
   const metadata = (await adapter.find('c-default')) as Record<string, unknown>;
   assert.equal(metadata.obip_fapi_profile, 'fapi2-security');
   assert.equal(metadata.require_pushed_authorization_requests, true);
@@ -91,7 +95,7 @@ test('a client without a profile gets the platform default', async () => {
 test('unknown, suspended and pending clients are not found', async () => {
   clients.set('c-suspended', clientRecord('c-suspended', { status: clientsV1.ClientStatus.CLIENT_STATUS_SUSPENDED }));
   clients.set('c-pending', clientRecord('c-pending', { status: clientsV1.ClientStatus.CLIENT_STATUS_PENDING }));
-  const adapter = createClientAdapter({ registry, cacheTtlMs: 0, defaultProfile: 'fapi2-security' });
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 0, policy: FAPI2_DEFAULT });
   for (const id of ['c-unknown', 'c-suspended', 'c-pending']) assert.equal(await adapter.find(id), undefined, id);
 });
 
@@ -101,7 +105,7 @@ test('reuses a client within the cache lifetime, reads it again after, and forge
   const adapter = createClientAdapter({
     registry,
     cacheTtlMs: 30_000,
-    defaultProfile: 'fapi2-security',
+    policy: FAPI2_DEFAULT,
     now: () => clock,
   });
   const before = calls;
@@ -116,13 +120,27 @@ test('reuses a client within the cache lifetime, reads it again after, and forge
   assert.equal(calls - before, 3);
 });
 
+test('reads the profile policy on every lookup, so a live change applies to a cached client at once', async () => {
+  clients.set('c-live', clientRecord('c-live'));
+  let policy: { defaultProfile: 'fapi2-security'; parForFapi1: boolean } = { ...FAPI2_DEFAULT };
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 30_000, policy: () => policy });
+  const before = calls;
+  assert.equal(
+    ((await adapter.find('c-live')) as Record<string, unknown>).require_pushed_authorization_requests,
+    undefined,
+  );
+  policy = { ...policy, parForFapi1: true };
+  assert.equal(((await adapter.find('c-live')) as Record<string, unknown>).require_pushed_authorization_requests, true);
+  assert.equal(calls - before, 1, 'the registry was asked once');
+});
+
 test('a registry that does not answer is a 503 temporarily_unavailable, not an unknown client', async () => {
   const unreachable = createGrpcClient(clientsV1.ClientRegistryClient, {
     target: '127.0.0.1:1',
     defaultDeadlineMs: 300,
   });
   try {
-    const adapter = createClientAdapter({ registry: unreachable, cacheTtlMs: 0, defaultProfile: 'fapi2-security' });
+    const adapter = createClientAdapter({ registry: unreachable, cacheTtlMs: 0, policy: FAPI2_DEFAULT });
     await assert.rejects(adapter.find('any'), (error: unknown) => {
       const e = error as { error?: string; status?: number };
       return e.error === 'temporarily_unavailable' && e.status === 503;

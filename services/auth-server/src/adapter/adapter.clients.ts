@@ -2,7 +2,12 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { clientsV1 } from '@obip/contracts';
 import { DomainError } from '@obip/errors';
 import type { GrpcClient } from '@obip/grpc';
-import { isPlatformProfile, requireProfileMetadata, type PlatformProfile } from '../provider/provider.profile.rules';
+import {
+  isPlatformProfile,
+  requireProfileMetadata,
+  type PlatformProfile,
+  type ProfilePolicy,
+} from '../provider/provider.profile.rules';
 
 export type ClientRegistryGrpcClient = GrpcClient<typeof clientsV1.ClientRegistryClient.service>;
 
@@ -10,8 +15,11 @@ export interface ClientAdapterOptions {
   registry: ClientRegistryGrpcClient;
   /** How long a client read from dcr-service is reused (ms). 0 disables the cache. */
   cacheTtlMs: number;
-  /** Profile of a client registered without one. */
-  defaultProfile: PlatformProfile;
+  /**
+   * The platform's profile policy (default profile, PAR for FAPI 1.0), read on every lookup so a
+   * live settings change applies to cached clients too.
+   */
+  policy: ProfilePolicy | (() => ProfilePolicy);
   /** Largest number of clients kept. Default 10 000. */
   maxEntries?: number;
   now?: () => number;
@@ -34,10 +42,7 @@ const PROFILE_FROM_PROTO: Partial<Record<clientsV1.FapiProfile, PlatformProfile>
  * Undefined for a client that may not authenticate (suspended or pending), so the engine
  * answers invalid_client as for an unknown one.
  */
-export function engineMetadataOf(
-  client: clientsV1.Client,
-  defaultProfile: PlatformProfile,
-): Record<string, unknown> | undefined {
+export function engineMetadataOf(client: clientsV1.Client, policy: ProfilePolicy): Record<string, unknown> | undefined {
   if (client.status !== clientsV1.ClientStatus.CLIENT_STATUS_ACTIVE) return undefined;
   const metadata = JSON.parse(client.metadataJson) as Record<string, unknown>;
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return undefined;
@@ -50,25 +55,27 @@ export function engineMetadataOf(
   }
   if (client.tlsClientAuthSubjectDn) metadata.tls_client_auth_subject_dn = client.tlsClientAuthSubjectDn;
   const registered = PROFILE_FROM_PROTO[client.fapiProfile];
-  return requireProfileMetadata(metadata, isPlatformProfile(registered) ? registered : defaultProfile);
+  return requireProfileMetadata(metadata, isPlatformProfile(registered) ? registered : policy.defaultProfile, policy);
 }
 
 /**
  * The engine's Client model, read from dcr-service's ClientRegistry over gRPC with a short
- * cache. Clients are owned by dcr-service: every write method refuses.
+ * cache of the registry's answers (the engine metadata is derived on every lookup, under the
+ * profile policy in force). Clients are owned by dcr-service: every write method refuses.
  *
  * @example
- * const clients = createClientAdapter({ registry, cacheTtlMs: 30_000, defaultProfile: 'fapi2-security' });
+ * const clients = createClientAdapter({ registry, cacheTtlMs: 30_000, policy: { defaultProfile: 'fapi2-security', parForFapi1: false } });
  */
 export function createClientAdapter(options: ClientAdapterOptions): ClientAdapter {
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 10_000;
-  const cache = new Map<string, { metadata: Record<string, unknown>; until: number }>();
+  const cache = new Map<string, { client: clientsV1.Client; until: number }>();
+  const policy = typeof options.policy === 'function' ? options.policy : () => options.policy as ProfilePolicy;
 
-  async function load(clientId: string): Promise<Record<string, unknown> | undefined> {
+  async function load(clientId: string): Promise<clientsV1.Client | undefined> {
     try {
       const { client } = await options.registry.call('getClient', { clientId });
-      return client ? engineMetadataOf(client, options.defaultProfile) : undefined;
+      return client;
     } catch (error) {
       if (error instanceof DomainError && error.kind === 'not_found') return undefined;
       if (error instanceof DomainError && error.kind === 'unavailable') {
@@ -88,15 +95,19 @@ export function createClientAdapter(options: ClientAdapterOptions): ClientAdapte
 
   return {
     async find(clientId) {
-      const cached = cache.get(clientId);
-      if (cached && cached.until > now()) return cached.metadata as AdapterPayload;
-      cache.delete(clientId);
-      const metadata = await load(clientId);
-      if (metadata && options.cacheTtlMs > 0) {
-        if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
-        cache.set(clientId, { metadata, until: now() + options.cacheTtlMs });
+      let client = cache.get(clientId);
+      if (!client || client.until <= now()) {
+        cache.delete(clientId);
+        const loaded = await load(clientId);
+        client = loaded ? { client: loaded, until: now() + options.cacheTtlMs } : undefined;
+        // Only clients that may authenticate are kept: a suspended one is asked for again, so a
+        // reinstatement applies at once.
+        if (client && options.cacheTtlMs > 0 && loaded?.status === clientsV1.ClientStatus.CLIENT_STATUS_ACTIVE) {
+          if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
+          cache.set(clientId, client);
+        }
       }
-      return metadata as AdapterPayload | undefined;
+      return client ? (engineMetadataOf(client.client, policy()) as AdapterPayload | undefined) : undefined;
     },
     invalidate: (clientId) => void cache.delete(clientId),
     upsert: readOnly,

@@ -7,7 +7,8 @@ import type { ConsentDirectory, ConsentRequest } from './interactions.ports';
 import { consentPage, loginPage } from './interactions.views';
 
 export interface InteractionsRouterOptions {
-  provider: Provider;
+  /** The engine serving new requests; asked once per request, as engines are swapped live. */
+  engine: () => Provider;
   directory: ConsentDirectory;
   grants: Pick<GrantStore, 'linkConsent'>;
 }
@@ -56,16 +57,17 @@ export function requestedIntentId(claimsParameter: unknown): string | undefined 
  * ConsentDirectory, and finishes the interaction; the engine then resumes the authorization.
  *
  * @example
- * app.use(createInteractionsRouter({ provider, directory, grants: stores.grants }));
+ * app.use(createInteractionsRouter({ engine: () => engine.provider(), directory, grants: stores.grants }));
  */
 export function createInteractionsRouter(options: InteractionsRouterOptions): Router {
-  const { provider, directory } = options;
+  const { directory } = options;
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 50 });
 
   router.use('/interaction', contentSecurityPolicy(INTERACTION_CSP));
 
   router.get('/interaction/:uid', async (req: Request, res: Response) => {
+    const provider = options.engine();
     const details = await provider.interactionDetails(req, res);
     // OBIE: an intent that is unknown, another client's or no longer awaiting authorisation ends
     // the request before the customer sees anything, and nothing changes at consent-service.
@@ -101,6 +103,7 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
   });
 
   router.post('/interaction/:uid/login', form, async (req: Request, res: Response) => {
+    const provider = options.engine();
     const details = await provider.interactionDetails(req, res);
     const body = req.body as Record<string, unknown>;
     const customer = await directory.verifyCustomer(String(body.username ?? ''), String(body.password ?? ''));
@@ -126,6 +129,7 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
   });
 
   router.post('/interaction/:uid/consent', form, async (req: Request, res: Response) => {
+    const provider = options.engine();
     const details = await provider.interactionDetails(req, res);
     const body = req.body as Record<string, unknown>;
     if (details.prompt.name !== 'consent' || !details.session) {

@@ -41,7 +41,10 @@ export class KeyConfigurationError extends Error {
 /**
  * Validates a private signing JWKS: every key private, with a unique `kid`, `use` sig (or none)
  * and an allowed `alg`; RSA keys of 2048 bits or more (FAPI 2.0 SP 5.4.1); at least one PS256
- * and one ES256 key.
+ * and one ES256 key. The keys come back in file order with `use: "sig"` on each, because the
+ * engine signs with the first key of an alg only when every key states the same `use` (it ranks
+ * keys that state one first): the first key of each alg signs, later ones are published so that
+ * what they signed still verifies. config-api writes the file in that order for rotation.
  *
  * @example
  * checkSigningJwks(JSON.parse(readFileSync(file, 'utf8')), 'SIGNING_KEYS_FILE');
@@ -70,7 +73,23 @@ export function checkSigningJwks(value: unknown, setting: string): { keys: JWK[]
     if (!(keys as JWK[]).some((key) => key.alg === alg))
       throw new KeyConfigurationError(setting, `a ${alg} key is required`);
   }
-  return { keys: keys as JWK[] };
+  return { keys: (keys as JWK[]).map((key) => ({ ...key, use: 'sig' })) };
+}
+
+/**
+ * Parses and validates the text of a signing keys file (see {@link checkSigningJwks}).
+ *
+ * @example
+ * const jwks = parseSigningJwks(readFileSync(file, 'utf8'), 'SIGNING_KEYS_FILE');
+ */
+export function parseSigningJwks(text: string, setting: string): { keys: JWK[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new KeyConfigurationError(setting, 'is not JSON');
+  }
+  return checkSigningJwks(parsed, setting);
 }
 
 /** Generates one private signing JWK with its RFC 7638 thumbprint as kid. */
@@ -137,13 +156,7 @@ export async function loadKeyMaterial(settings: KeySettings): Promise<KeyMateria
     } catch {
       throw new KeyConfigurationError('SIGNING_KEYS_FILE', 'cannot be read');
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new KeyConfigurationError('SIGNING_KEYS_FILE', 'is not JSON');
-    }
-    jwks = checkSigningJwks(parsed, 'SIGNING_KEYS_FILE');
+    jwks = parseSigningJwks(text, 'SIGNING_KEYS_FILE');
   } else {
     developmentDefaults.push('SIGNING_KEYS_FILE');
     jwks = checkSigningJwks((await dev()).jwks, `${settings.DEV_KEYS_DIR}/auth-server-dev-keys.json`);

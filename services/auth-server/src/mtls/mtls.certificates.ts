@@ -16,6 +16,8 @@ export interface MtlsHooks {
    * whether the endpoint needs one.
    */
   capture: RequestHandler;
+  /** The certificate `capture` accepted for a request, if any (e.g. for the rate limiter's key). */
+  certificateOf(req: IncomingMessage): ClientCertificate | undefined;
   /** The engine's `features.mTLS` helpers. */
   engineFeature: {
     getCertificate(ctx: KoaContextWithOidc): ClientCertificate['certificate'] | undefined;
@@ -56,6 +58,7 @@ export function createMtlsHooks(readCertificate: ClientCertificateReader): MtlsH
         next(error);
       }
     },
+    certificateOf: (req) => presented.get(req),
     engineFeature: {
       getCertificate: (ctx) => certificateOf(ctx)?.certificate,
       certificateAuthorized: (ctx) => certificateOf(ctx) !== undefined,

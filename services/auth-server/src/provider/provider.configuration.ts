@@ -1,6 +1,7 @@
 import { errors, type AdapterFactory, type KoaContextWithOidc } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { AuthServerSettings } from '../config';
+import type { LiveSettings } from '../live/live.settings';
 import type { MtlsHooks } from '../mtls/mtls.certificates';
 import { engineProfileOf, isPlatformProfile, PROFILE_METADATA, type PlatformProfile } from './provider.profile.rules';
 import { ENGINE_ROUTES } from './provider.routes';
@@ -20,8 +21,14 @@ export interface AccountLookup {
 }
 
 export interface ProviderConfigurationInput {
+  /** Settings fixed for the life of the process. */
   settings: AuthServerSettings;
+  /** The Issuer Identifier chosen at start (live.settings.ts: the issuer is never changed live). */
+  issuer: string;
+  /** The live settings this engine is built with; a change builds a new engine (live.engine.ts). */
+  live: LiveSettings;
   adapter: AdapterFactory;
+  /** Private signing JWKS; the first key of each alg signs, the others are published to verify. */
   jwks: { keys: JWK[] };
   cookieKeys: string[];
   dpopNonceSecret: Buffer;
@@ -68,6 +75,8 @@ export function mtlsEndpointAliases(mtlsBaseUrl: string): Record<string, string>
  * - client authentication: private_key_jwt, tls_client_auth, self_signed_tls_client_auth only
  *   (FAPI 1.0 Advanced 5.2.2-14, FAPI 2.0 SP 5.3.2.1-5); no secrets, no public clients;
  * - JWS algorithms PS256 and ES256, EdDSA where FAPI 2.0 allows it; never none, HS* or RS256;
+ *   what clients may sign with (request objects, client assertions, DPoP proofs) narrowed to the
+ *   live `signingAlgorithms`;
  * - the FAPI profile per client (features.fapi.profile), the profile's required metadata being
  *   added by the client adapter (provider.profile.rules.ts);
  * - PAR, JAR, JARM, DPoP with server nonces, mTLS-bound tokens, RFC 9207 `iss`;
@@ -75,8 +84,10 @@ export function mtlsEndpointAliases(mtlsBaseUrl: string): Record<string, string>
  *   token-introspection and interactions/ serve those).
  */
 export function buildProviderConfiguration(input: ProviderConfigurationInput): Record<string, unknown> {
-  const { settings } = input;
-  const defaultProfile = settings.FAPI_DEFAULT_PROFILE;
+  const { settings, live } = input;
+  const defaultProfile = live.defaultFapiProfile;
+  // Only ever narrows the lists below: what FAPI allows, intersected with what the platform accepts.
+  const accepted = (algs: string[]) => algs.filter((alg) => (live.signingAlgorithms as string[]).includes(alg));
   const profileOf = (ctx: KoaContextWithOidc | undefined) => profileOfClient(ctx?.oidc?.client, defaultProfile);
   const mtlsBase = new URL(settings.MTLS_BASE_URL).origin;
 
@@ -116,13 +127,13 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
       introspection_endpoint: settings.INTROSPECTION_ENDPOINT ?? `${mtlsBase}/introspect`,
     },
     enabledJWA: {
-      clientAuthSigningAlgValues: ['PS256', 'ES256', 'EdDSA'],
+      clientAuthSigningAlgValues: accepted(['PS256', 'ES256', 'EdDSA']),
       idTokenSigningAlgValues: ['PS256', 'ES256'],
-      requestObjectSigningAlgValues: ['PS256', 'ES256', 'EdDSA'],
+      requestObjectSigningAlgValues: accepted(['PS256', 'ES256', 'EdDSA']),
       userinfoSigningAlgValues: ['PS256', 'ES256'],
       authorizationSigningAlgValues: ['PS256', 'ES256'],
       introspectionSigningAlgValues: ['PS256', 'ES256'],
-      dPoPSigningAlgValues: ['ES256', 'PS256', 'EdDSA'],
+      dPoPSigningAlgValues: accepted(['ES256', 'PS256', 'EdDSA']),
       // FAPI 1.0 Part 2 8.6.1: no RSA1_5; encryption is off, the lists only bound what could be enabled.
       idTokenEncryptionAlgValues: ['RSA-OAEP-256', 'ECDH-ES'],
       requestObjectEncryptionAlgValues: ['RSA-OAEP-256', 'ECDH-ES'],
@@ -147,8 +158,8 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
       dPoP: {
         enabled: true,
         nonceSecret: input.dpopNonceSecret,
-        // RFC 9449 §8: server nonces bound DPoP proofs' freshness.
-        requireNonce: () => true,
+        // RFC 9449 §8: server nonces bound DPoP proofs' freshness (live setting requirements.dpopNonces).
+        requireNonce: () => live.requirements.dpopNonces,
       },
       fapi: {
         enabled: true,
@@ -192,13 +203,13 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
     scopes: SCOPES,
     subjectTypes: ['public'],
     ttl: {
-      AccessToken: settings.ACCESS_TOKEN_TTL_SECONDS,
-      AuthorizationCode: settings.AUTHORIZATION_CODE_TTL_SECONDS,
-      ClientCredentials: settings.CLIENT_CREDENTIALS_TTL_SECONDS,
+      AccessToken: live.lifetimes.accessTokenSeconds,
+      AuthorizationCode: live.lifetimes.authorizationCodeSeconds,
+      ClientCredentials: live.lifetimes.clientCredentialsSeconds,
       Grant: settings.GRANT_TTL_SECONDS,
-      IdToken: settings.ID_TOKEN_TTL_SECONDS,
+      IdToken: live.lifetimes.idTokenSeconds,
       Interaction: settings.INTERACTION_TTL_SECONDS,
-      RefreshToken: settings.REFRESH_TOKEN_TTL_SECONDS,
+      RefreshToken: live.lifetimes.refreshTokenSeconds,
       Session: settings.SESSION_TTL_SECONDS,
       BackchannelAuthenticationRequest: 600,
     },

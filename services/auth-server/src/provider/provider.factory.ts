@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import Provider, { type KoaContextWithOidc } from 'oidc-provider';
 import type { RedisModelStore } from '../adapter/adapter.redis';
+import { isParRequiredByDefault, type ProfilePolicy } from './provider.profile.rules';
 import {
   buildProviderConfiguration,
   mtlsEndpointAliases,
@@ -14,7 +15,8 @@ export interface CreateProviderInput extends ProviderConfigurationInput {
 
 /**
  * Builds the engine: configuration from settings, the issuer on the public host, discovery
- * completed for FAPI, and replay detection made atomic.
+ * completed for FAPI, and replay detection made atomic. Called again for every live settings or
+ * signing key change (live.engine.ts), so it registers nothing outside the instance it returns.
  *
  * `provider.proxy = true` makes Koa read the scheme and host from X-Forwarded-Proto/-Host, which
  * the engine uses for every URL it prints (discovery endpoints, client assertion `aud`
@@ -26,10 +28,14 @@ export interface CreateProviderInput extends ProviderConfigurationInput {
  * const provider = createProvider({ settings, adapter: stores.adapter, replayStore: stores.redisModel('ReplayDetection'), ... });
  */
 export function createProvider(input: CreateProviderInput): Provider {
-  const issuer = new URL(input.settings.ISSUER).origin;
-  const provider = new Provider(issuer, buildProviderConfiguration(input));
+  const provider = new Provider(new URL(input.issuer).origin, buildProviderConfiguration(input));
   provider.proxy = true;
-  provider.use(completeDiscovery(input.settings.MTLS_BASE_URL, input.settings.FAPI_DEFAULT_PROFILE));
+  provider.use(
+    completeDiscovery(input.settings.MTLS_BASE_URL, {
+      defaultProfile: input.live.defaultFapiProfile,
+      parForFapi1: input.live.requirements.parForFapi1,
+    }),
+  );
   makeReplayDetectionAtomic(provider, input.replayStore);
   return provider;
 }
@@ -38,10 +44,10 @@ export function createProvider(input: CreateProviderInput): Provider {
  * Discovery as FAPI deployments publish it: the client-authenticating endpoints on the mTLS host
  * (the public host does not route them), repeated in `mtls_endpoint_aliases` (RFC 8705 §5) for
  * endpoints the engine advertises, and `require_pushed_authorization_requests` when the platform
- * default is a FAPI 2.0 profile (clients on FAPI 1.0 Advanced may still send request objects by
- * value; the requirement is enforced per client).
+ * default is a FAPI 2.0 profile or FAPI 1.0 clients must use PAR too (otherwise clients on FAPI
+ * 1.0 Advanced may still send request objects by value; the requirement is enforced per client).
  */
-function completeDiscovery(mtlsBaseUrl: string, defaultProfile: string) {
+function completeDiscovery(mtlsBaseUrl: string, policy: ProfilePolicy) {
   const aliases = mtlsEndpointAliases(mtlsBaseUrl);
   return async (ctx: KoaContextWithOidc, next: () => Promise<void>) => {
     await next();
@@ -49,7 +55,7 @@ function completeDiscovery(mtlsBaseUrl: string, defaultProfile: string) {
     const body = ctx.body as Record<string, unknown>;
     const advertised = Object.fromEntries(Object.entries(aliases).filter(([name]) => body[name] !== undefined));
     Object.assign(body, advertised, { mtls_endpoint_aliases: advertised });
-    body.require_pushed_authorization_requests = defaultProfile !== 'fapi1-advanced';
+    body.require_pushed_authorization_requests = isParRequiredByDefault(policy);
   };
 }
 

@@ -12,7 +12,9 @@ export interface EngineHandlerOptions {
 
 /**
  * Express middleware that hands the engine's routes to node-oidc-provider and passes every other
- * request on (interactions, then 404 in our error format).
+ * request on (interactions, then 404 in our error format). `currentEngine` is asked once per
+ * request: a request runs to its end on the engine that was current when it arrived, while the
+ * next one may already go to a newer engine (live.engine.ts).
  *
  * X-Forwarded-Proto and X-Forwarded-Host are overwritten here, from configuration, with the
  * origin of the host the edge routes the path through (routes.json): the mTLS host for /par,
@@ -22,10 +24,19 @@ export interface EngineHandlerOptions {
  * overwrites it); the engine uses the client address for nothing it decides.
  *
  * @example
- * app.use(mtls.capture, engineHandler(provider, { publicOrigin, mtlsOrigin }));
+ * app.use(mtls.capture, engineHandler(() => engine.provider(), { publicOrigin, mtlsOrigin }));
  */
-export function engineHandler(provider: Provider, options: EngineHandlerOptions): RequestHandler {
-  const callback = provider.callback();
+export function engineHandler(currentEngine: () => Provider, options: EngineHandlerOptions): RequestHandler {
+  // One Koa callback per engine; weakly held, so a replaced engine is released with it.
+  const callbacks = new WeakMap<Provider, ReturnType<Provider['callback']>>();
+  const callbackOf = (provider: Provider) => {
+    let callback = callbacks.get(provider);
+    if (!callback) {
+      callback = provider.callback();
+      callbacks.set(provider, callback);
+    }
+    return callback;
+  };
   const publicOrigin = new URL(options.publicOrigin);
   const mtlsOrigin = new URL(options.mtlsOrigin);
 
@@ -40,6 +51,6 @@ export function engineHandler(provider: Provider, options: EngineHandlerOptions)
     const origin = isMtlsRoute(path) ? mtlsOrigin : publicOrigin;
     req.headers['x-forwarded-proto'] = origin.protocol.replace(/:$/, '');
     req.headers['x-forwarded-host'] = origin.host;
-    callback(req as IncomingMessage, res as ServerResponse);
+    callbackOf(currentEngine())(req as IncomingMessage, res as ServerResponse);
   };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { engineProfileOf, requireProfileMetadata } from './provider.profile.rules';
+import { engineProfileOf, isParRequiredByDefault, requireProfileMetadata } from './provider.profile.rules';
 
 test('FAPI 2.0 Security Profile clients must use PAR and get certificate-bound tokens', () => {
   const metadata = requireProfileMetadata(
@@ -31,4 +31,15 @@ test('Message Signing requires both PAR and signed request objects', () => {
   const metadata = requireProfileMetadata({}, 'fapi2-message-signing');
   assert.equal(metadata.require_pushed_authorization_requests, true);
   assert.equal(metadata.require_signed_request_object, true);
+});
+
+test('with requirements.parForFapi1, FAPI 1.0 Advanced clients must use PAR as well, and discovery says so', () => {
+  const metadata = requireProfileMetadata({ require_pushed_authorization_requests: false }, 'fapi1-advanced', {
+    parForFapi1: true,
+  });
+  assert.equal(metadata.require_pushed_authorization_requests, true);
+  assert.equal(metadata.require_signed_request_object, true);
+  assert.equal(isParRequiredByDefault({ defaultProfile: 'fapi1-advanced', parForFapi1: false }), false);
+  assert.equal(isParRequiredByDefault({ defaultProfile: 'fapi1-advanced', parForFapi1: true }), true);
+  assert.equal(isParRequiredByDefault({ defaultProfile: 'fapi2-security', parForFapi1: false }), true);
 });

@@ -17,7 +17,7 @@ import { NotFoundError } from '@obip/errors';
 import { certificateThumbprintS256 } from '@obip/fapi';
 import { createGrpcClient, createGrpcServer, type GrpcClient, type GrpcServer } from '@obip/grpc';
 import { closeMongo, connectMongo } from '@obip/mongo';
-import { createLogger } from '@obip/observability';
+import { createLogger, type Logger } from '@obip/observability';
 import { closeRedis, createRedis, type RedisClient } from '@obip/redis';
 import { createTokenStore, type TokenStore } from '@obip/token-store';
 import {
@@ -115,13 +115,25 @@ export interface Harness {
 /** The customer's browser: `@obip/testing`'s form browser on the public host. */
 export type Browser = FormBrowser;
 
-export async function startHarness(): Promise<Harness> {
+export interface HarnessOptions {
+  /**
+   * Settings beyond the harness's own (e.g. CONFIG_GRPC_TARGET, SIGNING_KEYS_FILE); a function
+   * gets the hosts first, for values that name them.
+   */
+  env?:
+    | Record<string, string>
+    | ((hosts: { issuer: string; mtlsBaseUrl: string }) => Record<string, string> | Promise<Record<string, string>>);
+  /** Where auth-server logs; silent by default. */
+  logger?: Logger;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const pki = await createTestPki();
   const devKeysDir = mkdtempSync(join(tmpdir(), 'obip-auth-keys-'));
   const [publicPort, mtlsPort] = [await freePort(), await freePort()];
   const issuer = `https://127.0.0.1:${publicPort}`;
   const mtlsBaseUrl = `https://127.0.0.1:${mtlsPort}`;
-  const logger = createLogger({ service: 'auth-server-test', level: 'silent' });
+  const logger = options.logger ?? createLogger({ service: 'auth-server-test', level: 'silent' });
 
   // dcr-service's ClientRegistry, as a real gRPC server (a test double of a peer service).
   const registry = { clients: new Map<string, clientsV1.Client>(), calls: 0 };
@@ -139,6 +151,9 @@ export async function startHarness(): Promise<Harness> {
     async setClientStatus({ clientId }) {
       return { client: registry.clients.get(clientId) };
     },
+    async createClient() {
+      throw new Error('the ClientRegistry double does not onboard clients');
+    },
   });
   const registryPort = await registryServer.listen('127.0.0.1', 0);
 
@@ -152,6 +167,7 @@ export async function startHarness(): Promise<Harness> {
     CLIENT_CACHE_TTL_MS: '0',
     DEV_KEYS_DIR: devKeysDir,
     LOG_LEVEL: 'silent',
+    ...(typeof options.env === 'function' ? await options.env({ issuer, mtlsBaseUrl }) : options.env),
   });
   const redis = createRedis({ url: testRedisUrl(), keyPrefix: testRedisPrefix() });
   const mongo: Connection = await connectMongo({
@@ -263,7 +279,7 @@ export async function startHarness(): Promise<Harness> {
 
     async close() {
       tokens.close();
-      server.close();
+      await server.close();
       await twin.stop();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await grpcServer.shutdown(1000);

@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { decodeJwt } from 'jose';
+import type { LiveSettings } from '../live/live.settings';
+import { ENGINE_ROUTES } from '../provider/provider.routes';
+
+/** The endpoints with a per-client limit, named as the live settings name their limits. */
+export type RateLimitedEndpoint = 'token' | 'par';
+
+const LIMITED_PATHS: Readonly<Record<string, RateLimitedEndpoint>> = {
+  [ENGINE_ROUTES.token]: 'token',
+  [ENGINE_ROUTES.pushed_authorization_request]: 'par',
+};
+
+/**
+ * The limited endpoint a request goes to, if any: POST /token and POST /par (RFC 6749 §3.2 and
+ * RFC 9126 §2 accept nothing else there).
+ *
+ * @example
+ * rateLimitedEndpoint('POST', '/token'); // 'token'
+ */
+export function rateLimitedEndpoint(method: string, path: string): RateLimitedEndpoint | undefined {
+  return method === 'POST' ? LIMITED_PATHS[path] : undefined;
+}
+
+/** The configured per-minute limit of an endpoint. */
+export function perMinuteLimitOf(limits: LiveSettings['rateLimits'], endpoint: RateLimitedEndpoint): number {
+  return endpoint === 'token' ? limits.tokenRequestsPerClientPerMinute : limits.parRequestsPerClientPerMinute;
+}
+
+/**
+ * The client a request says it is, before the engine has authenticated it: the `client_id`
+ * parameter (RFC 6749 §2.3.1, RFC 8705 §2, and sent by every client of ours), else the `sub` of
+ * a `client_assertion` (RFC 7523 §3: the client_id), read without verifying it. Used only to
+ * count requests: authentication stays the engine's.
+ *
+ * @example
+ * claimedClientId(new URLSearchParams('grant_type=client_credentials&client_id=tpp-1')); // 'tpp-1'
+ */
+export function claimedClientId(form: URLSearchParams): string | undefined {
+  const clientId = form.get('client_id');
+  if (clientId) return clientId;
+  const assertion = form.get('client_assertion');
+  if (!assertion) return undefined;
+  try {
+    const { sub, iss } = decodeJwt(assertion);
+    return typeof sub === 'string' && sub !== '' ? sub : typeof iss === 'string' && iss !== '' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The limit for one window: the per-minute limit scaled to the window length, rounded up, never
+ * below 1.
+ *
+ * @example
+ * limitPerWindow(600, 60_000); // 600
+ * limitPerWindow(90, 2_000); // 3
+ */
+export function limitPerWindow(perMinute: number, windowMs: number): number {
+  return Math.max(1, Math.ceil((perMinute * windowMs) / 60_000));
+}
+
+/**
+ * The fixed window `nowMs` falls in. Windows are aligned to the epoch, so every replica counts
+ * into the same one without coordinating (their clocks agree to well under a window).
+ *
+ * @example
+ * fixedWindow(125_000, 60_000); // { index: 2, resetInMs: 55_000 }
+ */
+export function fixedWindow(nowMs: number, windowMs: number): { index: number; resetInMs: number } {
+  const index = Math.floor(nowMs / windowMs);
+  return { index, resetInMs: (index + 1) * windowMs - nowMs };
+}
+
+/**
+ * The counter a request counts against: endpoint, claimed client, the client certificate the
+ * edge verified, and the window. The certificate is part of the key so that a caller who only
+ * claims another client's id (authentication happens later, in the engine) counts against a
+ * bucket of its own and can never use up that client's quota; every request on these endpoints
+ * comes through the mTLS host with a certificate. The client id is hashed to bound the key size.
+ *
+ * @example
+ * rateLimitKey('token', 'tpp-1', 'x5t…', 29_000_000); // 'ratelimit:token:<sha256>:x5t…:29000000'
+ */
+export function rateLimitKey(
+  endpoint: RateLimitedEndpoint,
+  clientId: string,
+  certificateThumbprint: string | undefined,
+  windowIndex: number,
+): string {
+  const client = createHash('sha256').update(clientId).digest('base64url');
+  return `ratelimit:${endpoint}:${client}:${certificateThumbprint ?? 'no-certificate'}:${windowIndex}`;
+}
