@@ -68,6 +68,8 @@ export interface PlatformOptions {
   lateEnv?: (platform: Omit<Platform, 'stop'>) => Promise<Partial<Record<ServiceName, Record<string, string>>>>;
   /** Services started only after `lateEnv` (default none). */
   startLate?: ServiceName[];
+  /** Run the edge so `twin.reloadCommand` works (config-api's local sink rewrites its CA bundle). */
+  reloadableEdge?: boolean;
 }
 
 /**
@@ -150,6 +152,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const twin = await startIngressTwin({
     pki,
     ports: { public: publicPort, mtls: mtlsPort },
+    reloadable: options.reloadableEdge ?? false,
     upstreams: Object.fromEntries(SERVICES.map((name) => [name, `http://127.0.0.1:${ports[name].http}`])),
   });
   const publicAgent = new Agent({ connect: { ca: pki.caBundlePem } });

@@ -1,5 +1,5 @@
 // The real-dependency test harness: throwaway Redis and MongoDB-compatible servers, per-file
-// isolation on the shared ones, a per-run test PKI, and the nginx ingress twin.
+// isolation on the shared ones, a per-run test PKI, the nginx ingress twin, and a fake Kubernetes API server.
 export { freePort, type ServerProcess } from './servers/server.process';
 export { startRedisServer, type RedisServer, type StartRedisServerOptions } from './servers/redis.server';
 export {
@@ -55,7 +55,13 @@ export {
   type SelfSignedCertificate,
 } from './pki/self-signed';
 export { signCompactJws, type JwsHeader, type TestJwsAlg } from './directory/compact-jws';
-export { startJwksServer, type JsonWebKeySet, type JwksServer, type RawResponse } from './directory/jwks.server';
+export {
+  startJwksServer,
+  type JsonWebKeySet,
+  type JwksServer,
+  type RawResponse,
+  type StartJwksServerOptions,
+} from './directory/jwks.server';
 export {
   createTestDirectory,
   randomBase62,
@@ -76,3 +82,16 @@ export {
   type OpenApiDocument,
 } from './openapi/openapi.check';
 export { createFormBrowser, type FormBrowser, type PageResponse } from './browser/form-browser';
+export {
+  startFakeKubernetesApi,
+  type FakeKubeConfigOptions,
+  type FakeKubernetesApi,
+  type FakeKubernetesRequest,
+  type FakeObjectStore,
+  type KubernetesObject,
+} from './kubernetes/fake-kubernetes-api';
+export {
+  startConfigApiDouble,
+  type ConfigApiDouble,
+  type StartConfigApiDoubleOptions,
+} from './config-api/config-api.double';

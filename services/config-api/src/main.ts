@@ -1,22 +1,80 @@
-// Composition root of config-api: the admin API, synced into Kubernetes (issue 8).
-import { createHttpApp, errorHandler, notFoundHandler } from '@obip/http';
+// Composition root of config-api: the admin API, the config.v1.Config publication and the
+// Kubernetes sync (issue 8).
+import { configV1 } from '@obip/contracts';
 import { bootstrapService, runService } from '@obip/runtime';
+import { createGrpcClientRegistry, createGrpcTokenRevoker } from './clients/clients.grpc';
+import { createClientsRouter } from './clients/clients.http';
+import { clientsOpenApiPaths } from './clients/clients.openapi';
+import { createClientOnboarding } from './clients/clients.service';
+import { composeConfigApi, type ConfigApiComponents } from './compose';
 import { loadConfig } from './config';
+import { createPlatformSecretsSink } from './kubernetes';
 
 const settings = loadConfig();
 const foundation = await bootstrapService({ name: 'config-api', settings, withMongo: true });
 const { logger, metrics } = foundation;
 
-const app = createHttpApp({ logger, onResponse: metrics.observeHttpRequest });
-app.use(notFoundHandler('problem'));
-app.use(errorHandler('problem'));
+// The sink needs the current state when this replica becomes the Kubernetes leader; the
+// components that hold it are built next.
+const built: { components?: ConfigApiComponents } = {};
+const sink = createPlatformSecretsSink(settings, {
+  logger,
+  async currentState() {
+    return {
+      trustAnchorsPem: await built.components?.trustAnchors.currentBundle(),
+      signingKeysJson: await built.components?.keys.privateJwksJson(),
+    };
+  },
+});
+const registry = createGrpcClientRegistry(settings.CLIENT_REGISTRY_GRPC_TARGET, settings.PEER_DEADLINE_MS);
+const tokens = createGrpcTokenRevoker(settings.TOKENS_GRPC_TARGET, settings.PEER_DEADLINE_MS);
 
+const components = await composeConfigApi({
+  settings,
+  logger,
+  mongo: foundation.mongo,
+  registry: metrics.registry,
+  sink,
+  onResponse: metrics.observeHttpRequest,
+  extraRouters: (guard, audit) => ({
+    routers: [
+      createClientsRouter(createClientOnboarding({ registry: registry.port, tokens: tokens.port, audit }), guard),
+    ],
+    openApiPaths: clientsOpenApiPaths(),
+  }),
+});
+built.components = components;
+foundation.grpcServer.addService(configV1.ConfigService, components.configHandlers);
+await components.start();
+
+const grpcEndpoint = foundation.grpcEndpoint(['obip.config.v1.Config']);
 await runService({
   name: 'config-api',
   settings,
   logger,
   metrics,
-  dependencies: foundation.dependencies,
-  http: app,
-  grpc: foundation.grpcEndpoint([]),
+  dependencies: foundation.dependencies.map((dependency, index) =>
+    index === 0
+      ? {
+          ...dependency,
+          // The Lease is handed over and the peers' channels closed before the stores go.
+          close: async () => {
+            await sink.stop();
+            registry.close();
+            tokens.close();
+            await dependency.close();
+          },
+        }
+      : dependency,
+  ),
+  http: components.app,
+  grpc: {
+    ...grpcEndpoint,
+    // Open WatchConfig streams end first, so subscribers reconnect to another replica at once
+    // instead of holding the drain for the whole grace period.
+    async shutdown(graceMs) {
+      components.stop();
+      await grpcEndpoint.shutdown(graceMs);
+    },
+  },
 });

@@ -1,4 +1,5 @@
-import { createServer, type OutgoingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** A JSON Web Key Set as served: public keys only. */
@@ -16,7 +17,10 @@ export interface RawResponse {
 }
 
 export interface JwksServer {
-  /** `http://127.0.0.1:<port>` — a loopback URL, which production SSRF rules refuse by default. */
+  /**
+   * `http://127.0.0.1:<port>` (`https://` with {@link StartJwksServerOptions.tls}) — a loopback URL,
+   * which production SSRF rules refuse by default.
+   */
   readonly url: string;
   readonly port: number;
   /** Publishes `jwks` at `path` (replacing what was there) and returns its absolute URL. */
@@ -26,6 +30,15 @@ export interface JwksServer {
   /** How many requests `path` has received. */
   hits(path: string): number;
   stop(): Promise<void>;
+}
+
+export interface StartJwksServerOptions {
+  /**
+   * Serve over TLS, for a consumer that accepts https URLs only: `certPem` is what the server
+   * presents (the `chainPem` of `pki.issueServerCertificate({ hostnames: ['127.0.0.1'] })`), and
+   * the client must trust its root.
+   */
+  tls?: { certPem: string; keyPem: string };
 }
 
 /**
@@ -39,10 +52,10 @@ export interface JwksServer {
  * const jwksUri = keys.publish('/tpp/jwks', { keys: [signingKey.publicJwk] });
  * after(() => keys.stop());
  */
-export async function startJwksServer(): Promise<JwksServer> {
+export async function startJwksServer(options: StartJwksServerOptions = {}): Promise<JwksServer> {
   const routes = new Map<string, RawResponse>();
   const counts = new Map<string, number>();
-  const server: Server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     counts.set(path, (counts.get(path) ?? 0) + 1);
     const route = routes.get(path);
@@ -58,10 +71,13 @@ export async function startJwksServer(): Promise<JwksServer> {
       const timer = setTimeout(answer, route.delayMs);
       res.once('close', () => clearTimeout(timer));
     } else answer();
-  });
+  };
+  const server = options.tls
+    ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, handle)
+    : createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   return {
     url,

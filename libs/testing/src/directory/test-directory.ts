@@ -140,6 +140,11 @@ export interface CreateTestDirectoryOptions {
   environment?: DirectoryEnvironment;
   /** Issues transport certificates for registered software. */
   pki?: TestPki;
+  /**
+   * Serve the directory's and every software's JWKS over https (a server certificate for
+   * 127.0.0.1 from `pki`), for a consumer that accepts https key set URLs only. Default false.
+   */
+  https?: boolean;
 }
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -172,7 +177,10 @@ export async function createTestDirectory(options: CreateTestDirectoryOptions = 
   const alg = options.alg ?? 'PS256';
   const environment = options.environment ?? 'sandbox';
   const signingKey = await generateSigningKey(alg);
-  const keyServer = await startJwksServer();
+  if (options.https && !options.pki) throw new TypeError('createTestDirectory: https needs a pki');
+  const keyServer = await startJwksServer(
+    options.https && options.pki ? { tls: await httpsCertificate(options.pki) } : {},
+  );
   const jwksUri = keyServer.publish('/directory/jwks', { keys: [{ ...signingKey.publicJwk }] });
 
   const ssaClaims = (software: TestSoftware): SoftwareStatementClaims => ({
@@ -295,4 +303,10 @@ function applyOverrides<T extends Record<string, unknown>>(claims: T, overrides:
     else result[name] = value;
   }
   return result as T;
+}
+
+/** The key server's TLS certificate: presented with its issuing CA, as a TLS server does. */
+async function httpsCertificate(pki: TestPki): Promise<{ certPem: string; keyPem: string }> {
+  const issued = await pki.issueServerCertificate({ hostnames: ['127.0.0.1', 'localhost'] });
+  return { certPem: issued.chainPem, keyPem: issued.keyPem };
 }

@@ -20,6 +20,8 @@ export interface StartIngressTwinOptions {
   logDir?: string;
   /** Start-up budget. Default 10 s. */
   timeoutMs?: number;
+  /** A master and a worker, so `reloadCommand` works (default: one process, which cannot reload). */
+  reloadable?: boolean;
   /** Fixed ports (the sandbox wants stable URLs); free ones by default. */
   ports?: { public: number; mtls: number };
 }
@@ -35,6 +37,13 @@ export interface IngressTwin {
   readonly configText: string;
   /** Trust anchors for clients of the twin (the server certificate chains to this). */
   readonly caBundlePem: string;
+  /**
+   * The CA bundle file nginx verifies client certificates with (`ssl_client_certificate`); what
+   * config-api's local sink writes, as it writes the ingress Secret in a cluster.
+   */
+  readonly clientCaBundleFile: string;
+  /** The command that makes this nginx re-read its configuration and CA bundle (`-s reload`). */
+  readonly reloadCommand: readonly string[];
   /** nginx access and error log so far. */
   logs(): string;
   /** Stops nginx and removes the temp dir. */
@@ -70,6 +79,7 @@ export async function startIngressTwin(options: StartIngressTwinOptions): Promis
       dir,
       accessLog,
       verifyClient: options.verifyClient,
+      reloadable: options.reloadable,
     });
     const configFile = join(dir, 'nginx.conf');
     writeFileSync(configFile, configText);
@@ -98,6 +108,8 @@ export async function startIngressTwin(options: StartIngressTwinOptions): Promis
       mtlsPort,
       configText,
       caBundlePem: options.pki.caBundlePem,
+      clientCaBundleFile: files.caBundle,
+      reloadCommand: [nginx, '-p', dir, '-c', configFile, '-e', 'stderr', '-s', 'reload'],
       logs: () => `${server.logs()}${accessLogText()}`,
       async stop() {
         await server.stop();

@@ -1,0 +1,202 @@
+// End to end with config-api as a process: an admin changes the platform settings and trust
+// anchors through the admin API, and the platform applies them without a restart — auth-server
+// issues tokens with the new lifetime, and the edge (the nginx twin, written and reloaded by
+// config-api's local sink as it would write the ingress Secret in a cluster) admits TPPs whose
+// transport certificate comes from a newly trusted CA.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import * as oidc from 'openid-client';
+import { Agent, fetch as undiciFetch } from 'undici';
+import {
+  attachServerLogsOnFailure,
+  createTestPki,
+  dropTestDatabase,
+  freePort,
+  serviceMongoEnv,
+  startJwksServer,
+  startServiceProcess,
+  testMongoUrl,
+  testRedisPrefix,
+  testRedisUrl,
+  type JwksServer,
+  type ServiceProcess,
+} from '@obip/testing';
+import { startPlatform, type Platform } from '../platform/platform';
+
+const NAME = 'config_live';
+const ADMIN_ISSUER = 'https://admin-idp.bank.test';
+let platform: Platform;
+let configApi: ServiceProcess;
+let adminKeys: JwksServer;
+let adminKey: CryptoKey;
+let configUrl: string;
+const configDatabase = testMongoUrl(`${NAME}_config`);
+
+attachServerLogsOnFailure({
+  sources: [
+    { name: 'platform', logs: () => platform?.logs.map((s) => `== ${s.name}\n${s.logs()}`).join('\n') ?? '' },
+    { name: 'config-api', logs: () => configApi?.output() ?? '' },
+  ],
+});
+
+before(async () => {
+  const configGrpcPort = await freePort();
+  platform = await startPlatform({
+    name: NAME,
+    reloadableEdge: true,
+    env: { 'auth-server': { CONFIG_GRPC_TARGET: `127.0.0.1:${configGrpcPort}` } },
+  });
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  adminKey = privateKey;
+  adminKeys = await startJwksServer();
+  const jwksUri = adminKeys.publish('/jwks', {
+    keys: [{ ...(await exportJWK(publicKey)), kid: 'admin', alg: 'ES256' }],
+  });
+  configApi = await startServiceProcess({
+    entry: 'services/config-api/src/main.ts',
+    env: {
+      ...serviceMongoEnv(configDatabase),
+      REDIS_URL: testRedisUrl(),
+      REDIS_KEY_PREFIX: testRedisPrefix(NAME),
+      HTTP_PORT: '0',
+      GRPC_PORT: String(configGrpcPort),
+      OPS_PORT: '0',
+      PLATFORM_ISSUER: platform.issuer,
+      ADMIN_TOKEN_ISSUERS: JSON.stringify([{ issuer: ADMIN_ISSUER, jwksUri }]),
+      CLIENT_REGISTRY_GRPC_TARGET: platform.grpcAddress('dcr-service'),
+      TOKENS_GRPC_TARGET: platform.grpcAddress('auth-server'),
+      PUBLICATION_POLL_MS: '200',
+      K8S_SYNC: 'local',
+      LOCAL_CA_BUNDLE_FILE: platform.twin.clientCaBundleFile,
+      LOCAL_RELOAD_COMMAND: JSON.stringify(platform.twin.reloadCommand),
+    },
+  });
+  configUrl = `http://127.0.0.1:${configApi.ports.http}`;
+});
+
+after(async () => {
+  configApi?.child.kill('SIGTERM');
+  await configApi?.exited;
+  await platform?.stop();
+  await adminKeys?.stop();
+  await dropTestDatabase(configDatabase);
+});
+
+async function admin(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  const token = await new SignJWT({
+    scope: 'obip:config:read obip:config:write',
+    client_id: 'bank-admin-console',
+  })
+    .setProtectedHeader({ alg: 'ES256', kid: 'admin', typ: 'at+jwt' })
+    .setIssuer(ADMIN_ISSUER)
+    .setAudience('obip-config-api')
+    .setSubject('ops@bank.test')
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(adminKey);
+  return fetch(`${configUrl}${path}`, {
+    method: init.method ?? 'GET',
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...init.headers,
+    },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+}
+
+async function eventually<T>(read: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('config-api changes applied live', () => {
+  test('a new client_credentials lifetime reaches auth-server without a restart', async () => {
+    const software = await platform.directory.registerSoftware();
+    const { client_id: clientId } = await platform.register(software);
+    const config = await platform.relyingParty(software, clientId);
+    const before = await oidc.clientCredentialsGrant(config, { scope: 'accounts' });
+    assert.equal(before.expires_in, 300);
+    const authServerPid = platform.service('auth-server').child.pid;
+
+    const read = await admin('/v1/settings');
+    const settings = (await read.json()) as { lifetimes: { clientCredentialsSeconds: number } };
+    settings.lifetimes.clientCredentialsSeconds = 90;
+    const put = await admin('/v1/settings', {
+      method: 'PUT',
+      body: settings,
+      headers: { 'if-match': read.headers.get('etag')! },
+    });
+    assert.equal(put.status, 200, await put.clone().text());
+
+    const after = await eventually(async () => {
+      const token = await oidc.clientCredentialsGrant(config, { scope: 'accounts' });
+      return token.expires_in === 90 ? token : undefined;
+    }, 'auth-server issues 90-second tokens');
+    assert.equal(after.expires_in, 90);
+    assert.equal(platform.service('auth-server').child.pid, authServerPid, 'same auth-server process');
+  });
+
+  test('a CA trusted through config-api is written to the edge and admits its TPPs, after which it can be removed again', async () => {
+    const partner = await createTestPki({ name: 'obip Partner Directory' });
+    const tpp = await partner.issueTppCertificate({ orgId: '0015800001ZZZZZZ', softwareId: 'PartnerApp' });
+    // A fresh connection each time: the edge decides on the certificate at the handshake.
+    const reachesAuthServer = async () => {
+      const agent = new Agent({ connect: { ca: platform.pki.caBundlePem, cert: tpp.chainPem, key: tpp.keyPem } });
+      try {
+        const response = await undiciFetch(`${platform.twin.mtlsUrl}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials&client_id=nobody',
+          dispatcher: agent,
+        });
+        await response.text();
+        // The edge refuses an untrusted certificate itself (handshake alert or an HTML 400);
+        // only auth-server answers in JSON.
+        return (response.headers.get('content-type') ?? '').startsWith('application/json');
+      } catch {
+        return false;
+      } finally {
+        await agent.close();
+      }
+    };
+    {
+      assert.equal(await reachesAuthServer(), false, 'the partner CA is not trusted yet');
+
+      // The bundle config-api writes replaces the edge's: the platform's own CAs go in first.
+      for (const pem of [
+        platform.pki.root.certPem,
+        platform.pki.issuing.certPem,
+        partner.root.certPem,
+        partner.issuing.certPem,
+      ]) {
+        const response = await admin('/v1/trust-anchors', { method: 'POST', body: { pem } });
+        assert.equal(response.status, 201, await response.clone().text());
+      }
+      await eventually(async () => ((await reachesAuthServer()) ? true : undefined), 'the edge trusts the partner CA');
+
+      // TPPs of the platform's own directory still get through.
+      const software = await platform.directory.registerSoftware();
+      await platform.register(software);
+
+      const listed = (await (await admin('/v1/trust-anchors')).json()) as {
+        trustAnchors: Array<{ fingerprint: string; pem: string }>;
+      };
+      for (const anchor of listed.trustAnchors) {
+        if (anchor.pem.trim() === partner.root.certPem.trim() || anchor.pem.trim() === partner.issuing.certPem.trim()) {
+          assert.equal((await admin(`/v1/trust-anchors/${anchor.fingerprint}`, { method: 'DELETE' })).status, 204);
+        }
+      }
+      await eventually(
+        async () => ((await reachesAuthServer()) ? undefined : true),
+        'the edge refuses the partner CA again',
+      );
+    }
+  });
+});
