@@ -4,10 +4,12 @@
 // Ctrl-C stops everything. Issue 10 adds the demo bank and the demo TPP.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { startDirectoryApp } from '../e2e/src/sandbox/directory-app';
 import {
   createTestPki,
   startIngressTwin,
+  startJwksServer,
   startMongoServer,
   startRedisServer,
   startServiceProcess,
@@ -75,6 +77,43 @@ async function main() {
     },
   };
 
+  step('starting the nginx edge twin');
+  const twin = await startIngressTwin({
+    pki,
+    upstreams: Object.fromEntries(services.map((service) => [service.name, `http://127.0.0.1:${service.http}`])),
+    logDir: stateDir,
+    // config-api rewrites its client CA bundle and reloads it when an admin changes trust anchors.
+    reloadable: true,
+    ports: {
+      public: Number(process.env.OBIP_SANDBOX_PUBLIC_PORT ?? 8443),
+      mtls: Number(process.env.OBIP_SANDBOX_MTLS_PORT ?? 9443),
+    },
+  }).catch((error: unknown) => {
+    throw new Error(
+      `the edge twin did not start (is port 8443 or 9443 in use? set OBIP_SANDBOX_PUBLIC_PORT / OBIP_SANDBOX_MTLS_PORT)\n${String(error)}`,
+    );
+  });
+  stops.push(() => twin.stop());
+
+  step('minting a sandbox admin token for config-api');
+  const admin = await startAdminIssuer(stateDir);
+  stops.push(() => admin.stop());
+
+  const configTarget = `127.0.0.1:${services.find((service) => service.name === 'config-api')!.grpc}`;
+  const subscribe = (name: string) => ({
+    CONFIG_GRPC_TARGET: configTarget,
+    CONFIG_CACHE_FILE: join(stateDir, `${name}-platform-config.json`),
+  });
+  Object.assign(sandboxSettings['auth-server']!, subscribe('auth-server'));
+  sandboxSettings['config-api'] = {
+    PLATFORM_ISSUER: `https://127.0.0.1:${publicPort}`,
+    ADMIN_TOKEN_ISSUERS: JSON.stringify([{ issuer: admin.issuer, jwksUri: admin.jwksUri }]),
+    DEV_KEYS_DIR: join(stateDir, 'keys'),
+    K8S_SYNC: 'local',
+    LOCAL_CA_BUNDLE_FILE: twin.clientCaBundleFile,
+    LOCAL_RELOAD_COMMAND: JSON.stringify(twin.reloadCommand),
+  };
+
   const running: Array<{ name: string; process: ServiceProcess }> = [];
   for (const service of services) {
     step(`starting ${service.name} (http ${service.http}, grpc ${service.grpc}, ops ${service.ops})`);
@@ -99,22 +138,6 @@ async function main() {
     });
     running.push({ name: service.name, process: child });
   }
-
-  step('starting the nginx edge twin');
-  const twin = await startIngressTwin({
-    pki,
-    upstreams: Object.fromEntries(services.map((service) => [service.name, `http://127.0.0.1:${service.http}`])),
-    logDir: stateDir,
-    ports: {
-      public: Number(process.env.OBIP_SANDBOX_PUBLIC_PORT ?? 8443),
-      mtls: Number(process.env.OBIP_SANDBOX_MTLS_PORT ?? 9443),
-    },
-  }).catch((error: unknown) => {
-    throw new Error(
-      `the edge twin did not start (is port 8443 or 9443 in use? set OBIP_SANDBOX_PUBLIC_PORT / OBIP_SANDBOX_MTLS_PORT)\n${String(error)}`,
-    );
-  });
-  stops.push(() => twin.stop());
 
   const endpoints = {
     issuer: `https://127.0.0.1:${publicPort}`,
@@ -141,9 +164,37 @@ async function main() {
   directory     ${directory.url}   (POST /tpps issues a software statement, certificate and key; aud of DCR requests: ${BANK_ID})
   customers     amelia.hart / Sandbox-Amelia-1, rahul.mehta / Sandbox-Rahul-2, grace.okafor / Sandbox-Grace-3
 ${running.map(({ name, process }) => `  ${name.padEnd(20)} ops http://127.0.0.1:${process.ports.ops}/readyz   grpc 127.0.0.1:${process.ports.grpc}`).join('\n')}
+  admin token   .sandbox/admin-token   (bearer token for config-api at http://127.0.0.1:8085, all obip:* scopes, 12 h)
   endpoints     .sandbox/endpoints.json
 
   Ctrl-C stops everything.`);
+}
+
+/**
+ * The sandbox's stand-in for the bank's admin identity provider: an ES256 key whose JWKS
+ * config-api trusts, and one RFC 9068 access token with every admin scope, written to
+ * `.sandbox/admin-token` (mode 0600).
+ */
+async function startAdminIssuer(dir: string) {
+  const issuer = 'https://sandbox-admin.obip.local';
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const keys = await startJwksServer();
+  const jwksUri = keys.publish('/jwks', {
+    keys: [{ ...(await exportJWK(publicKey)), kid: 'sandbox-admin', alg: 'ES256' }],
+  });
+  const token = await new SignJWT({
+    scope: 'obip:config:read obip:config:write obip:keys:rotate obip:clients:write obip:audit:read',
+    client_id: 'sandbox-admin-console',
+  })
+    .setProtectedHeader({ alg: 'ES256', kid: 'sandbox-admin', typ: 'at+jwt' })
+    .setIssuer(issuer)
+    .setAudience('obip-config-api')
+    .setSubject('sandbox-admin')
+    .setIssuedAt()
+    .setExpirationTime('12h')
+    .sign(privateKey);
+  writeFileSync(join(dir, 'admin-token'), `${token}\n`, { mode: 0o600 });
+  return { issuer, jwksUri, stop: () => keys.stop() };
 }
 
 let stopping = false;

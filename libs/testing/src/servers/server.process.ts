@@ -94,7 +94,8 @@ export function spawnServer(options: SpawnServerOptions): ServerProcess {
   let tail = '';
   const append = (chunk: Buffer | string): void => {
     const text = chunk.toString();
-    log.write(text);
+    // A child's own children (nginx workers) can still hold the pipes after it exited.
+    if (!log.writableEnded) log.write(text);
     tail = (tail + text).slice(-LOG_LIMIT);
   };
 
