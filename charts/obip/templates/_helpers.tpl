@@ -27,8 +27,11 @@ service range over "obip.components" and pass (dict "root" $ "name" … "c" … 
 
 {{/*
 The five services: values key, ports (the services' defaults, README "Running one service"),
-whether they own a database, whether they call the Kubernetes API, and which services may call
-their gRPC port (ARCHITECTURE.md "Who calls what"). Every service calls config-api.
+whether they own a database, whether they call the Kubernetes API, their gRPC peers (setting →
+service) and which services may call their gRPC port (ARCHITECTURE.md "Who calls what").
+auth-server, dcr-service and token-introspection subscribe to config-api (CONFIG_GRPC_TARGET);
+consent-service does not. config-api calls dcr-service (/v1/clients) and auth-server (token
+revocation), and the Kubernetes API while configApi.kubernetesSync is on.
 */}}
 {{- define "obip.components" -}}
 auth-server:
@@ -39,8 +42,8 @@ auth-server:
   database: true
   kubeApi: false
   signingKeys: true
-  peers: { CLIENT_REGISTRY_GRPC_TARGET: dcr-service, CONSENTS_GRPC_TARGET: consent-service }
-  grpcClients: [consent-service, dcr-service]
+  peers: { CLIENT_REGISTRY_GRPC_TARGET: dcr-service, CONSENTS_GRPC_TARGET: consent-service, CONFIG_GRPC_TARGET: config-api }
+  grpcClients: [consent-service, dcr-service, config-api]
 dcr-service:
   values: dcrService
   http: 8082
@@ -49,7 +52,7 @@ dcr-service:
   database: true
   kubeApi: false
   signingKeys: false
-  peers: { TOKENS_GRPC_TARGET: auth-server }
+  peers: { TOKENS_GRPC_TARGET: auth-server, CONFIG_GRPC_TARGET: config-api }
   grpcClients: [auth-server, token-introspection, config-api]
 consent-service:
   values: consentService
@@ -69,7 +72,7 @@ token-introspection:
   database: false
   kubeApi: false
   signingKeys: true
-  peers: { CLIENT_REGISTRY_GRPC_TARGET: dcr-service, CONSENTS_GRPC_TARGET: consent-service }
+  peers: { CLIENT_REGISTRY_GRPC_TARGET: dcr-service, CONSENTS_GRPC_TARGET: consent-service, CONFIG_GRPC_TARGET: config-api }
   grpcClients: []
 config-api:
   values: configApi
@@ -77,10 +80,25 @@ config-api:
   grpc: 50055
   ops: 9095
   database: true
-  kubeApi: true
+  kubeApi: {{ include "obip.kubernetesSync" . }}
   signingKeys: false
-  peers: {}
-  grpcClients: [auth-server, dcr-service, consent-service, token-introspection]
+  peers: { CLIENT_REGISTRY_GRPC_TARGET: dcr-service, TOKENS_GRPC_TARGET: auth-server }
+  grpcClients: [auth-server, dcr-service, token-introspection]
+{{- end -}}
+
+{{/* "true" when config-api writes the platform Secrets through the Kubernetes API (K8S_SYNC=kubernetes). */}}
+{{- define "obip.kubernetesSync" -}}
+{{- eq .Values.configApi.kubernetesSync "kubernetes" -}}
+{{- end -}}
+
+{{/* Where a subscriber keeps the last platform config config-api sent (CONFIG_CACHE_FILE), on an emptyDir. */}}
+{{- define "obip.configCacheDir" -}}
+/var/cache/obip
+{{- end -}}
+
+{{/* Where auth-server and token-introspection mount the signing-key Secret. */}}
+{{- define "obip.signingKeysDir" -}}
+/etc/obip/signing-keys
 {{- end -}}
 
 {{/* Name of a service's objects: (dict "root" $ "name" "auth-server"). */}}
@@ -139,14 +157,57 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
-{{/* The Secret holding the signing JWKS. */}}
+{{/*
+The Secret holding auth-server's private signing JWKS in key jwks.json: config-api writes it
+(SIGNING_KEYS_SECRET_NAME), auth-server and token-introspection mount it. signingKeys.existingSecret
+is the deprecated spelling of signingKeys.secretName.
+*/}}
 {{- define "obip.signingKeysSecretName" -}}
-{{- .Values.signingKeys.existingSecret | default (printf "%s-signing-keys" (include "obip.fullname" .)) -}}
+{{- .Values.signingKeys.secretName | default .Values.signingKeys.existingSecret | default (printf "%s-signing-keys" (include "obip.fullname" .)) -}}
+{{- end -}}
+
+{{/*
+The TPP trust bundle Secret (key ca.crt): the one name both the ingress auth-tls-secret annotation
+and config-api's CA_BUNDLE_SECRET_NAME use, so the Secret config-api writes is the one the edge reads.
+*/}}
+{{- define "obip.caBundleSecretName" -}}
+{{- .Values.ingress.clientCertificate.caSecret | default (printf "%s-tpp-trust-bundle" (include "obip.fullname" .)) -}}
 {{- end -}}
 
 {{/* Namespace of the TPP trust bundle Secret. */}}
 {{- define "obip.caSecretNamespace" -}}
 {{- .Values.ingress.clientCertificate.caSecretNamespace | default .Release.Namespace -}}
+{{- end -}}
+
+{{/* The Secret holding config-api's KEY_ENCRYPTION_KEY: yours, or the one the chart generates (evaluation). */}}
+{{- define "obip.keyEncryptionKeySecretName" -}}
+{{- .Values.configApi.keyEncryptionKey.existingSecret | default (printf "%s-config-api-kek" (include "obip.fullname" .)) -}}
+{{- end -}}
+
+{{/* The Lease config-api's replicas elect their one Secret writer with (LEASE_NAME; named in its Role). */}}
+{{- define "obip.configApiLeaseName" -}}
+{{- include "obip.componentFullname" (dict "root" . "name" "config-api") -}}
+{{- end -}}
+
+{{/*
+ADMIN_TOKEN_ISSUERS as JSON: configApi.adminTokenIssuers, or else the platform's own auth-server
+(issuer https://<public host>, JWKS read in-cluster from its Service). Empty when neither is known.
+*/}}
+{{- define "obip.adminTokenIssuers" -}}
+{{- $issuers := .Values.configApi.adminTokenIssuers -}}
+{{- if and (not $issuers) .Values.ingress.hosts.public -}}
+{{- $auth := include "obip.componentFullname" (dict "root" . "name" "auth-server") -}}
+{{- $port := (index (include "obip.components" . | fromYaml) "auth-server").http -}}
+{{- $issuers = list (dict "issuer" (printf "https://%s" .Values.ingress.hosts.public) "jwksUri" (printf "http://%s.%s.svc.cluster.local:%v/jwks" $auth .Release.Namespace $port)) -}}
+{{- end -}}
+{{- if $issuers -}}
+{{- toJson $issuers -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when config-api verifies admin tokens against the platform's own auth-server (in-cluster JWKS). */}}
+{{- define "obip.adminTokensFromPlatform" -}}
+{{- and (not .Values.configApi.adminTokenIssuers) (ne .Values.ingress.hosts.public "") -}}
 {{- end -}}
 
 {{/* CLIENT_CERT_HEADER_FORMAT: the header the edge of the chosen provider sends. */}}
@@ -192,7 +253,17 @@ CLIENT_CERT_HEADER_FORMAT: {{ include "obip.clientCertHeaderFormat" .root | quot
 MONGO_DB: {{ .v.mongoDatabase | quote }}
 {{- end }}
 {{- if .c.signingKeys }}
-SIGNING_KEYS_FILE: "/etc/obip/signing-keys/jwks.json"
+SIGNING_KEYS_FILE: {{ printf "%s/jwks.json" (include "obip.signingKeysDir" .root) | quote }}
+{{- end }}
+{{- if eq .name "auth-server" }}
+{{- /* auth-server re-reads the mounted Secret and signs with a changed key set without a restart. */}}
+SIGNING_KEYS_RELOAD_MS: {{ .root.Values.signingKeys.reloadMs | int64 | quote }}
+{{- end }}
+{{- if hasKey .c.peers "CONFIG_GRPC_TARGET" }}
+CONFIG_CACHE_FILE: {{ printf "%s/platform-config.json" (include "obip.configCacheDir" .root) | quote }}
+{{- end }}
+{{- if eq .name "config-api" }}
+{{- include "obip.configApiSettings" . }}
 {{- end }}
 {{- /* gRPC peers through their headless Services, for client-side round robin over the pods. */}}
 {{- $components := include "obip.components" .root | fromYaml }}
@@ -212,5 +283,32 @@ INTROSPECTION_ENDPOINT: {{ printf "https://%s/introspect" .mtls | quote }}
 DCR_REGISTRATION_BASE_URL: {{ printf "https://%s/register" .mtls | quote }}
 {{- end }}
 {{- end }}
+{{- end }}
+{{- end -}}
+
+
+{{/*
+config-api's own settings (services/config-api/src/config.ts). POD_NAME, K8S_NAMESPACE and
+KEY_ENCRYPTION_KEY come from the Deployment's env (downward API, Secret).
+*/}}
+{{- define "obip.configApiSettings" -}}
+{{- $v := .v }}
+{{- with include "obip.adminTokenIssuers" .root }}
+ADMIN_TOKEN_ISSUERS: {{ . | quote }}
+{{- end }}
+ADMIN_TOKEN_AUDIENCE: {{ $v.adminTokenAudience | quote }}
+{{- with .root.Values.ingress.hosts.public }}
+{{- /* The issuer of the first platform settings document: the same host auth-server's ISSUER uses. */}}
+PLATFORM_ISSUER: {{ printf "https://%s" . | quote }}
+{{- end }}
+KEY_ACTIVATION_DELAY_SECONDS: {{ $v.keys.activationDelaySeconds | int64 | quote }}
+KEY_RETIREMENT_DELAY_SECONDS: {{ $v.keys.retirementDelaySeconds | int64 | quote }}
+TRUST_ANCHOR_EXPIRY_WARNING_DAYS: {{ $v.trustAnchorExpiryWarningDays | int64 | quote }}
+K8S_SYNC: {{ $v.kubernetesSync | quote }}
+{{- if eq (include "obip.kubernetesSync" .root) "true" }}
+LEASE_NAME: {{ include "obip.configApiLeaseName" .root | quote }}
+LEASE_DURATION_SECONDS: {{ $v.leaderElection.leaseDurationSeconds | int64 | quote }}
+CA_BUNDLE_SECRET_NAME: {{ include "obip.caBundleSecretName" .root | quote }}
+SIGNING_KEYS_SECRET_NAME: {{ include "obip.signingKeysSecretName" .root | quote }}
 {{- end }}
 {{- end -}}

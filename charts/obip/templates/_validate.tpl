@@ -15,6 +15,21 @@ validate.yaml so that `helm template`, `helm lint`, `install` and `upgrade` all 
 {{- if and (ne $v.ingress.provider "none") (not $v.ingress.hosts.public) -}}
 {{- $errors = append $errors (printf "ingress.provider is %q but ingress.hosts.public is empty; the issuer URL is https://<public host>. Fix: set ingress.hosts.public (e.g. as.bank.example), or ingress.provider=none to bring your own edge." $v.ingress.provider) -}}
 {{- end -}}
+{{- $sync := eq (include "obip.kubernetesSync" .) "true" -}}
+{{- $caNamespace := include "obip.caSecretNamespace" . -}}
+{{- if and $sync (eq $v.ingress.provider "nginx") $cc.caSecret (ne $caNamespace .Release.Namespace) -}}
+{{- $errors = append $errors (printf "ingress.clientCertificate.caSecretNamespace is %q but config-api writes the trust bundle (ca.crt of %q) only in the release namespace %q, so the edge would read a Secret config-api never updates. Fix: create the Secret in %q and leave caSecretNamespace empty (ingress-nginx reads Secrets in any namespace), or set configApi.kubernetesSync=off and keep both Secrets yourself." $caNamespace $cc.caSecret .Release.Namespace .Release.Namespace) -}}
+{{- end -}}
+{{- $keys := $v.signingKeys -}}
+{{- if and $keys.secretName $keys.existingSecret (ne $keys.secretName $keys.existingSecret) -}}
+{{- $errors = append $errors (printf "signingKeys.secretName is %q and the deprecated signingKeys.existingSecret is %q; both name the one Secret config-api writes the signing keys into. Fix: keep signingKeys.secretName and remove signingKeys.existingSecret." $keys.secretName $keys.existingSecret) -}}
+{{- end -}}
+{{- if and (eq $v.profile "production") (not $v.configApi.keyEncryptionKey.existingSecret) -}}
+{{- $errors = append $errors (printf "configApi.keyEncryptionKey.existingSecret is empty with profile=production. config-api seals the private signing keys in MongoDB with this key; a key the chart generates is lost or replaced by GitOps renders and by a reinstall in another cluster, and the stored keys with it. Fix: kubectl -n %s create secret generic obip-config-api-kek --from-literal=%s=$(openssl rand 32 | basenc --base64url | tr -d =), back it up, and set configApi.keyEncryptionKey.existingSecret=obip-config-api-kek (or profile=evaluation for a trial install)." .Release.Namespace $v.configApi.keyEncryptionKey.secretKey) -}}
+{{- end -}}
+{{- if and (eq $v.profile "production") (eq $v.ingress.provider "none") (not $v.ingress.hosts.public) -}}
+{{- $errors = append $errors "ingress.hosts.public is empty with profile=production and ingress.provider=none; it is still the issuer (https://<public host>) that auth-server's ISSUER and config-api's PLATFORM_ISSUER use. Fix: set ingress.hosts.public to the public host name of your edge." -}}
+{{- end -}}
 {{- range $name, $c := include "obip.components" . | fromYaml -}}
 {{- $a := (index $v $c.values).autoscaling -}}
 {{- if and $a.enabled (gt (int $a.minReplicas) (int $a.maxReplicas)) -}}

@@ -53,9 +53,54 @@ describe('impossible combinations', () => {
     assert.match(stderr, /ingress-nginx sends the certificate in ssl-client-cert/);
   });
 
+  it("refuses profile=production without an existing Secret for config-api's key-encryption key", () => {
+    const stderr = failure('production', ['configApi.keyEncryptionKey.existingSecret=""']);
+    assert.match(stderr, /configApi\.keyEncryptionKey\.existingSecret is empty with profile=production/);
+    assert.match(
+      stderr,
+      /Fix: kubectl -n obip create secret generic obip-config-api-kek --from-literal=key-encryption-key=/,
+    );
+  });
+
+  it('generates the key-encryption key outside production', () => {
+    const result = render({ scenarios: ['minimal'] });
+    assert.equal(result.status, 0, result.stderr);
+  });
+
+  it('refuses a trust bundle Secret outside the namespace config-api writes in', () => {
+    const stderr = failure('production', ['ingress.clientCertificate.caSecretNamespace="ingress-nginx"']);
+    assert.match(
+      stderr,
+      /ingress\.clientCertificate\.caSecretNamespace is "ingress-nginx" but config-api writes the trust bundle/,
+    );
+    assert.match(stderr, /Fix: create the Secret in "obip" and leave caSecretNamespace empty/);
+    const unsynced = render({
+      scenarios: ['production'],
+      setJson: ['ingress.clientCertificate.caSecretNamespace="ingress-nginx"', 'configApi.kubernetesSync="off"'],
+    });
+    assert.equal(unsynced.status, 0, unsynced.stderr);
+  });
+
+  it('refuses two different names for the signing-key Secret', () => {
+    const stderr = failure('production', ['signingKeys.existingSecret="other-keys"']);
+    assert.match(
+      stderr,
+      /signingKeys\.secretName is "obip-signing-keys" and the deprecated signingKeys\.existingSecret is "other-keys"/,
+    );
+  });
+
+  it('refuses a production install without a public host, which is the issuer', () => {
+    const stderr = failure('production', ['ingress.provider="none"', 'ingress.hosts.public=""']);
+    assert.match(stderr, /ingress\.hosts\.public is empty with profile=production and ingress\.provider=none/);
+  });
+
   it('refuses unknown values and values outside their enum (strict schema)', () => {
     assert.match(failure('minimal', ['authServer.replicas=2']), /replicas/);
     assert.match(failure('minimal', ['ingress.provider="haproxy"']), /provider/);
     assert.match(failure('minimal', ['ingress.clientCertificate.verifyClient="optional"']), /verifyClient/);
+    assert.match(failure('minimal', ['configApi.kubernetesSync="auto"']), /kubernetesSync/);
+    // The Job that generated keys is gone, and config-api writes the key jwks.json only.
+    assert.match(failure('minimal', ['signingKeys.secretKey="keys.json"']), /secretKey/);
+    assert.match(failure('minimal', ['configApi.keys.retirementDelaySeconds=-1']), /retirementDelaySeconds/);
   });
 });

@@ -119,13 +119,10 @@ describe('edge routes', () => {
     assert.equal(a['nginx.ingress.kubernetes.io/auth-tls-pass-certificate-to-upstream'], 'true');
   });
 
-  it('uses optional_no_ca and a CA Secret in another namespace when asked', () => {
+  it('uses optional_no_ca when asked', () => {
     const mtls = ofKind(renderScenario('external-stores'), 'Ingress').find((i) => i.metadata.name.endsWith('-mtls'))!;
     assert.equal(mtls.metadata.annotations['nginx.ingress.kubernetes.io/auth-tls-verify-client'], 'optional_no_ca');
-    assert.equal(
-      mtls.metadata.annotations['nginx.ingress.kubernetes.io/auth-tls-secret'],
-      'ingress-nginx/obip-tpp-trust',
-    );
+    assert.equal(mtls.metadata.annotations['nginx.ingress.kubernetes.io/auth-tls-secret'], 'obip/obip-tpp-trust');
   });
 
   it('overwrites client-sent certificate headers on the public host without asking for a certificate', () => {

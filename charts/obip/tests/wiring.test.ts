@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ofKind, renderScenario, selects, type K8sObject } from './render';
+import { isDeepStrictEqual } from 'node:util';
+import { ofKind, render, renderScenario, selects, type K8sObject } from './render';
 
 // How the services reach each other and their keys, as the services' settings and
 // ARCHITECTURE.md's arrows require.
@@ -44,13 +45,131 @@ describe('service wiring', () => {
   });
 });
 
+/** Whether a NetworkPolicy selecting `callee`'s pods admits `caller`'s pods on the named port. */
+function admits(callee: string, caller: string, port: string, rendered = objects): boolean {
+  const calleeLabels = deploymentIn(rendered, callee).spec.template.metadata.labels;
+  const callerLabels = deploymentIn(rendered, caller).spec.template.metadata.labels;
+  return ofKind(rendered, 'NetworkPolicy')
+    .filter((policy) => selects(policy.spec.podSelector, calleeLabels))
+    .some((policy) =>
+      (policy.spec.ingress ?? []).some(
+        (rule: K8sObject) =>
+          (rule.ports ?? []).some((p: K8sObject) => p.port === port) &&
+          (rule.from ?? []).some(
+            (from: K8sObject) => !from.namespaceSelector && from.podSelector && selects(from.podSelector, callerLabels),
+          ),
+      ),
+    );
+}
+
+/** Whether a NetworkPolicy selecting `caller`'s pods lets them reach `callee`'s pods on `port`. */
+function reaches(caller: string, callee: string, port: number, rendered = objects): boolean {
+  const calleeLabels = deploymentIn(rendered, callee).spec.template.metadata.labels;
+  const callerLabels = deploymentIn(rendered, caller).spec.template.metadata.labels;
+  return ofKind(rendered, 'NetworkPolicy')
+    .filter((policy) => selects(policy.spec.podSelector, callerLabels))
+    .some((policy) =>
+      (policy.spec.egress ?? []).some(
+        (rule: K8sObject) =>
+          (rule.ports ?? []).some((p: K8sObject) => p.port === port) &&
+          (rule.to ?? []).some(
+            (to: K8sObject) => !to.namespaceSelector && to.podSelector && selects(to.podSelector, calleeLabels),
+          ),
+      ),
+    );
+}
+
+function deploymentIn(rendered: K8sObject[], name: string): K8sObject {
+  return ofKind(rendered, 'Deployment').find((d) => componentOf(d) === name)!;
+}
+
+const SUBSCRIBERS = ['auth-server', 'dcr-service', 'token-introspection'];
+
+describe('live configuration from config-api', () => {
+  it("lets auth-server, dcr-service and token-introspection reach config-api's gRPC port, and not consent-service", () => {
+    for (const name of SUBSCRIBERS) {
+      assert.ok(admits('config-api', name, 'grpc'), `config-api admits ${name}`);
+      assert.ok(reaches(name, 'config-api', 50055), `${name} reaches config-api`);
+    }
+    assert.ok(!admits('config-api', 'consent-service', 'grpc'), 'config-api admits consent-service');
+    assert.ok(!reaches('consent-service', 'config-api', 50055), 'consent-service reaches config-api');
+    assert.equal(settingsOf('consent-service').CONFIG_GRPC_TARGET, undefined);
+  });
+
+  it('keeps CONFIG_CACHE_FILE of each subscriber on a writable emptyDir (the root filesystem is read-only)', () => {
+    for (const name of [...SUBSCRIBERS, 'consent-service', 'config-api']) {
+      const file = settingsOf(name).CONFIG_CACHE_FILE;
+      if (!SUBSCRIBERS.includes(name)) {
+        assert.equal(file, undefined, name);
+        continue;
+      }
+      const spec = deployment(name).spec.template.spec;
+      const mount = spec.containers[0].volumeMounts.find((m: K8sObject) => file?.startsWith(`${m.mountPath}/`));
+      assert.ok(mount, `${name}: ${file} is on no volume`);
+      assert.ok(!mount.readOnly, `${name}: ${mount.mountPath} is read-only`);
+      const volume = spec.volumes.find((v: K8sObject) => v.name === mount.name);
+      assert.ok(volume.emptyDir, `${name}: ${mount.name} is not an emptyDir`);
+    }
+  });
+
+  it("lets config-api reach dcr-service's and auth-server's gRPC ports (/v1/clients, token revocation)", () => {
+    for (const [peer, port] of [
+      ['dcr-service', 50052],
+      ['auth-server', 50051],
+    ] as const) {
+      assert.ok(admits(peer, 'config-api', 'grpc'), `${peer} admits config-api`);
+      assert.ok(reaches('config-api', peer, port), `config-api reaches ${peer}`);
+    }
+    assert.ok(!reaches('config-api', 'consent-service', 50053), 'config-api reaches consent-service');
+  });
+
+  it('lets config-api alone reach the Kubernetes API server', () => {
+    const narrowed = render({
+      scenarios: ['minimal'],
+      setJson: ['networkPolicy.kubeApiServer={"cidrs":["10.0.0.1/32"],"ports":[443]}'],
+    });
+    assert.equal(narrowed.status, 0, narrowed.stderr);
+    const apiServerRule = { to: [{ ipBlock: { cidr: '10.0.0.1/32' } }], ports: [{ protocol: 'TCP', port: 443 }] };
+    for (const policy of ofKind(narrowed.objects, 'NetworkPolicy')) {
+      const has = (policy.spec.egress ?? []).some((rule: K8sObject) => isDeepStrictEqual(rule, apiServerRule));
+      assert.equal(has, componentOf(policy) === 'config-api', policy.metadata.name);
+    }
+  });
+
+  it("lets config-api read auth-server's JWKS in-cluster, or an external issuer's over HTTPS", () => {
+    assert.ok(admits('auth-server', 'config-api', 'http'), 'auth-server admits config-api on http');
+    assert.ok(reaches('config-api', 'auth-server', 8081), 'config-api reaches auth-server http');
+    const external = renderScenario('external-stores');
+    assert.ok(!admits('auth-server', 'config-api', 'http', external), 'external issuer: auth-server admits config-api');
+    const policy = ofKind(external, 'NetworkPolicy').find((p) => componentOf(p) === 'config-api')!;
+    assert.ok(
+      policy.spec.egress.some((rule: K8sObject) =>
+        isDeepStrictEqual(rule, {
+          ports: [{ protocol: 'TCP', port: 443 }],
+          to: [{ ipBlock: { cidr: '203.0.113.0/24' } }],
+        }),
+      ),
+      'egress to networkPolicy.adminTokenIssuerPeers on 443',
+    );
+  });
+});
+
 describe('service endpoints', () => {
   it("points every gRPC peer setting at the peer's headless Service and gRPC port", () => {
     const expected: Record<string, Record<string, string>> = {
-      'auth-server': { CLIENT_REGISTRY_GRPC_TARGET: 'dcr-service', CONSENTS_GRPC_TARGET: 'consent-service' },
-      'dcr-service': { TOKENS_GRPC_TARGET: 'auth-server' },
+      'auth-server': {
+        CLIENT_REGISTRY_GRPC_TARGET: 'dcr-service',
+        CONSENTS_GRPC_TARGET: 'consent-service',
+        CONFIG_GRPC_TARGET: 'config-api',
+      },
+      'dcr-service': { TOKENS_GRPC_TARGET: 'auth-server', CONFIG_GRPC_TARGET: 'config-api' },
       'consent-service': { TOKENS_GRPC_TARGET: 'auth-server' },
-      'token-introspection': { CLIENT_REGISTRY_GRPC_TARGET: 'dcr-service', CONSENTS_GRPC_TARGET: 'consent-service' },
+      'token-introspection': {
+        CLIENT_REGISTRY_GRPC_TARGET: 'dcr-service',
+        CONSENTS_GRPC_TARGET: 'consent-service',
+        CONFIG_GRPC_TARGET: 'config-api',
+      },
+      'config-api': { CLIENT_REGISTRY_GRPC_TARGET: 'dcr-service', TOKENS_GRPC_TARGET: 'auth-server' },
     };
     const services = ofKind(objects, 'Service');
     for (const [name, peers] of Object.entries(expected)) {
