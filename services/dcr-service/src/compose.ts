@@ -1,6 +1,6 @@
 // Wiring of dcr-service's adapters and use cases from its settings. main.ts calls it with the
 // process's stores; tests call it with their own real Redis and MongoDB, so both run the same
-// graph.
+// graph, config-api subscription included.
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import type { Express } from 'express';
@@ -15,6 +15,7 @@ import {
   notFoundHandler,
   type ResponseObserver,
 } from '@obip/http';
+import { subscribeToPlatformConfig, type PlatformConfigSubscription } from '@obip/platform-config';
 import type { RedisClient } from '@obip/redis';
 import { createClientRegistryHandlers } from './clients/clients.grpc';
 import { createMongoClientRepository } from './clients/clients.mongo';
@@ -25,7 +26,7 @@ import { createJwksCache } from './jwks/jwks.cache';
 import { fetchJwks } from './jwks/jwks.fetcher';
 import { createRegistrationRouter } from './registration/registration.http';
 import { registrationOpenApi } from './registration/registration.openapi';
-import type { RegistrationPolicy } from './registration/registration.rules';
+import type { RegistrationPolicy, TrustedDirectory } from './registration/registration.rules';
 import { createTokenStore } from '@obip/token-store';
 import { createRegistrationService, type RegistrationService } from './registration/registration.service';
 import { createRedisReplayCache } from './replay/replay.redis';
@@ -36,6 +37,7 @@ import {
   type RevocationDispatcher,
   type TokenRevoker,
 } from './revocation/revocation.service';
+import { createLiveTrust, trustFromPlatformConfig, type EnvironmentTrust, type LiveTrust } from './trust/trust.live';
 
 export interface DcrComponents {
   app: Express;
@@ -43,7 +45,9 @@ export interface DcrComponents {
   registration: RegistrationService;
   clientRegistry: ServiceHandlers<typeof clientsV1.ClientRegistryService>;
   revocations: RevocationDispatcher;
-  /** Stops the outbox and closes the tokens.v1 channel. */
+  /** The directories and CAs in force, and the platform config version they came from. */
+  trust: Pick<LiveTrust, 'current' | 'version'>;
+  /** Stops the config-api subscription and the outbox, and closes the tokens.v1 channel. */
   close(): Promise<void>;
 }
 
@@ -57,7 +61,7 @@ export interface ComposeOptions {
   tokenRevoker?: TokenRevoker;
 }
 
-/** The rule policy from settings; reads DCR_TRUSTED_CA_FILE once. */
+/** The rule policy from settings (fixed for the life of the process). */
 export function policyFromSettings(settings: DcrSettings): RegistrationServiceOptionsPolicy {
   return {
     signingAlgs: settings.DCR_SIGNING_ALGS,
@@ -70,8 +74,6 @@ export function policyFromSettings(settings: DcrSettings): RegistrationServiceOp
     scopesByRole: settings.DCR_SCOPES_BY_ROLE,
     allowLoopbackRedirectUris: settings.DCR_ALLOW_LOOPBACK_REDIRECT_URIS,
     certificateBinding: settings.DCR_CERTIFICATE_BINDING,
-    trustedCas: settings.DCR_TRUSTED_CA_FILE ? readCertificates(settings.DCR_TRUSTED_CA_FILE) : [],
-    directories: settings.DCR_TRUSTED_DIRECTORIES,
     ssaReplayCheck: settings.DCR_SSA_REPLAY_CHECK,
     useSoftwareIdAsClientName: settings.DCR_USE_SOFTWARE_ID_AS_CLIENT_NAME,
     rotateRegistrationAccessToken: settings.DCR_ROTATE_REGISTRATION_ACCESS_TOKEN,
@@ -79,6 +81,18 @@ export function policyFromSettings(settings: DcrSettings): RegistrationServiceOp
 }
 
 type RegistrationServiceOptionsPolicy = Parameters<typeof createRegistrationService>[0]['policy'] & RegistrationPolicy;
+
+/**
+ * The trust the environment gives (DCR_TRUSTED_DIRECTORIES, DCR_TRUSTED_CA_FILE, read once): in
+ * force until a platform config arrives, and the CA file outranks published trust anchors.
+ */
+export function trustFromSettings(settings: DcrSettings): EnvironmentTrust {
+  return {
+    directories: settings.DCR_TRUSTED_DIRECTORIES,
+    trustedCas: settings.DCR_TRUSTED_CA_FILE ? readCertificates(settings.DCR_TRUSTED_CA_FILE) : [],
+    casFromFile: settings.DCR_TRUSTED_CA_FILE !== undefined,
+  };
+}
 
 function readCertificates(file: string): X509Certificate[] {
   const pem = readFileSync(file, 'utf8');
@@ -90,11 +104,11 @@ function readCertificates(file: string): X509Certificate[] {
 /** Insecure or incomplete settings, each named, for a warning at start-up (STYLE habit 6). */
 export function settingsWarnings(settings: DcrSettings): string[] {
   const warnings: string[] = [];
-  if (settings.DCR_TRUSTED_DIRECTORIES.length === 0)
+  if (settings.DCR_TRUSTED_DIRECTORIES.length === 0 && !settings.CONFIG_GRPC_TARGET)
     warnings.push('DCR_TRUSTED_DIRECTORIES is empty: every registration is refused');
   if (settings.DCR_ACCEPTED_AUDIENCES.length === 0)
     warnings.push('DCR_ACCEPTED_AUDIENCES is empty: every registration is refused');
-  if (!settings.DCR_TRUSTED_CA_FILE)
+  if (!settings.DCR_TRUSTED_CA_FILE && !settings.CONFIG_GRPC_TARGET)
     warnings.push('DCR_TRUSTED_CA_FILE is not set: transport certificate chains are verified by the edge only');
   if (settings.DCR_ALLOW_PRIVATE_JWKS_URIS)
     warnings.push(
@@ -114,6 +128,7 @@ export function settingsWarnings(settings: DcrSettings): string[] {
 export async function composeDcrService(options: ComposeOptions): Promise<DcrComponents> {
   const { settings, logger } = options;
   const policy = policyFromSettings(settings);
+  const environmentTrust = trustFromSettings(settings);
   const clients = await createMongoClientRepository(options.mongo);
   const outbox = await createMongoRevocationOutbox(options.mongo);
   const grpcRevoker = options.tokenRevoker
@@ -133,6 +148,10 @@ export async function composeDcrService(options: ComposeOptions): Promise<DcrCom
     refreshCooldownMs: settings.DCR_JWKS_REFRESH_COOLDOWN_MS,
     allowPrivate: settings.DCR_ALLOW_PRIVATE_JWKS_URIS,
   });
+  const trust = createLiveTrust(environmentTrust);
+  const subscription = await subscribeToTrust(settings, logger, environmentTrust, trust, (directory) =>
+    keys.forget(directory.jwksUri),
+  );
   const registration = createRegistrationService({
     clients,
     replay: createRedisReplayCache(options.redis),
@@ -141,6 +160,7 @@ export async function composeDcrService(options: ComposeOptions): Promise<DcrCom
     // Read-only use of the token keyspace auth-server writes (same REDIS_KEY_PREFIX).
     accessTokens: createTokenStore(options.redis),
     policy,
+    trust: () => trust.current(),
     logger,
   });
 
@@ -183,9 +203,47 @@ export async function composeDcrService(options: ComposeOptions): Promise<DcrCom
     registration,
     clientRegistry,
     revocations,
+    trust,
     async close() {
+      await subscription?.stop();
       await revocations.stop();
       grpcRevoker?.close();
     },
   };
+}
+
+/**
+ * With CONFIG_GRPC_TARGET, keeps `trust` on what config-api publishes (issue 8), starting from
+ * the cached snapshot when there is one; without it, nothing (the environment applies for good).
+ * `onWithdrawn` is called for each directory that stops being trusted as it was.
+ */
+async function subscribeToTrust(
+  settings: DcrSettings,
+  logger: Logger,
+  environment: EnvironmentTrust,
+  trust: LiveTrust,
+  onWithdrawn: (directory: TrustedDirectory) => void,
+): Promise<PlatformConfigSubscription | undefined> {
+  if (!settings.CONFIG_GRPC_TARGET) return undefined;
+  const log = logger.child({ component: 'platform-config' });
+  return subscribeToPlatformConfig({
+    target: settings.CONFIG_GRPC_TARGET,
+    ...(settings.CONFIG_CACHE_FILE ? { cacheFile: settings.CONFIG_CACHE_FILE } : {}),
+    logger: log,
+    onConfig(config, version) {
+      const next = trustFromPlatformConfig(config, environment);
+      const withdrawn = trust.replace(next, version);
+      for (const directory of withdrawn) onWithdrawn(directory);
+      log.info(
+        {
+          version,
+          directories: next.directories.map((directory) => directory.issuer),
+          withdrawn: withdrawn.map((directory) => directory.issuer),
+          trustedCas: next.trustedCas.length,
+          casFrom: environment.casFromFile ? 'DCR_TRUSTED_CA_FILE' : 'config-api',
+        },
+        `trust from platform config version ${version}: ${next.directories.length} directories, ${next.trustedCas.length} CAs`,
+      );
+    },
+  });
 }

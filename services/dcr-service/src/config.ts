@@ -32,14 +32,18 @@ export const settingsShape = {
     z.array(trustedDirectorySchema),
     [],
     'JSON array of trusted software-statement issuers: [{"issuer","jwksUri","environment":"sandbox"|"production"}]. ' +
-      'An SSA from any other issuer is refused with unapproved_software_statement. Empty by default: nothing can register until it is set',
+      'An SSA from any other issuer is refused with unapproved_software_statement. With CONFIG_GRPC_TARGET, the ' +
+      'directories config-api publishes replace this list once a snapshot is in hand. Empty by default: nothing can ' +
+      'register until it is set',
   ),
   DCR_TRUSTED_CA_FILE: z
     .string()
     .optional()
     .describe(
       'PEM file of the CAs that may issue TPP transport certificates (OB / eIDAS issuing and root CAs). The edge already ' +
-        'verifies the chain; when this is set dcr-service verifies the leaf against it too (defence in depth)',
+        'verifies the chain; when this is set dcr-service verifies the leaf against it too (defence in depth). Set, it ' +
+        'takes precedence over the trust anchors config-api publishes; unset, a non-empty list of published trust ' +
+        'anchors is used instead (CONFIG_GRPC_TARGET), and with neither the edge verifies alone',
     ),
   DCR_CERTIFICATE_BINDING: setting.oneOf(
     ['require', 'warn', 'off'],
@@ -52,6 +56,29 @@ export const settingsShape = {
     'identifiers of this bank accepted as the registration request aud (OB organisation id, issuer URL). Empty by ' +
       'default: every registration is refused until it is set',
   ),
+
+  // ---- live trust (issue 8): what config-api publishes replaces the trust settings above without a restart ----
+  CONFIG_GRPC_TARGET: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "gRPC target of config-api's obip.config.v1.Config, e.g. dns:///config-api-headless.obip.svc.cluster.local:50055. " +
+        'dcr-service applies what it publishes without a restart: the active directories replace ' +
+        'DCR_TRUSTED_DIRECTORIES once config-api holds at least one (until then the environment list stays; a removed or disabled directory is refused with ' +
+        'unapproved_software_statement and its cached key set dropped), and the trust anchors replace the CAs of ' +
+        'transport certificates unless DCR_TRUSTED_CA_FILE is set. Until a snapshot arrives or is read from ' +
+        'CONFIG_CACHE_FILE, the environment values apply. Unset: no subscription, the environment only',
+    ),
+  CONFIG_CACHE_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'file where the last platform config received from config-api is kept (written atomically) and read at start, ' +
+        'so a restart while config-api is down keeps the directories and trust anchors it had; on a writable volume ' +
+        '(emptyDir). Unset: nothing is cached',
+    ),
 
   // ---- time windows ----
   DCR_CLOCK_SKEW_SECONDS: setting.integer(30, 'tolerated clock difference for exp and iat, in seconds', {

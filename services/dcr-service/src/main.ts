@@ -24,7 +24,7 @@ await runService({
   settings,
   logger,
   metrics,
-  // The revocation outbox stops before the stores it uses are closed.
+  // The config-api subscription and the revocation outbox stop before the stores they use are closed.
   dependencies: foundation.dependencies.map((dependency, index) =>
     index === 0
       ? {

@@ -1,11 +1,13 @@
 // Wiring of token-introspection's adapters and use cases from its settings. main.ts calls it with
-// the process's Redis and metrics; tests call it with their own, so both run the same graph.
+// the process's Redis and metrics; tests call it with their own, so both run the same graph,
+// config-api subscription included.
 import type { RequestListener } from 'node:http';
 import { Counter } from 'prom-client';
 import type { introspectionV1 } from '@obip/contracts';
 import type { ServiceHandlers } from '@obip/grpc';
 import { createClientCertificateReader, createHttpApp, errorHandler, notFoundHandler } from '@obip/http';
 import type { Logger, ServiceMetrics } from '@obip/observability';
+import { subscribeToPlatformConfig, type PlatformConfigSubscription } from '@obip/platform-config';
 import type { RedisClient } from '@obip/redis';
 import { createTokenStore } from '@obip/token-store';
 import { createGrpcCallerRegistry } from './callers/callers.grpc';
@@ -19,14 +21,17 @@ import { createIntrospectionListener } from './introspection/introspection.http'
 import { introspectionOpenApi } from './introspection/introspection.openapi';
 import { createIntrospectionService, type IntrospectionService } from './introspection/introspection.service';
 import { loadResponseSigner } from './introspection/introspection.signing';
+import { liveSettingsFromEnvironment, liveSettingsFromPlatform, type LiveSettings } from './live/live.settings';
 
 export interface TokenIntrospectionComponents {
   /** The node:http listener: POST /introspect, and the Express app for everything else. */
   http: RequestListener;
   introspection: IntrospectionService;
   grpcHandlers: ServiceHandlers<typeof introspectionV1.IntrospectionService>;
-  /** Closes the channels to dcr-service and consent-service. */
-  close(): void;
+  /** The live settings in force, and the platform config version they came from (undefined: the environment). */
+  liveSettings(): { settings: LiveSettings; version: number | undefined };
+  /** Stops the config-api subscription and closes the channels to dcr-service and consent-service. */
+  close(): Promise<void>;
 }
 
 export interface ComposeOptions {
@@ -36,8 +41,22 @@ export interface ComposeOptions {
   metrics: ServiceMetrics;
 }
 
+/**
+ * Builds token-introspection. With CONFIG_GRPC_TARGET it subscribes to config-api without waiting
+ * for it: the environment's live settings apply until a snapshot arrives (or is read from
+ * CONFIG_CACHE_FILE), then each new one applies to the next introspection (issue 8).
+ *
+ * @example
+ * const introspection = await composeTokenIntrospection({ settings, logger, redis, metrics });
+ * // ... on shutdown
+ * await introspection.close();
+ */
 export async function composeTokenIntrospection(options: ComposeOptions): Promise<TokenIntrospectionComponents> {
   const { settings, logger, metrics } = options;
+  let live: { settings: LiveSettings; version: number | undefined } = {
+    settings: liveSettingsFromEnvironment(settings),
+    version: undefined,
+  };
 
   const outcomes = new Counter({
     name: 'token_introspection_outcomes_total',
@@ -48,7 +67,7 @@ export async function composeTokenIntrospection(options: ComposeOptions): Promis
   const consents = createGrpcConsentStatuses({
     target: settings.CONSENTS_GRPC_TARGET,
     deadlineMs: settings.PEER_DEADLINE_MS,
-    cacheMs: settings.CONSENT_STATUS_CACHE_MS,
+    cacheMs: () => live.settings.consentStatusCacheMs,
   });
   const introspection = createIntrospectionService({
     // Read-only: records are written and revoked by auth-server.
@@ -80,6 +99,16 @@ export async function composeTokenIntrospection(options: ComposeOptions): Promis
   const signer = settings.SIGNING_KEYS_FILE
     ? await loadResponseSigner({ file: settings.SIGNING_KEYS_FILE, issuer: settings.ISSUER })
     : undefined;
+  const subscription: PlatformConfigSubscription | undefined = settings.CONFIG_GRPC_TARGET
+    ? await subscribeToPlatformConfig({
+        target: settings.CONFIG_GRPC_TARGET,
+        ...(settings.CONFIG_CACHE_FILE ? { cacheFile: settings.CONFIG_CACHE_FILE } : {}),
+        logger: logger.child({ component: 'platform-config' }),
+        onConfig(config, version) {
+          live = { settings: liveSettingsFromPlatform(config.settings), version };
+        },
+      })
+    : undefined;
 
   const app = createHttpApp({ logger, onResponse: metrics.observeHttpRequest });
   app.get('/openapi.json', (_req, res) => {
@@ -105,7 +134,9 @@ export async function composeTokenIntrospection(options: ComposeOptions): Promis
     http,
     introspection,
     grpcHandlers: createIntrospectionHandlers(introspection),
-    close() {
+    liveSettings: () => live,
+    async close() {
+      await subscription?.stop();
       consents.close();
       registry.close();
     },

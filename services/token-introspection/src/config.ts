@@ -83,7 +83,9 @@ export const settingsShape = {
   ),
   CONSENT_STATUS_CACHE_MS: setting.durationMs(
     1_000,
-    'how long a consent status is reused; a revoked consent makes its tokens inactive within this (issue 6: at most one second)',
+    'how long a consent status is reused; a revoked consent makes its tokens inactive within this (issue 6: at most one ' +
+      'second). Live setting introspection.consentStatusCacheMs: with CONFIG_GRPC_TARGET, the value config-api ' +
+      'publishes replaces this one without a restart',
     { max: 1_000 },
   ),
   PEER_DEADLINE_MS: setting.durationMs(
@@ -91,6 +93,26 @@ export const settingsShape = {
     'deadline of each call to dcr-service and consent-service; a peer that misses it makes the answer 503 / UNAVAILABLE',
     { min: 50, max: 10_000 },
   ),
+
+  // ---- live settings (issue 8): what config-api publishes replaces CONSENT_STATUS_CACHE_MS without a restart ----
+  CONFIG_GRPC_TARGET: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "gRPC target of config-api's obip.config.v1.Config, e.g. dns:///config-api-headless.obip.svc.cluster.local:50055. " +
+        'token-introspection applies the platform settings it publishes (introspection.consentStatusCacheMs) without a ' +
+        'restart; the values of this file stay in force until a snapshot arrives or is read from CONFIG_CACHE_FILE. ' +
+        'Unset: no subscription, these values only',
+    ),
+  CONFIG_CACHE_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'file where the last platform settings received from config-api are kept (written atomically) and read at start, ' +
+        'so a restart while config-api is down keeps them; on a writable volume (emptyDir). Unset: nothing is cached',
+    ),
 
   // ---- signed responses (RFC 9701) ----
   SIGNING_KEYS_FILE: z

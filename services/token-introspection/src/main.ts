@@ -25,13 +25,13 @@ await runService({
   settings,
   logger,
   metrics,
-  // The peer channels close before the stores.
+  // The config-api subscription and the peer channels close before the stores.
   dependencies: foundation.dependencies.map((dependency, index) =>
     index === 0
       ? {
           ...dependency,
           close: async () => {
-            introspection.close();
+            await introspection.close();
             await dependency.close();
           },
         }

@@ -17,7 +17,7 @@ import {
   type PlatformConfig,
   type PlatformSettings,
 } from '@obip/platform-config';
-import { attachServerLogsOnFailure } from '@obip/testing';
+import { attachServerLogsOnFailure, startConfigApiDouble, type ConfigApiDouble } from '@obip/testing';
 import {
   REDIRECT_URI,
   loginAndConsent,
@@ -25,7 +25,6 @@ import {
   type Harness,
   type TestTpp,
 } from '../testing/auth-server.harness';
-import { startConfigApiDouble, type ConfigApiDouble } from '../testing/config-api.double';
 
 const FAPI2 = clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY;
 
@@ -63,7 +62,7 @@ describe('live settings pushed by config-api apply without a restart', () => {
       logger: logs.logger,
       env: ({ issuer }) => {
         settings = defaultPlatformSettings(issuer);
-        configApi.publish(settings);
+        configApi.publish({ settings });
         return { CONFIG_GRPC_TARGET: configApi.target };
       },
     });
@@ -79,7 +78,7 @@ describe('live settings pushed by config-api apply without a restart', () => {
     const next = structuredClone(settings);
     change(next);
     settings = next;
-    const version = configApi.publish(next);
+    const version = configApi.publish({ settings: next });
     await waitFor(`version ${version} is in force`, () => harness.server.liveSettings().version === version);
     return version;
   }
@@ -267,7 +266,7 @@ describe('live settings pushed by config-api apply without a restart', () => {
     const inForce = harness.server.liveSettings().version;
     const invalid = structuredClone(settings);
     invalid.lifetimes.authorizationCodeSeconds = 600; // FAPI 2.0 SP 5.3.2.1: at most 60
-    const version = configApi.publish(invalid);
+    const version = configApi.publish({ settings: invalid });
     await waitFor('the refusal is logged', () =>
       logs.lines.some((line) => line.level === 'warn' && line.version === version && Array.isArray(line.issues)),
     );

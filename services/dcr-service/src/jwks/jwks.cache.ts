@@ -33,6 +33,11 @@ interface Entry {
 export function createJwksCache(options: JwksCacheOptions): KeyResolver & {
   /** The cached (or freshly fetched) key set at `uri`. */
   keySet(uri: string, trusted: boolean): Promise<JSONWebKeySet>;
+  /**
+   * Drops the key set at `uri`, and keeps none a fetch still under way brings back: the next use
+   * fetches it again. For a directory that stopped being trusted, whose keys must not outlive it.
+   */
+  forget(uri: string): void;
 } {
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
@@ -43,18 +48,24 @@ export function createJwksCache(options: JwksCacheOptions): KeyResolver & {
     allowPrivate: trusted || options.allowPrivate,
   });
 
+  const flightKey = (uri: string, trusted: boolean) => `${trusted ? 't' : 'u'} ${uri}`;
+
   function load(uri: string, trusted: boolean): Promise<Entry> {
-    const key = `${trusted ? 't' : 'u'} ${uri}`;
+    const key = flightKey(uri, trusted);
     let pending = inFlight.get(key);
     if (!pending) {
-      pending = options
+      // Only the fetch still registered under `key` may store its result: `forget` unregisters it.
+      const fetching: Promise<Entry> = options
         .fetcher(uri, fetchOptions(trusted))
         .then((jwks) => {
           const entry = { jwks, resolve: createLocalJWKSet(jwks), fetchedAt: now() };
-          entries.set(uri, entry);
+          if (inFlight.get(key) === fetching) entries.set(uri, entry);
           return entry;
         })
-        .finally(() => inFlight.delete(key));
+        .finally(() => {
+          if (inFlight.get(key) === fetching) inFlight.delete(key);
+        });
+      pending = fetching;
       inFlight.set(key, pending);
     }
     return pending;
@@ -81,6 +92,12 @@ export function createJwksCache(options: JwksCacheOptions): KeyResolver & {
         const refreshed = await load(uri, trusted);
         return refreshed.resolve(header);
       }
+    },
+
+    forget(uri) {
+      entries.delete(uri);
+      inFlight.delete(flightKey(uri, true));
+      inFlight.delete(flightKey(uri, false));
     },
   };
 }

@@ -29,11 +29,22 @@ export interface PresentedCertificate {
   thumbprintS256: string;
 }
 
-/** A trusted software-statement issuer (settings: DCR_TRUSTED_DIRECTORIES). */
+/** A trusted software-statement issuer (DCR_TRUSTED_DIRECTORIES, or an active directory config-api publishes). */
 export interface TrustedDirectory {
   issuer: string;
   jwksUri: string;
   environment: 'sandbox' | 'production';
+}
+
+/**
+ * Whom the rules trust: the directories that issue software statements and the CAs of transport
+ * certificates. Unlike {@link RegistrationPolicy} it may change while the service runs (config-api
+ * publishes it), so a request reads it once, when it starts.
+ */
+export interface RegistrationTrust {
+  directories: readonly TrustedDirectory[];
+  /** Empty: the edge's verification of the chain stands alone. */
+  trustedCas: readonly X509Certificate[];
 }
 
 /** The policy the rules apply, built from settings once. */
@@ -48,8 +59,6 @@ export interface RegistrationPolicy {
   scopesByRole: Readonly<Record<string, readonly string[]>>;
   allowLoopbackRedirectUris: boolean;
   certificateBinding: 'require' | 'warn' | 'off';
-  trustedCas: readonly X509Certificate[];
-  directories: readonly TrustedDirectory[];
 }
 
 /** Claims of a JWT body, untrusted until the rules have passed. */
@@ -329,7 +338,7 @@ export function requireSoftwareStatement(claims: Claims): string {
 }
 
 /**
- * Rule 4b. The SSA is issued by a trusted directory (configured list); the issuer is read
+ * Rule 4b. The SSA is issued by a trusted directory (the list in force); the issuer is read
  * before the signature is checked only to pick the directory's keys. Returns the directory.
  */
 export function findTrustedDirectory(ssa: string, directories: readonly TrustedDirectory[]): TrustedDirectory {

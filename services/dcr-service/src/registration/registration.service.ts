@@ -41,6 +41,7 @@ import {
   type KeyResolver,
   type PresentedCertificate,
   type RegistrationPolicy,
+  type RegistrationTrust,
   type SoftwareStatement,
   type TrustedDirectory,
 } from './registration.rules';
@@ -85,6 +86,8 @@ export interface RegistrationServiceOptions {
     useSoftwareIdAsClientName: boolean;
     rotateRegistrationAccessToken: boolean;
   };
+  /** The trust in force, read once per request: config-api may replace it while the service runs. */
+  trust: () => RegistrationTrust;
   logger: RegistrationLogger;
   now?: () => Date;
 }
@@ -148,7 +151,7 @@ interface ValidatedRegistration {
 }
 
 export function createRegistrationService(options: RegistrationServiceOptions): RegistrationService {
-  const { clients, replay, keys, policy, logger } = options;
+  const { clients, replay, keys, policy, trust, logger } = options;
   const now = options.now ?? (() => new Date());
 
   async function validate(
@@ -157,9 +160,10 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
     existing?: RegisteredClient,
   ): Promise<ValidatedRegistration> {
     const at = now();
+    const { trustedCas, directories } = trust();
     // Rule 1: the transport certificate.
     const certificate = requireClientCertificate(presented);
-    checkCertificateChain(certificate, policy.trustedCas, at);
+    checkCertificateChain(certificate, trustedCas, at);
 
     // Rule 2 (header): before anything in the payload is looked at.
     let unverified: Claims;
@@ -172,7 +176,7 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
 
     // Rule 4 (signature): whose keys the request must be signed with.
     const softwareStatement = requireSoftwareStatement(unverified);
-    const directory = findTrustedDirectory(softwareStatement, policy.directories);
+    const directory = findTrustedDirectory(softwareStatement, directories);
     const ssaClaims = await verifySoftwareStatementSignature(softwareStatement, directory, keys, policy.signingAlgs);
     const ssa = checkSoftwareStatementClaims(ssaClaims, at, policy);
 
@@ -273,7 +277,7 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
 
   async function authenticate(command: ManageCommand): Promise<RegisteredClient> {
     const certificate = requireClientCertificate(command.certificate);
-    checkCertificateChain(certificate, policy.trustedCas, now());
+    checkCertificateChain(certificate, trust().trustedCas, now());
     if (!command.token) throw new RegistrationAccessError('a registration access token is required', false);
     const hash = hashToken(command.token);
     const client = await clients.findById(command.clientId);

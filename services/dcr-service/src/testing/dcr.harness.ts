@@ -2,6 +2,7 @@
 // a mock OB directory, a test PKI, and a real tokens.v1 gRPC server standing in for
 // auth-server. Used by the test files beside the code; never by production code.
 import { X509Certificate } from 'node:crypto';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync, mkdtempSync } from 'node:fs';
@@ -62,16 +63,25 @@ export interface DcrHarness {
   stop(): Promise<void>;
 }
 
-/**
- * Starts dcr-service's graph for one test file. `env` overrides the settings the harness sets
- * (trusted directory, audience, loopback JWKS allowed, CA file).
- */
-export async function startDcrHarness(
-  options: { name?: string; env?: Record<string, string> } = {},
-): Promise<DcrHarness> {
+export interface DcrHarnessOptions {
+  /** Distinguishes the test file's database and Redis prefix. */
+  name?: string;
+  /** Overrides of the settings the harness sets (trusted directory, audience, loopback JWKS allowed, CA file). */
+  env?: Record<string, string>;
+  /**
+   * Serve the directory's and the software key sets over https, as config-api requires of a
+   * published directory's jwksUri. The test PKI's root is then trusted by this process (each test
+   * file runs in its own), as the cluster trusts a public CA.
+   */
+  httpsDirectory?: boolean;
+}
+
+/** Starts dcr-service's graph for one test file. */
+export async function startDcrHarness(options: DcrHarnessOptions = {}): Promise<DcrHarness> {
   const name = options.name ?? 'dcr';
   const pki = await createTestPki();
-  const directory = await createTestDirectory({ pki });
+  if (options.httpsDirectory) setDefaultCACertificates([...getCACertificates('default'), pki.root.certPem]);
+  const directory = await createTestDirectory({ pki, https: options.httpsDirectory ?? false });
   const revokeCalls: RevokeCall[] = [];
   const tokens: GrpcServer = createGrpcServer({
     serviceName: 'auth-server-twin',

@@ -12,8 +12,12 @@ export interface GrpcConsentStatusesOptions {
   target: string;
   /** Deadline of each GetConsentStatus call. */
   deadlineMs: number;
-  /** How long an answer is reused, measured from when it was asked for; at most 1000. 0 disables the cache. */
-  cacheMs: number;
+  /**
+   * How long an answer is reused, measured from when it was asked for; at most 1000, 0 disables
+   * the cache. Read at every use, so a live settings change applies to the next introspection,
+   * cached answers included.
+   */
+  cacheMs: () => number;
   /** Most consents held in the cache; the oldest entries go first. Default 100 000. */
   maxEntries?: number;
   /** Clock in ms, for tests. */
@@ -25,6 +29,9 @@ interface Entry {
   /** When the call that produced it was started: an answer is never older than this. */
   askedAt: number;
 }
+
+/** Issue 6: a revoked consent makes its tokens inactive within one second. */
+const MAX_CACHE_MS = 1_000;
 
 const STATUS_FROM_PROTO: Partial<Record<consentsV1.ConsentStatus, ConsentStatus>> = {
   [consentsV1.ConsentStatus.CONSENT_STATUS_AWAITING_AUTHORISATION]: 'AwaitingAuthorisation',
@@ -40,11 +47,15 @@ const STATUS_FROM_PROTO: Partial<Record<consentsV1.ConsentStatus, ConsentStatus>
  * service starts while consent-service is still coming up.
  *
  * @example
- * const consents = createGrpcConsentStatuses({ target: 'dns:///consent-service:50053', deadlineMs: 1000, cacheMs: 1000 });
+ * const consents = createGrpcConsentStatuses({ target: 'dns:///consent-service:50053', deadlineMs: 1000, cacheMs: () => 1000 });
  * await consents.status('consent-1'); // { status: 'Authorised', clientId, expiresAt } | undefined
  */
 export function createGrpcConsentStatuses(options: GrpcConsentStatusesOptions): ConsentStatuses & { close(): void } {
-  if (options.cacheMs > 1_000) throw new TypeError('consent statuses may be cached for at most 1000 ms (issue 6)');
+  if (options.cacheMs() > MAX_CACHE_MS) {
+    throw new TypeError('consent statuses may be cached for at most 1000 ms (issue 6)');
+  }
+  // A later value above the limit is held to it: the one-second promise does not depend on the source.
+  const cacheMs = () => Math.min(options.cacheMs(), MAX_CACHE_MS);
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 100_000;
   const client: GrpcClient<typeof consentsV1.ConsentsService> = createGrpcClient(consentsV1.ConsentsClient, {
@@ -56,7 +67,7 @@ export function createGrpcConsentStatuses(options: GrpcConsentStatusesOptions): 
   const inFlight = new Map<string, Promise<Entry>>();
 
   function remember(consentId: string, entry: Entry): void {
-    if (options.cacheMs === 0) return;
+    if (cacheMs() === 0) return;
     cache.delete(consentId);
     if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
     cache.set(consentId, entry);
@@ -81,7 +92,7 @@ export function createGrpcConsentStatuses(options: GrpcConsentStatusesOptions): 
   return {
     async status(consentId) {
       const cached = cache.get(consentId);
-      if (cached && now() - cached.askedAt < options.cacheMs) return cached.state;
+      if (cached && now() - cached.askedAt < cacheMs()) return cached.state;
       return (await ask(consentId)).state;
     },
     close: () => client.close(),

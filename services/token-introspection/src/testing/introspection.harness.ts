@@ -181,7 +181,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     },
     async stop() {
       introspection.close();
-      components.close();
+      await components.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await grpcServer.shutdown(0);
