@@ -20,7 +20,7 @@ import { createIntrospectionHandlers } from './introspection/introspection.grpc'
 import { createIntrospectionListener } from './introspection/introspection.http';
 import { introspectionOpenApi } from './introspection/introspection.openapi';
 import { createIntrospectionService, type IntrospectionService } from './introspection/introspection.service';
-import { loadResponseSigner } from './introspection/introspection.signing';
+import { createReloadingResponseSigner } from './introspection/introspection.signing';
 import { liveSettingsFromEnvironment, liveSettingsFromPlatform, type LiveSettings } from './live/live.settings';
 
 export interface TokenIntrospectionComponents {
@@ -30,7 +30,7 @@ export interface TokenIntrospectionComponents {
   grpcHandlers: ServiceHandlers<typeof introspectionV1.IntrospectionService>;
   /** The live settings in force, and the platform config version they came from (undefined: the environment). */
   liveSettings(): { settings: LiveSettings; version: number | undefined };
-  /** Stops the config-api subscription and closes the channels to dcr-service and consent-service. */
+  /** Stops the config-api subscription and the key reload, and closes the channels to dcr-service and consent-service. */
   close(): Promise<void>;
 }
 
@@ -97,7 +97,12 @@ export async function composeTokenIntrospection(options: ComposeOptions): Promis
     },
   });
   const signer = settings.SIGNING_KEYS_FILE
-    ? await loadResponseSigner({ file: settings.SIGNING_KEYS_FILE, issuer: settings.ISSUER })
+    ? await createReloadingResponseSigner({
+        file: settings.SIGNING_KEYS_FILE,
+        issuer: settings.ISSUER,
+        reloadMs: settings.SIGNING_KEYS_RELOAD_MS,
+        logger: logger.child({ component: 'signing-keys' }),
+      })
     : undefined;
   const subscription: PlatformConfigSubscription | undefined = settings.CONFIG_GRPC_TARGET
     ? await subscribeToPlatformConfig({
@@ -137,6 +142,7 @@ export async function composeTokenIntrospection(options: ComposeOptions): Promis
     liveSettings: () => live,
     async close() {
       await subscription?.stop();
+      signer?.stop();
       consents.close();
       registry.close();
     },

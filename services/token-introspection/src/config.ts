@@ -122,6 +122,11 @@ export const settingsShape = {
     .describe(
       'path of the private JWKS (JSON) auth-server signs with (PS256 / ES256 keys); signed introspection responses use it. Unset: a request with Accept: application/token-introspection+jwt is answered 406',
     ),
+  SIGNING_KEYS_RELOAD_MS: setting.durationMs(
+    10_000,
+    'how often SIGNING_KEYS_FILE is re-read, so keys config-api rotates are used without a restart; 0 reads it once',
+    { max: 3_600_000 },
+  ),
 };
 
 export type IntrospectionSettings = ReturnType<typeof loadConfig>;

@@ -1,5 +1,6 @@
 // RFC 9701 signed introspection responses, signed with the platform's keys: the private JWKS
 // auth-server signs with (SIGNING_KEYS_FILE), so resource servers verify them against /jwks.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { FAPI_SIGNING_ALGS } from '@obip/fapi';
@@ -58,6 +59,72 @@ export async function loadResponseSigner(options: {
         .setAudience(audience)
         .setIssuedAt(now())
         .sign(signingKey.key);
+    },
+  };
+}
+
+/**
+ * A signer that follows SIGNING_KEYS_FILE as config-api rotates the keys (a Kubernetes Secret
+ * mount changes under a running pod): the file is re-read every `reloadMs`, a changed and valid
+ * key set replaces the current one, and an unreadable or invalid one is logged once and ignored,
+ * so responses keep being signed with keys that /jwks still publishes.
+ *
+ * @example
+ * const signer = await createReloadingResponseSigner({ file, issuer, reloadMs: 10_000, logger });
+ * onShutdown(() => signer.stop());
+ */
+export async function createReloadingResponseSigner(options: {
+  file: string;
+  issuer: string;
+  reloadMs: number;
+  logger: { info(bindings: object, message: string): void; warn(bindings: object, message: string): void };
+}): Promise<ResponseSigner & { stop(): void }> {
+  const digest = (text: string) => createHash('sha256').update(text).digest('hex');
+  let current = await loadResponseSigner(options);
+  let seen = digest(readFileSync(options.file, 'utf8'));
+  let timer: NodeJS.Timeout | undefined;
+
+  async function check(): Promise<void> {
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (error) {
+      const marker = `unreadable:${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+      if (marker !== seen)
+        options.logger.warn({ err: error }, 'SIGNING_KEYS_FILE unreadable; keeping the current keys');
+      seen = marker;
+      return;
+    }
+    const hash = digest(text);
+    if (hash === seen) return;
+    seen = hash;
+    try {
+      current = await loadResponseSigner(options);
+      options.logger.info({ algorithms: current.algorithms }, 'signing keys reloaded from SIGNING_KEYS_FILE');
+    } catch (error) {
+      options.logger.warn({ err: error }, 'SIGNING_KEYS_FILE changed but is not usable; keeping the current keys');
+    }
+  }
+
+  function schedule(): void {
+    if (options.reloadMs <= 0) return;
+    timer = setTimeout(() => {
+      void check().finally(() => {
+        if (timer) schedule();
+      });
+    }, options.reloadMs);
+    timer.unref();
+  }
+  schedule();
+
+  return {
+    get algorithms() {
+      return current.algorithms;
+    },
+    sign: (signOptions) => current.sign(signOptions),
+    stop() {
+      clearTimeout(timer);
+      timer = undefined;
     },
   };
 }
