@@ -254,9 +254,7 @@ MONGO_DB: {{ .v.mongoDatabase | quote }}
 {{- end }}
 {{- if .c.signingKeys }}
 SIGNING_KEYS_FILE: {{ printf "%s/jwks.json" (include "obip.signingKeysDir" .root) | quote }}
-{{- end }}
-{{- if eq .name "auth-server" }}
-{{- /* auth-server re-reads the mounted Secret and signs with a changed key set without a restart. */}}
+{{- /* Both readers of the keys re-read the mounted Secret and sign with a changed set without a restart. */}}
 SIGNING_KEYS_RELOAD_MS: {{ .root.Values.signingKeys.reloadMs | int64 | quote }}
 {{- end }}
 {{- if hasKey .c.peers "CONFIG_GRPC_TARGET" }}

@@ -105,11 +105,13 @@ describe('the Secrets config-api writes', () => {
     });
   }
 
-  it('reloads the signing keys in auth-server instead of rolling its pods', () => {
+  it('reloads the signing keys in auth-server and token-introspection instead of rolling their pods', () => {
     const objects = renderScenario('minimal');
-    assert.equal(settingsOf(objects, 'auth-server').SIGNING_KEYS_RELOAD_MS, '10000');
-    const annotations = deploymentOf(objects, 'auth-server').spec.template.metadata.annotations;
-    assert.deepEqual(Object.keys(annotations), ['checksum/settings']);
+    for (const name of ['auth-server', 'token-introspection']) {
+      assert.equal(settingsOf(objects, name).SIGNING_KEYS_RELOAD_MS, '10000', name);
+      const annotations = deploymentOf(objects, name).spec.template.metadata.annotations;
+      assert.deepEqual(Object.keys(annotations), ['checksum/settings'], name);
+    }
   });
 });
 
