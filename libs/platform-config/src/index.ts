@@ -11,3 +11,4 @@ export {
   type PlatformConfigSubscription,
   type PlatformConfigSubscriptionOptions,
 } from './platform-config.subscriber';
+export { subscriptionSettings } from './platform-config.settings';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting, splitList } from '@obip/config';
+import { subscriptionSettings } from '@obip/platform-config';
 
 /** An optional setting: unset means "derived" or "off", as its description says. */
 function optional<T extends z.ZodType>(schema: T, description: string) {
@@ -116,13 +117,10 @@ export const settingsShape = {
   ),
 
   // --- Live settings (issue 8): config-api's values replace these without a restart ---
-  CONFIG_GRPC_TARGET: optional(
-    z.string().min(1),
-    "gRPC target of config-api's obip.config.v1.Config, e.g. dns:///config-api-headless.obip.svc.cluster.local:50055. auth-server applies the platform settings it publishes (lifetimes, FAPI default profile, PAR and DPoP nonce requirements, accepted algorithms, rate limits) without a restart; the values of this file stay in force until a snapshot arrives. Unset: no subscription, these values only",
-  ),
-  CONFIG_CACHE_FILE: optional(
-    z.string().min(1),
-    'file where the last platform settings received from config-api are kept (written atomically) and read at start, so a restart while config-api is down keeps them; on a writable volume (emptyDir). The issuer is taken from it at start. Unset: nothing is cached',
+  ...subscriptionSettings(
+    'auth-server',
+    'lifetimes, FAPI default profile, PAR and DPoP nonce requirements, accepted algorithms, rate limits',
+    'The issuer is taken from it at start',
   ),
   PAR_REQUIRED_FOR_FAPI1: setting.boolean(
     false,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting } from '@obip/config';
+import { subscriptionSettings } from '@obip/platform-config';
 
 const httpsOrHttpUrl = z.string().refine((value) => {
   try {
@@ -58,27 +59,13 @@ export const settingsShape = {
   ),
 
   // ---- live trust (issue 8): what config-api publishes replaces the trust settings above without a restart ----
-  CONFIG_GRPC_TARGET: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(
-      "gRPC target of config-api's obip.config.v1.Config, e.g. dns:///config-api-headless.obip.svc.cluster.local:50055. " +
-        'dcr-service applies what it publishes without a restart: the active directories replace ' +
-        'DCR_TRUSTED_DIRECTORIES once config-api holds at least one (until then the environment list stays; a removed or disabled directory is refused with ' +
-        'unapproved_software_statement and its cached key set dropped), and the trust anchors replace the CAs of ' +
-        'transport certificates unless DCR_TRUSTED_CA_FILE is set. Until a snapshot arrives or is read from ' +
-        'CONFIG_CACHE_FILE, the environment values apply. Unset: no subscription, the environment only',
-    ),
-  CONFIG_CACHE_FILE: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(
-      'file where the last platform config received from config-api is kept (written atomically) and read at start, ' +
-        'so a restart while config-api is down keeps the directories and trust anchors it had; on a writable volume ' +
-        '(emptyDir). Unset: nothing is cached',
-    ),
+  ...subscriptionSettings(
+    'dcr-service',
+    'the active directories replace DCR_TRUSTED_DIRECTORIES once config-api holds at least one (until then the ' +
+      'environment list stays; a removed or disabled directory is refused with unapproved_software_statement and its ' +
+      'cached key set dropped), and the trust anchors replace the CAs of transport certificates unless ' +
+      'DCR_TRUSTED_CA_FILE is set',
+  ),
 
   // ---- time windows ----
   DCR_CLOCK_SKEW_SECONDS: setting.integer(30, 'tolerated clock difference for exp and iat, in seconds', {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { loadSettingsOrExit, serviceBaseSettings, setting, splitList } from '@obip/config';
+import { subscriptionSettings } from '@obip/platform-config';
 
 const httpsUrl = z.string().refine((value) => {
   try {
@@ -95,26 +96,8 @@ export const settingsShape = {
   ),
 
   // ---- live settings (issue 8): what config-api publishes replaces CONSENT_STATUS_CACHE_MS without a restart ----
-  CONFIG_GRPC_TARGET: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(
-      "gRPC target of config-api's obip.config.v1.Config, e.g. dns:///config-api-headless.obip.svc.cluster.local:50055. " +
-        'token-introspection applies the platform settings it publishes (introspection.consentStatusCacheMs) without a ' +
-        'restart; the values of this file stay in force until a snapshot arrives or is read from CONFIG_CACHE_FILE. ' +
-        'Unset: no subscription, these values only',
-    ),
-  CONFIG_CACHE_FILE: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(
-      'file where the last platform settings received from config-api are kept (written atomically) and read at start, ' +
-        'so a restart while config-api is down keeps them; on a writable volume (emptyDir). Unset: nothing is cached',
-    ),
+  ...subscriptionSettings('token-introspection', 'introspection.consentStatusCacheMs replaces CONSENT_STATUS_CACHE_MS'),
 
-  // ---- signed responses (RFC 9701) ----
   SIGNING_KEYS_FILE: z
     .string()
     .min(1)
