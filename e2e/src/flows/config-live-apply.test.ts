@@ -124,6 +124,13 @@ describe('config-api changes applied live', () => {
     const before = await oidc.clientCredentialsGrant(config, { scope: 'accounts' });
     assert.equal(before.expires_in, 300);
     const authServerPid = platform.service('auth-server').child.pid;
+    // auth-server started before config-api and retries with backoff (up to 30 s): wait until it
+    // has the current version, so the change below is the one under test.
+    await eventually(
+      async () => (/applied platform config version/.test(platform.service('auth-server').output()) ? true : undefined),
+      'auth-server has subscribed to config-api',
+      45_000,
+    );
 
     const read = await admin('/v1/settings');
     const settings = (await read.json()) as { lifetimes: { clientCredentialsSeconds: number } };
