@@ -62,7 +62,7 @@ test('reports not-ready during the shutdown delay while still serving requests',
   assert.equal(code, 0);
 });
 
-test('shutdown closes every dependency and marks gRPC not serving', async () => {
+test('shutdown stops background work, then closes every dependency, and marks gRPC not serving', async () => {
   const closed: string[] = [];
   const servingStates: boolean[] = [];
   const running = await runService({
@@ -82,6 +82,10 @@ test('shutdown closes every dependency and marks gRPC not serving', async () => 
       { name: 'mongodb', check: async () => {}, close: async () => void closed.push('mongodb') },
       { name: 'redis', check: async () => {}, close: async () => void closed.push('redis') },
     ],
+    stopBackgroundWork: async () => {
+      closed.push('background work');
+      throw new Error('a failing stop does not keep the stores open');
+    },
     grpc: {
       listen: async () => 4321,
       setServing: (serving) => void servingStates.push(serving),
@@ -90,6 +94,6 @@ test('shutdown closes every dependency and marks gRPC not serving', async () => 
   });
   assert.equal(running.ports.grpc, 4321);
   assert.equal(await running.shutdown('test'), 0);
-  assert.deepEqual(closed, ['mongodb', 'redis']);
+  assert.deepEqual(closed, ['background work', 'mongodb', 'redis']);
   assert.deepEqual(servingStates, [true, false]);
 });

@@ -28,6 +28,12 @@ export interface RunServiceOptions {
   dependencies: readonly Dependency[];
   http?: RequestListener;
   grpc?: GrpcEndpoint;
+  /**
+   * Stops the service's own background work (outboxes, sweeps, subscriptions, peer channels)
+   * after requests have drained and before the stores it uses are closed. A failure is logged
+   * and the stores close anyway.
+   */
+  stopBackgroundWork?: () => Promise<void> | void;
   /** Install SIGTERM/SIGINT handlers that drain and exit (default true). */
   handleSignals?: boolean;
   /** How the process ends after a shutdown; tests replace it. */
@@ -103,6 +109,11 @@ export async function runService(options: RunServiceOptions): Promise<RunningSer
     if (!drained) {
       logger.warn('grace period over: closing the connections still open');
       httpServer?.closeAllConnections();
+    }
+    try {
+      await options.stopBackgroundWork?.();
+    } catch (error) {
+      logger.warn({ err: error }, 'stopping background work failed');
     }
     for (const dependency of dependencies) {
       await dependency

@@ -39,6 +39,8 @@ await runService({
   logger,
   metrics,
   dependencies: foundation.dependencies,
+  // The config-api subscription, the key reload and the channel to dcr-service.
+  stopBackgroundWork: () => server.close(),
   http: server.app,
   grpc: foundation.grpcEndpoint([TOKENS_GRPC_SERVICE]),
 });

@@ -53,20 +53,13 @@ await runService({
   settings,
   logger,
   metrics,
-  dependencies: foundation.dependencies.map((dependency, index) =>
-    index === 0
-      ? {
-          ...dependency,
-          // The Lease is handed over and the peers' channels closed before the stores go.
-          close: async () => {
-            await sink.stop();
-            registry.close();
-            tokens.close();
-            await dependency.close();
-          },
-        }
-      : dependency,
-  ),
+  dependencies: foundation.dependencies,
+  // The Lease is handed over and the peers' channels closed.
+  async stopBackgroundWork() {
+    await sink.stop();
+    registry.close();
+    tokens.close();
+  },
   http: components.app,
   grpc: {
     ...grpcEndpoint,

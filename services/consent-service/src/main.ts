@@ -2,7 +2,7 @@
 // the token-revocation outbox (issue 5). The user portal comes with auth-server's OIDC login.
 import { consentsV1 } from '@obip/contracts';
 import { createClientCertificateReader, createHttpApp, errorHandler, notFoundHandler } from '@obip/http';
-import { bootstrapService, runService, type Dependency } from '@obip/runtime';
+import { bootstrapService, runService } from '@obip/runtime';
 import { createTokenStore } from '@obip/token-store';
 import { loadConfig } from './config';
 import { createConsentsGrpcHandlers } from './consents/consents.grpc';
@@ -69,27 +69,17 @@ const expirySweep = setInterval(() => {
 expirySweep.unref();
 relay.start();
 
-// Background work stops before the stores close: the first store to close (mongodb) does it.
-const dependencies: Dependency[] = foundation.dependencies.map((dependency, index) =>
-  index === 0
-    ? {
-        ...dependency,
-        close: async () => {
-          clearInterval(expirySweep);
-          await relay.stop();
-          revoker.close();
-          await dependency.close();
-        },
-      }
-    : dependency,
-);
-
 await runService({
   name: 'consent-service',
   settings,
   logger,
   metrics,
-  dependencies,
+  dependencies: foundation.dependencies,
+  async stopBackgroundWork() {
+    clearInterval(expirySweep);
+    await relay.stop();
+    revoker.close();
+  },
   http: app,
   grpc: foundation.grpcEndpoint(['obip.consents.v1.Consents']),
 });

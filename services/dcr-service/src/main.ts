@@ -24,18 +24,9 @@ await runService({
   settings,
   logger,
   metrics,
-  // The config-api subscription and the revocation outbox stop before the stores they use are closed.
-  dependencies: foundation.dependencies.map((dependency, index) =>
-    index === 0
-      ? {
-          ...dependency,
-          close: async () => {
-            await dcr.close();
-            await dependency.close();
-          },
-        }
-      : dependency,
-  ),
+  dependencies: foundation.dependencies,
+  // The config-api subscription and the revocation outbox.
+  stopBackgroundWork: () => dcr.close(),
   http: dcr.app,
   grpc: foundation.grpcEndpoint(['obip.clients.v1.ClientRegistry']),
 });

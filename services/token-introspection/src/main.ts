@@ -25,18 +25,9 @@ await runService({
   settings,
   logger,
   metrics,
-  // The config-api subscription and the peer channels close before the stores.
-  dependencies: foundation.dependencies.map((dependency, index) =>
-    index === 0
-      ? {
-          ...dependency,
-          close: async () => {
-            await introspection.close();
-            await dependency.close();
-          },
-        }
-      : dependency,
-  ),
+  dependencies: foundation.dependencies,
+  // The config-api subscription, the key reload and the peer channels.
+  stopBackgroundWork: () => introspection.close(),
   http: introspection.http,
   grpc: foundation.grpcEndpoint(['obip.introspection.v1.Introspection']),
 });
