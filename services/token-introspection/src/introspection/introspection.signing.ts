@@ -43,8 +43,15 @@ export async function loadResponseSigner(options: {
   /** Clock in unix seconds, for tests. */
   now?: () => number;
 }): Promise<ResponseSigner> {
+  return signerFromText(readKeyFile(options.file), options);
+}
+
+async function signerFromText(
+  text: string,
+  options: { file: string; issuer: string; now?: () => number },
+): Promise<ResponseSigner> {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
-  const keys = await readSigningKeys(options.file);
+  const keys = await parseSigningKeys(text, options.file);
   const byAlg = new Map<string, SigningKey>();
   for (const key of keys) if (!byAlg.has(key.alg)) byAlg.set(key.alg, key);
   const fallback = keys[0]!;
@@ -80,8 +87,11 @@ export async function createReloadingResponseSigner(options: {
   logger: { info(bindings: object, message: string): void; warn(bindings: object, message: string): void };
 }): Promise<ResponseSigner & { stop(): void }> {
   const digest = (text: string) => createHash('sha256').update(text).digest('hex');
-  let current = await loadResponseSigner(options);
-  let seen = digest(readFileSync(options.file, 'utf8'));
+  // One read gives both the keys and the digest they are compared by, so a write between two
+  // reads cannot leave the new content marked as seen but not loaded.
+  const initial = readKeyFile(options.file);
+  let current = await signerFromText(initial, options);
+  let seen = digest(initial);
   let timer: NodeJS.Timeout | undefined;
 
   async function check(): Promise<void> {
@@ -99,7 +109,7 @@ export async function createReloadingResponseSigner(options: {
     if (hash === seen) return;
     seen = hash;
     try {
-      current = await loadResponseSigner(options);
+      current = await signerFromText(text, options);
       options.logger.info({ algorithms: current.algorithms }, 'signing keys reloaded from SIGNING_KEYS_FILE');
     } catch (error) {
       options.logger.warn({ err: error }, 'SIGNING_KEYS_FILE changed but is not usable; keeping the current keys');
@@ -129,10 +139,18 @@ export async function createReloadingResponseSigner(options: {
   };
 }
 
-async function readSigningKeys(file: string): Promise<SigningKey[]> {
+function readKeyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new Error(`SIGNING_KEYS_FILE: ${file} is not a readable JSON file`, { cause });
+  }
+}
+
+async function parseSigningKeys(text: string, file: string): Promise<SigningKey[]> {
   let jwks: { keys?: unknown };
   try {
-    jwks = JSON.parse(readFileSync(file, 'utf8')) as { keys?: unknown };
+    jwks = JSON.parse(text) as { keys?: unknown };
   } catch (cause) {
     throw new Error(`SIGNING_KEYS_FILE: ${file} is not a readable JSON file`, { cause });
   }
