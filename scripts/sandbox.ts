@@ -4,12 +4,11 @@
 // Ctrl-C stops everything. Issue 10 adds the demo bank and the demo TPP.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { startDirectoryApp } from '../e2e/src/sandbox/directory-app';
 import {
   createTestPki,
   startIngressTwin,
-  startJwksServer,
+  startAdminTokenIssuer,
   startMongoServer,
   startRedisServer,
   startServiceProcess,
@@ -176,25 +175,14 @@ ${running.map(({ name, process }) => `  ${name.padEnd(20)} ops http://127.0.0.1:
  * `.sandbox/admin-token` (mode 0600).
  */
 async function startAdminIssuer(dir: string) {
-  const issuer = 'https://sandbox-admin.obip.local';
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  const keys = await startJwksServer();
-  const jwksUri = keys.publish('/jwks', {
-    keys: [{ ...(await exportJWK(publicKey)), kid: 'sandbox-admin', alg: 'ES256' }],
+  const admin = await startAdminTokenIssuer('https://sandbox-admin.obip.local');
+  const token = await admin.mint({
+    subject: 'sandbox-admin',
+    clientId: 'sandbox-admin-console',
+    expiresInSeconds: 12 * 3600,
   });
-  const token = await new SignJWT({
-    scope: 'obip:config:read obip:config:write obip:keys:rotate obip:clients:write obip:audit:read',
-    client_id: 'sandbox-admin-console',
-  })
-    .setProtectedHeader({ alg: 'ES256', kid: 'sandbox-admin', typ: 'at+jwt' })
-    .setIssuer(issuer)
-    .setAudience('obip-config-api')
-    .setSubject('sandbox-admin')
-    .setIssuedAt()
-    .setExpirationTime('12h')
-    .sign(privateKey);
   writeFileSync(join(dir, 'admin-token'), `${token}\n`, { mode: 0o600 });
-  return { issuer, jwksUri, stop: () => keys.stop() };
+  return admin;
 }
 
 let stopping = false;

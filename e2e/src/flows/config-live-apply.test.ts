@@ -5,7 +5,6 @@
 // transport certificate comes from a newly trusted CA.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
 import {
@@ -14,12 +13,12 @@ import {
   dropTestDatabase,
   freePort,
   serviceMongoEnv,
-  startJwksServer,
+  startAdminTokenIssuer,
   startServiceProcess,
   testMongoUrl,
   testRedisPrefix,
   testRedisUrl,
-  type JwksServer,
+  type AdminTokenIssuer,
   type ServiceProcess,
 } from '@obip/testing';
 import { startPlatform, type Platform } from '../platform/platform';
@@ -28,8 +27,7 @@ const NAME = 'config_live';
 const ADMIN_ISSUER = 'https://admin-idp.bank.test';
 let platform: Platform;
 let configApi: ServiceProcess;
-let adminKeys: JwksServer;
-let adminKey: CryptoKey;
+let adminIssuer: AdminTokenIssuer;
 let configUrl: string;
 const configDatabase = testMongoUrl(`${NAME}_config`);
 
@@ -47,12 +45,7 @@ before(async () => {
     reloadableEdge: true,
     env: { 'auth-server': { CONFIG_GRPC_TARGET: `127.0.0.1:${configGrpcPort}` } },
   });
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  adminKey = privateKey;
-  adminKeys = await startJwksServer();
-  const jwksUri = adminKeys.publish('/jwks', {
-    keys: [{ ...(await exportJWK(publicKey)), kid: 'admin', alg: 'ES256' }],
-  });
+  adminIssuer = await startAdminTokenIssuer(ADMIN_ISSUER);
   configApi = await startServiceProcess({
     entry: 'services/config-api/src/main.ts',
     env: {
@@ -63,7 +56,7 @@ before(async () => {
       GRPC_PORT: String(configGrpcPort),
       OPS_PORT: '0',
       PLATFORM_ISSUER: platform.issuer,
-      ADMIN_TOKEN_ISSUERS: JSON.stringify([{ issuer: ADMIN_ISSUER, jwksUri }]),
+      ADMIN_TOKEN_ISSUERS: JSON.stringify([{ issuer: adminIssuer.issuer, jwksUri: adminIssuer.jwksUri }]),
       CLIENT_REGISTRY_GRPC_TARGET: platform.grpcAddress('dcr-service'),
       TOKENS_GRPC_TARGET: platform.grpcAddress('auth-server'),
       PUBLICATION_POLL_MS: '200',
@@ -79,22 +72,16 @@ after(async () => {
   configApi?.child.kill('SIGTERM');
   await configApi?.exited;
   await platform?.stop();
-  await adminKeys?.stop();
+  await adminIssuer?.stop();
   await dropTestDatabase(configDatabase);
 });
 
 async function admin(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
-  const token = await new SignJWT({
-    scope: 'obip:config:read obip:config:write',
-    client_id: 'bank-admin-console',
-  })
-    .setProtectedHeader({ alg: 'ES256', kid: 'admin', typ: 'at+jwt' })
-    .setIssuer(ADMIN_ISSUER)
-    .setAudience('obip-config-api')
-    .setSubject('ops@bank.test')
-    .setIssuedAt()
-    .setExpirationTime('5m')
-    .sign(adminKey);
+  const token = await adminIssuer.mint({
+    scopes: ['obip:config:read', 'obip:config:write'],
+    clientId: 'bank-admin-console',
+    subject: 'ops@bank.test',
+  });
   return fetch(`${configUrl}${path}`, {
     method: init.method ?? 'GET',
     headers: {

@@ -95,3 +95,9 @@ export {
   type ConfigApiDouble,
   type StartConfigApiDoubleOptions,
 } from './config-api/config-api.double';
+export {
+  ADMIN_API_SCOPES,
+  startAdminTokenIssuer,
+  type AdminTokenIssuer,
+  type AdminTokenOptions,
+} from './config-api/admin-token-issuer';

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
+import { ADMIN_API_SCOPES } from '@obip/testing';
+import { ADMIN_SCOPES } from './access.tokens';
 import {
   startConfigApiHarness,
   TEST_AUDIENCE,
@@ -27,6 +29,10 @@ async function getSettings(authorization?: string) {
 }
 
 describe('admin access tokens', () => {
+  it('knows the same admin scopes as the test issuer grants by default', () => {
+    assert.deepEqual([...ADMIN_API_SCOPES], [...ADMIN_SCOPES]);
+  });
+
   it('admits a token from a trusted issuer with the scope the route needs', async () => {
     const response = await getSettings(`Bearer ${await harness.token({ scopes: ['obip:config:read'] })}`);
     assert.equal(response.status, 200);

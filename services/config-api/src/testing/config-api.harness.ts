@@ -3,7 +3,6 @@
 // files beside the code; never by production code.
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import type { Connection } from 'mongoose';
 import { Registry } from 'prom-client';
 import { loadSettings } from '@obip/config';
@@ -11,32 +10,12 @@ import { configV1 } from '@obip/contracts';
 import { createGrpcServer, type GrpcServer } from '@obip/grpc';
 import { closeMongo, connectMongo } from '@obip/mongo';
 import { createLogger } from '@obip/observability';
-import { dropTestDatabase, startJwksServer, testMongoUrl, type JwksServer } from '@obip/testing';
-import type { AdminScope } from '../access/access.tokens';
+import { dropTestDatabase, startAdminTokenIssuer, testMongoUrl, type AdminTokenOptions } from '@obip/testing';
 import { composeConfigApi, type ComposeOptions, type ConfigApiComponents } from '../compose';
 import { settingsShape, type ConfigApiSettings } from '../config';
 
 export const TEST_ISSUER = 'https://issuer.obip.test';
 export const TEST_AUDIENCE = 'obip-config-api';
-export const ALL_SCOPES: AdminScope[] = [
-  'obip:config:read',
-  'obip:config:write',
-  'obip:keys:rotate',
-  'obip:clients:write',
-  'obip:audit:read',
-];
-
-export interface TokenOptions {
-  scopes?: readonly string[];
-  issuer?: string;
-  audience?: string;
-  subject?: string;
-  typ?: string;
-  expiresInSeconds?: number;
-  /** Sign with a key the issuer does not publish. */
-  foreignKey?: boolean;
-  extraClaims?: JWTPayload;
-}
 
 export interface ConfigApiHarness {
   settings: ConfigApiSettings;
@@ -50,7 +29,7 @@ export interface ConfigApiHarness {
   /** What the secrets sink received, in order. */
   published: { trustAnchors: string[]; signingKeys: string[] };
   /** An admin access token (RFC 9068 at+jwt) from the trusted test issuer. */
-  token(options?: TokenOptions): Promise<string>;
+  token(options?: AdminTokenOptions): Promise<string>;
   /** fetch against the API with a bearer token for `scopes` (default: all). */
   call(path: string, init?: RequestInit & { scopes?: readonly string[] }): Promise<Response>;
   stop(): Promise<void>;
@@ -65,10 +44,7 @@ export async function startConfigApiHarness(
   } = {},
 ): Promise<ConfigApiHarness> {
   const name = options.name ?? 'config-api';
-  const { privateKey, publicKey } = await generateKeyPair('PS256');
-  const foreign = await generateKeyPair('PS256');
-  const jwks: JwksServer = await startJwksServer();
-  const jwksUri = jwks.publish('/jwks', { keys: [{ ...(await exportJWK(publicKey)), kid: 'issuer-1', alg: 'PS256' }] });
+  const admin = await startAdminTokenIssuer(TEST_ISSUER);
 
   const mongoUrl = testMongoUrl(name);
   const settings = loadSettings('config-api', settingsShape, {
@@ -76,7 +52,7 @@ export async function startConfigApiHarness(
     LOG_LEVEL: 'silent',
     K8S_SYNC: 'off',
     DEV_KEYS_DIR: `tmp/test/${name}-${process.pid}`,
-    ADMIN_TOKEN_ISSUERS: JSON.stringify([{ issuer: TEST_ISSUER, jwksUri }]),
+    ADMIN_TOKEN_ISSUERS: JSON.stringify([{ issuer: admin.issuer, jwksUri: admin.jwksUri }]),
     ADMIN_TOKEN_AUDIENCE: TEST_AUDIENCE,
     PUBLICATION_POLL_MS: '200',
     ...options.env,
@@ -110,22 +86,8 @@ export async function startConfigApiHarness(
   grpc.addService(configV1.ConfigService, components.configHandlers);
   const grpcPort = await grpc.listen('127.0.0.1', 0);
 
-  async function token(tokenOptions: TokenOptions = {}): Promise<string> {
-    const key: CryptoKey = tokenOptions.foreignKey ? foreign.privateKey : privateKey;
-    return new SignJWT({
-      scope: (tokenOptions.scopes ?? ALL_SCOPES).join(' '),
-      client_id: 'admin-console',
-      ...tokenOptions.extraClaims,
-    })
-      .setProtectedHeader({ alg: 'PS256', kid: 'issuer-1', typ: tokenOptions.typ ?? 'at+jwt' })
-      .setIssuer(tokenOptions.issuer ?? TEST_ISSUER)
-      .setAudience(tokenOptions.audience ?? TEST_AUDIENCE)
-      .setSubject(tokenOptions.subject ?? 'admin@bank.example')
-      .setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + (tokenOptions.expiresInSeconds ?? 300))
-      .setJti(crypto.randomUUID())
-      .sign(key);
-  }
+  const token = (tokenOptions: AdminTokenOptions = {}) =>
+    admin.mint({ subject: 'admin@bank.example', audience: TEST_AUDIENCE, ...tokenOptions });
 
   return {
     settings,
@@ -147,7 +109,7 @@ export async function startConfigApiHarness(
       components.stop();
       await grpc.shutdown(1_000);
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await jwks.stop();
+      await admin.stop();
       await closeMongo(mongo);
       await dropTestDatabase(mongoUrl);
     },
