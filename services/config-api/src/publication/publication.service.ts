@@ -46,12 +46,10 @@ export function createPublication(options: PublicationOptions) {
     if (latest && latest.version >= version) return latest;
     // Validated as every subscriber will validate it: never publish what services would refuse.
     const config = platformConfigSchema.parse(await options.readConfig());
-    const published = { version, updatedAt, config };
-    if (!latest || version > latest.version) {
-      latest = published;
-      for (const listener of listeners) listener(published);
-      logger.info({ version }, 'platform configuration published');
-    }
+    // Builds run one at a time (refresh), so nothing newer can have arrived meanwhile.
+    latest = { version, updatedAt, config };
+    for (const listener of listeners) listener(latest);
+    logger.info({ version }, 'platform configuration published');
     return latest;
   }
 
