@@ -262,6 +262,9 @@ CONFIG_CACHE_FILE: {{ printf "%s/platform-config.json" (include "obip.configCach
 {{- end }}
 {{- if eq .name "config-api" }}
 {{- include "obip.configApiSettings" . }}
+{{- else if eq .name "auth-server" }}
+{{- /* auth-server issues admin API tokens for the audience config-api checks. */}}
+ADMIN_API_RESOURCE: {{ .root.Values.configApi.adminTokenAudience | quote }}
 {{- end }}
 {{- /* gRPC peers through their headless Services, for client-side round robin over the pods. */}}
 {{- $components := include "obip.components" .root | fromYaml }}
@@ -295,6 +298,9 @@ KEY_ENCRYPTION_KEY come from the Deployment's env (downward API, Secret).
 ADMIN_TOKEN_ISSUERS: {{ . | quote }}
 {{- end }}
 ADMIN_TOKEN_AUDIENCE: {{ $v.adminTokenAudience | quote }}
+{{- with $v.bootstrapAdminClient }}
+BOOTSTRAP_ADMIN_CLIENT: {{ toJson . | quote }}
+{{- end }}
 {{- with .root.Values.ingress.hosts.public }}
 {{- /* The issuer of the first platform settings document: the same host auth-server's ISSUER uses. */}}
 PLATFORM_ISSUER: {{ printf "https://%s" . | quote }}

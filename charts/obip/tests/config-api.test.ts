@@ -27,7 +27,8 @@ describe('config-api settings', () => {
         jwksUri: 'http://obip-auth-server.obip.svc.cluster.local:8081/jwks',
       },
     ]);
-    assert.equal(settings.ADMIN_TOKEN_AUDIENCE, 'obip-config-api');
+    assert.equal(settings.ADMIN_TOKEN_AUDIENCE, 'urn:obip:config-api');
+    assert.equal(settings.BOOTSTRAP_ADMIN_CLIENT, undefined, 'no bootstrap administrator client unless asked for');
     assert.equal(settings.KEY_ACTIVATION_DELAY_SECONDS, '3600');
     assert.equal(settings.KEY_RETIREMENT_DELAY_SECONDS, '7776000');
     assert.equal(settings.TRUST_ANCHOR_EXPIRY_WARNING_DAYS, '30');
@@ -49,6 +50,32 @@ describe('config-api settings', () => {
       },
     ]);
     assert.equal(external.ADMIN_TOKEN_AUDIENCE, 'https://config.obip.bank.example');
+  });
+
+  it('has auth-server issue admin API tokens for the audience config-api checks', () => {
+    assert.equal(settingsOf(objects, 'auth-server').ADMIN_API_RESOURCE, settings.ADMIN_TOKEN_AUDIENCE);
+    const external = renderScenario('external-stores');
+    assert.equal(
+      settingsOf(external, 'auth-server').ADMIN_API_RESOURCE,
+      settingsOf(external, 'config-api').ADMIN_TOKEN_AUDIENCE,
+    );
+  });
+
+  it('passes the bootstrap administrator client as JSON, and refuses an audience that is not an absolute URI', () => {
+    const client = {
+      jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'ops-1' }] },
+      token_endpoint_auth_signing_alg: 'ES256',
+    };
+    const rendered = render({
+      scenarios: ['minimal'],
+      setJson: [`configApi.bootstrapAdminClient=${JSON.stringify(client)}`],
+    });
+    assert.equal(rendered.status, 0, rendered.stderr);
+    assert.deepEqual(JSON.parse(settingsOf(rendered.objects, 'config-api').BOOTSTRAP_ADMIN_CLIENT!), client);
+
+    const relative = render({ scenarios: ['minimal'], setJson: ['configApi.adminTokenAudience="obip-config-api"'] });
+    assert.notEqual(relative.status, 0);
+    assert.match(relative.stderr, /adminTokenAudience/);
   });
 
   it('names the pod and its namespace through the downward API', () => {

@@ -20,7 +20,9 @@ import {
   testRedisUrl,
   type AdminTokenIssuer,
   type ServiceProcess,
+  type TestSoftware,
 } from '@obip/testing';
+import { DEFAULT_ADMIN_API_RESOURCE } from '@obip/platform-config';
 import { startPlatform, type Platform } from '../platform/platform';
 
 const NAME = 'config_live';
@@ -29,6 +31,7 @@ let platform: Platform;
 let configApi: ServiceProcess;
 let adminIssuer: AdminTokenIssuer;
 let configUrl: string;
+let operators: TestSoftware;
 const configDatabase = testMongoUrl(`${NAME}_config`);
 
 attachServerLogsOnFailure({
@@ -46,6 +49,8 @@ before(async () => {
     env: { 'auth-server': { CONFIG_GRPC_TARGET: `127.0.0.1:${configGrpcPort}` } },
   });
   adminIssuer = await startAdminTokenIssuer(ADMIN_ISSUER);
+  // The operators' key pair: its public half becomes the bootstrap administrator client.
+  operators = await platform.directory.registerSoftware();
   configApi = await startServiceProcess({
     entry: 'services/config-api/src/main.ts',
     env: {
@@ -56,7 +61,17 @@ before(async () => {
       GRPC_PORT: String(configGrpcPort),
       OPS_PORT: '0',
       PLATFORM_ISSUER: platform.issuer,
-      ADMIN_TOKEN_ISSUERS: JSON.stringify([{ issuer: adminIssuer.issuer, jwksUri: adminIssuer.jwksUri }]),
+      ADMIN_TOKEN_ISSUERS: JSON.stringify([
+        { issuer: adminIssuer.issuer, jwksUri: adminIssuer.jwksUri },
+        // The platform's own auth-server, its keys read in-cluster style (not through the edge).
+        { issuer: platform.issuer, jwksUri: `http://127.0.0.1:${platform.service('auth-server').ports.http}/jwks` },
+      ]),
+      BOOTSTRAP_ADMIN_CLIENT: JSON.stringify({
+        client_name: 'Bank operations',
+        jwks: { keys: [operators.signingKey.publicJwk] },
+        token_endpoint_auth_signing_alg: operators.signingKey.alg,
+        scope: 'obip:config:read obip:clients:write',
+      }),
       CLIENT_REGISTRY_GRPC_TARGET: platform.grpcAddress('dcr-service'),
       TOKENS_GRPC_TARGET: platform.grpcAddress('auth-server'),
       PUBLICATION_POLL_MS: '200',
@@ -192,5 +207,46 @@ describe('config-api changes applied live', () => {
         'the edge refuses the partner CA again',
       );
     }
+  });
+  test('operators get admin API tokens from the platform auth-server with the bootstrap administrator client', async () => {
+    const clientsToken = await adminIssuer.mint({ scopes: ['obip:config:read', 'obip:clients:write'] });
+    const asAdmin = { authorization: `Bearer ${clientsToken}`, 'content-type': 'application/json' };
+    const bootstrapClient = await eventually(async () => {
+      const response = await fetch(`${configUrl}/v1/clients?softwareId=obip-admin-bootstrap`, { headers: asAdmin });
+      const { clients } = (await response.json()) as { clients: Array<{ clientId: string; status: string }> };
+      return clients.find((client) => client.status === 'active');
+    }, 'config-api has onboarded the bootstrap administrator client');
+
+    const operatorsClient = await platform.relyingParty(operators, bootstrapClient.clientId);
+    const tokens = await oidc.clientCredentialsGrant(operatorsClient, {
+      scope: 'obip:config:read',
+      resource: DEFAULT_ADMIN_API_RESOURCE,
+    });
+    const withToken = (path: string, init: RequestInit = {}) =>
+      fetch(`${configUrl}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${tokens.access_token}`, ...(init.headers as Record<string, string>) },
+      });
+    const read = await withToken('/v1/settings');
+    assert.equal(read.status, 200, await read.clone().text());
+    const write = await withToken('/v1/settings', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'if-match': read.headers.get('etag')! },
+      body: await read.text(),
+    });
+    assert.equal(write.status, 403);
+    assert.match(write.headers.get('www-authenticate') ?? '', /error="insufficient_scope", scope="obip:config:write"/);
+
+    // Suspending the client ends its access to new tokens (those issued live out their few minutes).
+    const suspended = await fetch(`${configUrl}/v1/clients/${bootstrapClient.clientId}/suspend`, {
+      method: 'POST',
+      headers: asAdmin,
+      body: JSON.stringify({ reason: 'operators key rotated' }),
+    });
+    assert.equal(suspended.status, 200, await suspended.clone().text());
+    await assert.rejects(
+      oidc.clientCredentialsGrant(operatorsClient, { scope: 'obip:config:read' }),
+      (error: unknown) => (error as { error?: string }).error === 'invalid_client',
+    );
   });
 });

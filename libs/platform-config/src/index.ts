@@ -12,3 +12,9 @@ export {
   type PlatformConfigSubscriptionOptions,
 } from './platform-config.subscriber';
 export { subscriptionSettings } from './platform-config.settings';
+export {
+  ADMIN_API_SCOPES,
+  DEFAULT_ADMIN_API_RESOURCE,
+  isAdminApiScope,
+  type AdminApiScope,
+} from './platform-config.admin';

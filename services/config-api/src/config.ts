@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting } from '@obip/config';
+import { DEFAULT_ADMIN_API_RESOURCE } from '@obip/platform-config';
+import { bootstrapAdminClientSchema } from './clients/clients.bootstrap';
 
 /** A DNS-1123 label: what Kubernetes accepts as a namespace name. */
 const dnsLabel = z
@@ -28,8 +30,16 @@ export const settingsShape = {
     'JSON array of trusted access-token issuers: [{"issuer","jwksUri"}]. Default: the platform auth-server as the sandbox runs it',
   ),
   ADMIN_TOKEN_AUDIENCE: setting.string(
-    'obip-config-api',
-    'the aud an admin access token must carry (the resource indicator admins request tokens for)',
+    DEFAULT_ADMIN_API_RESOURCE,
+    'the aud an admin access token must carry: the RFC 8707 resource indicator admins request tokens for ' +
+      "(auth-server's ADMIN_API_RESOURCE)",
+  ),
+  BOOTSTRAP_ADMIN_CLIENT: setting.json(
+    bootstrapAdminClientSchema.optional(),
+    undefined,
+    'JSON client metadata of the first administrator client ({"jwks"} or {"jwks_uri"}, optional client_name, ' +
+      'token_endpoint_auth_method private_key_jwt|tls_client_auth, tls_client_auth_subject_dn, scope; default every ' +
+      'admin scope), onboarded and approved through dcr-service at start when none exists. Unset: none',
   ),
   ADMIN_TOKEN_CLOCK_SKEW_SECONDS: setting.integer(30, 'tolerated clock difference for exp and nbf, in seconds', {
     min: 0,

@@ -5,7 +5,8 @@ import { bootstrapService, runService } from '@obip/runtime';
 import { createGrpcClientRegistry, createGrpcTokenRevoker } from './clients/clients.grpc';
 import { createClientsRouter } from './clients/clients.http';
 import { clientsOpenApiPaths } from './clients/clients.openapi';
-import { createClientOnboarding } from './clients/clients.service';
+import { startBootstrapAdminClient } from './clients/clients.bootstrap';
+import { createClientOnboarding, type ClientOnboarding } from './clients/clients.service';
 import { composeConfigApi, type ConfigApiComponents } from './compose';
 import { loadConfig } from './config';
 import { createPlatformSecretsSink } from './kubernetes';
@@ -14,9 +15,9 @@ const settings = loadConfig();
 const foundation = await bootstrapService({ name: 'config-api', settings, withMongo: true });
 const { logger, metrics } = foundation;
 
-// The sink needs the current state when this replica becomes the Kubernetes leader; the
-// components that hold it are built next.
-const built: { components?: ConfigApiComponents } = {};
+// The sink needs the current state when this replica becomes the Kubernetes leader, and the
+// bootstrap admin client the onboarding service; the components that hold them are built next.
+const built: { components?: ConfigApiComponents; onboarding?: ClientOnboarding } = {};
 const sink = createPlatformSecretsSink(settings, {
   logger,
   async currentState() {
@@ -38,7 +39,10 @@ const components = await composeConfigApi({
   onResponse: metrics.observeHttpRequest,
   extraRouters: (guard, audit) => ({
     routers: [
-      createClientsRouter(createClientOnboarding({ registry: registry.port, tokens: tokens.port, audit }), guard),
+      createClientsRouter(
+        (built.onboarding = createClientOnboarding({ registry: registry.port, tokens: tokens.port, audit })),
+        guard,
+      ),
     ],
     openApiPaths: clientsOpenApiPaths(),
   }),
@@ -46,6 +50,15 @@ const components = await composeConfigApi({
 built.components = components;
 foundation.grpcServer.addService(configV1.ConfigService, components.configHandlers);
 await components.start();
+const bootstrap =
+  settings.BOOTSTRAP_ADMIN_CLIENT && built.onboarding
+    ? startBootstrapAdminClient({
+        metadata: settings.BOOTSTRAP_ADMIN_CLIENT,
+        onboarding: built.onboarding,
+        mongo: foundation.mongo,
+        logger: logger.child({ component: 'bootstrap-admin-client' }),
+      })
+    : undefined;
 
 const grpcEndpoint = foundation.grpcEndpoint(['obip.config.v1.Config']);
 await runService({
@@ -56,6 +69,7 @@ await runService({
   dependencies: foundation.dependencies,
   // The Lease is handed over and the peers' channels closed.
   async stopBackgroundWork() {
+    bootstrap?.stop();
     await sink.stop();
     registry.close();
     tokens.close();

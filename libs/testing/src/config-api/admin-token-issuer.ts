@@ -1,22 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { ADMIN_API_SCOPES, DEFAULT_ADMIN_API_RESOURCE } from '@obip/platform-config';
 import { startJwksServer } from '../directory/jwks.server';
 
 /** Every scope of config-api's admin API. */
-export const ADMIN_API_SCOPES = [
-  'obip:config:read',
-  'obip:config:write',
-  'obip:keys:rotate',
-  'obip:clients:write',
-  'obip:audit:read',
-] as const;
+export { ADMIN_API_SCOPES };
 
 export interface AdminTokenOptions {
   /** Default: every admin scope. */
   scopes?: readonly string[];
   /** Default: the issuer's own identifier. */
   issuer?: string;
-  /** Default `obip-config-api`. */
+  /** Default `urn:obip:config-api` (DEFAULT_ADMIN_API_RESOURCE). */
   audience?: string;
   /** Default `admin@bank.test`. */
   subject?: string;
@@ -69,7 +64,7 @@ export async function startAdminTokenIssuer(issuer: string): Promise<AdminTokenI
       })
         .setProtectedHeader({ alg: 'ES256', kid: 'admin', typ: options.typ ?? 'at+jwt' })
         .setIssuer(options.issuer ?? issuer)
-        .setAudience(options.audience ?? 'obip-config-api')
+        .setAudience(options.audience ?? DEFAULT_ADMIN_API_RESOURCE)
         .setSubject(options.subject ?? 'admin@bank.test')
         .setIssuedAt()
         .setExpirationTime(Math.floor(Date.now() / 1000) + (options.expiresInSeconds ?? 300))

@@ -2,6 +2,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { clientsV1 } from '@obip/contracts';
 import { DomainError } from '@obip/errors';
 import type { GrpcClient } from '@obip/grpc';
+import { isAdministratorClient } from '../provider/provider.admin';
 import {
   isPlatformProfile,
   requireProfileMetadata,
@@ -55,7 +56,13 @@ export function engineMetadataOf(client: clientsV1.Client, policy: ProfilePolicy
   }
   if (client.tlsClientAuthSubjectDn) metadata.tls_client_auth_subject_dn = client.tlsClientAuthSubjectDn;
   const registered = PROFILE_FROM_PROTO[client.fapiProfile];
-  return requireProfileMetadata(metadata, isPlatformProfile(registered) ? registered : policy.defaultProfile, policy);
+  const required = requireProfileMetadata(
+    metadata,
+    isPlatformProfile(registered) ? registered : policy.defaultProfile,
+    policy,
+  );
+  if (isAdministratorClient(metadata)) delete required.tls_client_certificate_bound_access_tokens;
+  return required;
 }
 
 /**

@@ -135,6 +135,9 @@ declare module 'oidc-provider' {
     class InvalidGrant extends OIDCProviderError {
       constructor(detail?: string);
     }
+    class InvalidTarget extends OIDCProviderError {
+      constructor(description?: string);
+    }
     class InvalidClientAuth extends OIDCProviderError {
       constructor(detail?: string);
     }

@@ -1,8 +1,10 @@
 import { errors, type AdapterFactory, type KoaContextWithOidc } from 'oidc-provider';
 import type { JWK } from 'jose';
+import { ADMIN_API_SCOPES } from '@obip/platform-config';
 import type { AuthServerSettings } from '../config';
 import type { LiveSettings } from '../live/live.settings';
 import type { MtlsHooks } from '../mtls/mtls.certificates';
+import { adminApiResourceIndicators } from './provider.admin';
 import { engineProfileOf, isPlatformProfile, PROFILE_METADATA, type PlatformProfile } from './provider.profile.rules';
 import { ENGINE_ROUTES } from './provider.routes';
 
@@ -182,7 +184,10 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
       },
       registration: { enabled: false },
       requestObjects: { enabled: true, requireSignedRequestObject: false },
-      resourceIndicators: { enabled: false },
+      resourceIndicators: adminApiResourceIndicators({
+        resource: settings.ADMIN_API_RESOURCE,
+        accessTokenTtlSeconds: settings.ADMIN_TOKEN_TTL_SECONDS,
+      }),
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: false },
       userinfo: { enabled: true },
@@ -200,12 +205,15 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
     rotateRefreshToken: (ctx: KoaContextWithOidc) =>
       profileOf(ctx) === 'fapi1-advanced' ? settings.REFRESH_TOKEN_ROTATION : false,
     routes: Object.fromEntries(Object.entries(ENGINE_ROUTES)),
-    scopes: SCOPES,
+    // Admin scopes are known to the engine so administrator clients validate; discovery hides them.
+    scopes: [...SCOPES, ...ADMIN_API_SCOPES],
     subjectTypes: ['public'],
     ttl: {
       AccessToken: live.lifetimes.accessTokenSeconds,
       AuthorizationCode: live.lifetimes.authorizationCodeSeconds,
-      ClientCredentials: live.lifetimes.clientCredentialsSeconds,
+      // A resource server's own lifetime first (the admin API's, provider.admin.ts).
+      ClientCredentials: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) =>
+        token.resourceServer?.accessTokenTTL ?? live.lifetimes.clientCredentialsSeconds,
       Grant: settings.GRANT_TTL_SECONDS,
       IdToken: live.lifetimes.idTokenSeconds,
       Interaction: settings.INTERACTION_TTL_SECONDS,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import Provider, { type KoaContextWithOidc } from 'oidc-provider';
+import { isAdminApiScope } from '@obip/platform-config';
 import type { RedisModelStore } from '../adapter/adapter.redis';
 import { isParRequiredByDefault, type ProfilePolicy } from './provider.profile.rules';
 import {
@@ -56,6 +57,10 @@ function completeDiscovery(mtlsBaseUrl: string, policy: ProfilePolicy) {
     const advertised = Object.fromEntries(Object.entries(aliases).filter(([name]) => body[name] !== undefined));
     Object.assign(body, advertised, { mtls_endpoint_aliases: advertised });
     body.require_pushed_authorization_requests = isParRequiredByDefault(policy);
+    // The admin API is internal: TPPs are not told of its scopes.
+    if (Array.isArray(body.scopes_supported)) {
+      body.scopes_supported = body.scopes_supported.filter((scope) => !isAdminApiScope(String(scope)));
+    }
   };
 }
 

@@ -1,15 +1,10 @@
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { ADMIN_API_SCOPES, type AdminApiScope } from '@obip/platform-config';
 import { BadRequestError, DependencyUnavailableError, ForbiddenError, UnauthorizedError } from '@obip/errors';
 
-/** The scopes of the admin API; each route names the one it needs. */
-export const ADMIN_SCOPES = [
-  'obip:config:read',
-  'obip:config:write',
-  'obip:keys:rotate',
-  'obip:clients:write',
-  'obip:audit:read',
-] as const;
-export type AdminScope = (typeof ADMIN_SCOPES)[number];
+/** The scopes of the admin API (owned by libs/platform-config); each route names the one it needs. */
+export const ADMIN_SCOPES = ADMIN_API_SCOPES;
+export type AdminScope = AdminApiScope;
 
 /** Who is calling: recorded as the actor of every change. */
 export interface AdminPrincipal {

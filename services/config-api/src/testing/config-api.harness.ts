@@ -11,11 +11,12 @@ import { createGrpcServer, type GrpcServer } from '@obip/grpc';
 import { closeMongo, connectMongo } from '@obip/mongo';
 import { createLogger } from '@obip/observability';
 import { dropTestDatabase, startAdminTokenIssuer, testMongoUrl, type AdminTokenOptions } from '@obip/testing';
+import { DEFAULT_ADMIN_API_RESOURCE } from '@obip/platform-config';
 import { composeConfigApi, type ComposeOptions, type ConfigApiComponents } from '../compose';
 import { settingsShape, type ConfigApiSettings } from '../config';
 
 export const TEST_ISSUER = 'https://issuer.obip.test';
-export const TEST_AUDIENCE = 'obip-config-api';
+export const TEST_AUDIENCE = DEFAULT_ADMIN_API_RESOURCE;
 
 export interface ConfigApiHarness {
   settings: ConfigApiSettings;

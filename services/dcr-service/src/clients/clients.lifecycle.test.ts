@@ -10,6 +10,17 @@ import { startDcrHarness, type DcrHarness } from '../testing/dcr.harness';
 const { CLIENT_STATUS_ACTIVE, CLIENT_STATUS_PENDING, CLIENT_STATUS_REJECTED, CLIENT_STATUS_SUSPENDED } =
   clientsV1.ClientStatus;
 
+/** What an administrator client for config-api's admin API registers with. */
+const ADMIN_CLIENT = {
+  client_name: 'Bank operations console',
+  redirect_uris: undefined,
+  grant_types: ['client_credentials'],
+  response_types: undefined,
+  scope: 'obip:config:read obip:audit:read',
+  id_token_signed_response_alg: undefined,
+  request_object_signing_alg: undefined,
+};
+
 // Manual onboarding (issue 8): config-api's /v1/clients creates a client from metadata in
 // pending state and moves it through its lifecycle, over dcr-service's ClientRegistry.
 describe('clients.v1.ClientRegistry: manual onboarding and the client lifecycle', () => {
@@ -163,6 +174,25 @@ describe('clients.v1.ClientRegistry: manual onboarding and the client lifecycle'
         'id_token_signed_response_alg',
       ],
       ['a scope no software role offers', { scope: 'openid admin' }, 'invalid_client_metadata', 'scope'],
+      [
+        'admin API scopes mixed with TPP scopes',
+        { ...ADMIN_CLIENT, scope: 'obip:config:read accounts' },
+        'invalid_client_metadata',
+        'scope',
+      ],
+      [
+        'admin API scopes with the authorization_code grant',
+        {
+          ...ADMIN_CLIENT,
+          redirect_uris: ['https://ops.bank.example/callback'],
+          id_token_signed_response_alg: 'PS256',
+          request_object_signing_alg: 'PS256',
+          grant_types: ['authorization_code', 'client_credentials'],
+          response_types: ['code'],
+        },
+        'invalid_client_metadata',
+        'grant_types',
+      ],
     ];
     for (const [name, overrides, code, field] of invalidMetadata) {
       test(`refuses ${name} with INVALID_ARGUMENT naming ${field}`, async () => {
@@ -172,6 +202,16 @@ describe('clients.v1.ClientRegistry: manual onboarding and the client lifecycle'
         assert.equal(await h.mongo.collection('clients').countDocuments(), before, 'nothing was stored');
       });
     }
+
+    test('onboards an administrator client: admin API scopes, client_credentials only, no redirect URIs', async () => {
+      const { client: created } = await create(ADMIN_CLIENT);
+      assert.equal(created?.status, CLIENT_STATUS_PENDING);
+      const stored = JSON.parse(created!.metadataJson) as Record<string, unknown>;
+      assert.equal(stored.scope, 'obip:config:read obip:audit:read');
+      assert.deepEqual(stored.grant_types, ['client_credentials']);
+      assert.deepEqual(stored.redirect_uris, []);
+      assert.deepEqual(stored.response_types, []);
+    });
 
     test('refuses metadata_json that is not a JSON object, and a missing software_id or org_id', async () => {
       const notJson = await refusal(create({}, { metadataJson: '[1]' }), 'bad_request', 'invalid_client_metadata');

@@ -12,6 +12,7 @@
 import { BadRequestError } from '@obip/errors';
 import { RegistrationError } from '../registration/registration.errors';
 import {
+  CIBA_GRANT,
   checkApplicationType,
   checkCibaMetadata,
   checkGrantAndResponseTypes,
@@ -84,12 +85,22 @@ export function createClientAdministration(options: ClientAdministrationOptions)
 
   /** Rules 5 to 9 on administrator-supplied metadata; returns the metadata to store. */
   function validateMetadata(claims: Claims, softwareId: string): Record<string, unknown> {
-    const redirectUris = checkRedirectUris(claims, undefined, policy);
-    checkTokenEndpointAuth(claims, policy);
     const { grantTypes, responseTypes } = checkGrantAndResponseTypes(claims);
-    checkMetadataAlgorithms(claims, policy.signingAlgs);
+    // A client that only uses client_credentials (e.g. an administrator client) acts for no
+    // customer: it never redirects, gets no ID token and sends no request object.
+    const actsForCustomers = grantTypes.some((grant) => grant === 'authorization_code' || grant === CIBA_GRANT);
+    const redirectUris =
+      actsForCustomers || claims.redirect_uris !== undefined ? checkRedirectUris(claims, undefined, policy) : [];
+    checkTokenEndpointAuth(claims, policy);
+    if (
+      actsForCustomers ||
+      claims.id_token_signed_response_alg !== undefined ||
+      claims.request_object_signing_alg !== undefined
+    ) {
+      checkMetadataAlgorithms(claims, policy.signingAlgs);
+    }
     const applicationType = checkApplicationType(claims, policy.applicationTypes);
-    const scope = checkScope(claims, undefined, policy.scopesByRole);
+    const scope = checkScope(claims, undefined, policy.scopesByRole, grantTypes);
     checkCibaMetadata(claims, grantTypes, policy.signingAlgs);
     const keys = checkOnboardedClientKeys(claims);
     return storedMetadataOf(claims, {

@@ -17,6 +17,7 @@ import {
 } from 'jose';
 import { DependencyUnavailableError, DomainError } from '@obip/errors';
 import { parseDistinguishedName, distinguishedNamesEqual } from '@obip/fapi';
+import { isAdminApiScope } from '@obip/platform-config';
 import { JwksFetchError } from '../jwks/jwks.errors';
 import { ClientCertificateError, ManagementForbiddenError, RegistrationError } from './registration.errors';
 
@@ -624,19 +625,47 @@ export function checkScope(
   claims: Claims,
   ssa: Pick<SoftwareStatement, 'software_roles'> | undefined,
   scopesByRole: RegistrationPolicy['scopesByRole'],
+  grantTypes: readonly string[] = [],
 ): string {
   const scope = claims.scope;
   if (!isString(scope) || scope.length > 256) {
     throw metadataError('rule 7 scope', 'scope is required (space-separated, at most 256 characters)');
   }
+  const requested = scope.split(' ').filter(Boolean);
+  if (requested.some(isAdminApiScope)) return checkAdministratorScope(requested, ssa, grantTypes);
   const roles = ssa ? ssa.software_roles : Object.keys(scopesByRole);
   const permitted = new Set(['openid', ...roles.flatMap((role) => scopesByRole[role] ?? [])]);
-  const requested = scope.split(' ').filter(Boolean);
   const refused = requested.find((entry) => !permitted.has(entry));
   if (refused !== undefined) {
     throw ssa
       ? unapproved('rule 7 scope', `scope ${quote(refused)} is not permitted by the software roles`)
       : metadataError('rule 7 scope', `scope ${quote(refused)} is not offered by this bank`);
+  }
+  return [...new Set(requested)].join(' ');
+}
+
+/**
+ * Rule 7e (obip). The admin API's scopes (obip:*) belong to administrator clients, which the
+ * bank onboards itself: never through a software statement, whatever `DCR_SCOPES_BY_ROLE` says;
+ * never mixed with TPP scopes, so no token carries both; and only with the client_credentials
+ * grant, since no customer is involved.
+ */
+function checkAdministratorScope(
+  requested: string[],
+  ssa: Pick<SoftwareStatement, 'software_roles'> | undefined,
+  grantTypes: readonly string[],
+): string {
+  const rule = 'rule 7 scope';
+  const reserved = requested.find(isAdminApiScope);
+  if (ssa) {
+    throw metadataError(rule, `scope ${quote(reserved)} is reserved to administrator clients the bank onboards`);
+  }
+  const other = requested.find((entry) => !isAdminApiScope(entry));
+  if (other !== undefined) {
+    throw metadataError(rule, `an administrator client holds admin API scopes only, not ${quote(other)}`);
+  }
+  if (grantTypes.length !== 1 || grantTypes[0] !== 'client_credentials') {
+    throw metadataError('rule 7 grant_types', 'an administrator client uses the client_credentials grant only');
   }
   return [...new Set(requested)].join(' ');
 }

@@ -337,6 +337,33 @@ describe('registration rules, applied by the registration service', () => {
     });
   });
 
+  describe('rule 7e: admin API scopes are never registered dynamically', () => {
+    test('refuses obip:* scopes from a software statement, even when a software role is mapped to them', async () => {
+      const lenient = await startDcrHarness({
+        name: 'rules-admin-scope',
+        env: { DCR_SCOPES_BY_ROLE: JSON.stringify({ AISP: ['accounts', 'obip:config:write'] }) },
+      });
+      try {
+        const aisp = await lenient.newSoftware({ roles: ['AISP'] });
+        const request = lenient.request(aisp, {
+          claims: { scope: 'obip:config:write', grant_types: ['client_credentials'], response_types: undefined },
+        });
+        const clientsBefore = await lenient.mongo.collection('clients').countDocuments();
+        await assertRefused(
+          lenient.dcr.registration.register({
+            body: { format: 'jws', jws: request },
+            certificate: lenient.presented(aisp),
+          }),
+          'invalid_client_metadata',
+          'rule 7 scope',
+        );
+        assert.equal(await lenient.mongo.collection('clients').countDocuments(), clientsBefore);
+      } finally {
+        await lenient.stop();
+      }
+    });
+  });
+
   describe('rule 8: CIBA metadata', () => {
     const ciba = {
       grant_types: ['urn:openid:params:grant-type:ciba', 'client_credentials'],
