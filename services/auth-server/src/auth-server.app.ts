@@ -19,6 +19,7 @@ import { watchSigningKeysFile, type SigningKeysWatch } from './keys/keys.reload'
 import { loadKeyMaterial } from './keys/keys.signing';
 import { createLiveEngine, type LiveEngine } from './live/live.engine';
 import { liveSettingsFromEnvironment, liveSettingsFromPlatform, type LiveSettings } from './live/live.settings';
+import { createEngineMetrics } from './metrics/metrics.engine';
 import { createMtlsHooks } from './mtls/mtls.certificates';
 import { createProvider } from './provider/provider.factory';
 import { engineHandler } from './provider/provider.http';
@@ -174,6 +175,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     ctx.body = errorPage(String(out.error ?? 'server_error'));
   };
   const logServerError = (_ctx: unknown, error: unknown) => logger.error({ err: error }, 'engine server_error');
+  const metrics = deps.metrics ? createEngineMetrics(deps.metrics.registry) : undefined;
 
   const live = createLiveEngine({
     issuer,
@@ -195,8 +197,10 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
       });
       // The engine's own emitter: released with the engine, never registered twice.
       provider.on('server_error', logServerError);
+      metrics?.observeEngine(provider, { defaultProfile: inputs.live.defaultFapiProfile });
       return provider;
     },
+    ...(metrics ? { onRebuilt: metrics.engineRebuilt } : {}),
   });
   running.engine = live;
 
@@ -219,6 +223,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
       limits: () => live.settings().rateLimits,
       windowMs: settings.RATE_LIMIT_WINDOW_MS,
       certificateThumbprint: (req) => mtls.certificateOf(req)?.thumbprintS256,
+      ...(metrics ? { onRefused: metrics.requestRateLimited } : {}),
     }),
   );
   app.use(engineHandler(() => live.provider(), { publicOrigin: issuer, mtlsOrigin: settings.MTLS_BASE_URL }));

@@ -9,6 +9,9 @@ export interface EngineInputs {
   jwks: { keys: JWK[] };
 }
 
+/** Why a new engine was built while serving. */
+export type EngineRebuildCause = 'settings' | 'signing_keys';
+
 /** The part of a pino logger the live engine writes to. */
 export interface LiveEngineLogger {
   info(bindings: object, message: string): void;
@@ -23,10 +26,12 @@ export interface LiveEngineOptions {
   initialVersion?: number;
   /**
    * Builds an engine. It must register nothing outside the instance it returns (no process or
-   * shared-emitter listeners, no metrics, no timers): an engine is dropped simply by no longer
-   * being referenced.
+   * shared-emitter listeners, no metrics, no timers; listeners on the instance itself are fine):
+   * an engine is dropped simply by no longer being referenced.
    */
   build(inputs: EngineInputs): Provider;
+  /** Called each time a newly built engine has been swapped in (not for the first one). */
+  onRebuilt?(cause: EngineRebuildCause): void;
   logger: LiveEngineLogger;
 }
 
@@ -74,12 +79,13 @@ export function createLiveEngine(options: LiveEngineOptions): LiveEngine {
   let generation = 1;
   warnOfIssuerChange(inputs.live, version);
 
-  function swap(next: EngineInputs, reason: string): void {
+  function swap(next: EngineInputs, cause: EngineRebuildCause, reason: string): void {
     const built = options.build(next); // throws before anything changes
     provider = built;
     inputs = next;
     generation += 1;
     logger.info({ generation, reason }, `engine ${generation} serves from now on (${reason})`);
+    options.onRebuilt?.(cause);
   }
 
   function warnOfIssuerChange(live: LiveSettings, fromVersion: number | undefined): void {
@@ -98,7 +104,7 @@ export function createLiveEngine(options: LiveEngineOptions): LiveEngine {
 
     applySettings(next, nextVersion) {
       const changed = changedLiveSettings(inputs.live, next);
-      if (needsNewEngine(changed)) swap({ ...inputs, live: next }, `settings version ${nextVersion}`);
+      if (needsNewEngine(changed)) swap({ ...inputs, live: next }, 'settings', `settings version ${nextVersion}`);
       else inputs = { ...inputs, live: next };
       version = nextVersion;
       if (changed.includes('issuer')) warnOfIssuerChange(next, nextVersion);
@@ -112,7 +118,7 @@ export function createLiveEngine(options: LiveEngineOptions): LiveEngine {
     },
 
     applySigningKeys(jwks) {
-      swap({ ...inputs, jwks }, `signing keys ${jwks.keys.map((key) => key.kid).join(', ')}`);
+      swap({ ...inputs, jwks }, 'signing_keys', `signing keys ${jwks.keys.map((key) => key.kid).join(', ')}`);
     },
   };
 }

@@ -101,8 +101,17 @@ declare module 'oidc-provider' {
     unique(iss: string, jti: string, exp: number): Promise<boolean>;
   }
 
+  /** A refresh token being issued (lib/models/refresh_token.js); `save` stores it. */
+  export interface RefreshTokenInstance {
+    'x5t#S256'?: string;
+    jkt?: string;
+    save(ttl?: number): Promise<string>;
+  }
+
   export class Provider {
     constructor(issuer: string, configuration?: Record<string, unknown>);
+    /** The context of the request being handled (AsyncLocalStorage), if any. */
+    static readonly ctx: KoaContextWithOidc | undefined;
     readonly issuer: string;
     proxy: boolean;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
@@ -119,7 +128,7 @@ declare module 'oidc-provider' {
     readonly Grant: GrantModel;
     readonly ReplayDetection: ReplayDetectionModel;
     readonly AccessToken: ModelClass;
-    readonly RefreshToken: ModelClass;
+    readonly RefreshToken: ModelClass & { prototype: RefreshTokenInstance };
     readonly AuthorizationCode: ModelClass;
     readonly Client: ModelClass & { find(id: string): Promise<ClientInstance | undefined> };
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import Provider, { type KoaContextWithOidc } from 'oidc-provider';
+import Provider, { type KoaContextWithOidc, type RefreshTokenInstance } from 'oidc-provider';
 import { isAdminApiScope } from '@obip/platform-config';
 import type { RedisModelStore } from '../adapter/adapter.redis';
 import { isParRequiredByDefault, type ProfilePolicy } from './provider.profile.rules';
@@ -16,8 +16,9 @@ export interface CreateProviderInput extends ProviderConfigurationInput {
 
 /**
  * Builds the engine: configuration from settings, the issuer on the public host, discovery
- * completed for FAPI, and replay detection made atomic. Called again for every live settings or
- * signing key change (live.engine.ts), so it registers nothing outside the instance it returns.
+ * completed for FAPI, replay detection made atomic, and refresh tokens bound to the client
+ * certificate. Called again for every live settings or signing key change (live.engine.ts), so
+ * it registers nothing outside the instance it returns.
  *
  * `provider.proxy = true` makes Koa read the scheme and host from X-Forwarded-Proto/-Host, which
  * the engine uses for every URL it prints (discovery endpoints, client assertion `aud`
@@ -38,6 +39,7 @@ export function createProvider(input: CreateProviderInput): Provider {
     }),
   );
   makeReplayDetectionAtomic(provider, input.replayStore);
+  bindRefreshTokensToCertificate(provider);
   return provider;
 }
 
@@ -74,5 +76,30 @@ function makeReplayDetectionAtomic(provider: Provider, store: RedisModelStore): 
     const id = createHash('sha256').update(`${iss}${jti}`).digest('base64url');
     const now = Math.floor(Date.now() / 1000);
     return store.insertOnce(id, { iss, kind: 'ReplayDetection', jti: id, iat: now, exp }, Math.max(1, exp - now));
+  };
+}
+
+/**
+ * Binds a refresh token to the certificate its access token is bound to, so that a refresh
+ * presenting another certificate is refused with invalid_grant (the engine's own check,
+ * lib/actions/grants/refresh_token.js: "failed x5t#S256 verification") and the token stays usable
+ * with the right one. The engine binds refresh tokens only for public clients
+ * (lib/helpers/set_rt_bindings.js), RFC 8705 §3 leaving those of confidential clients bound to
+ * client authentication alone; auth-server binds them for every client with certificate-bound
+ * access tokens (issue 4). The cost: a TPP that replaces its transport certificate needs new
+ * authorisations for refresh. A rotated refresh token (FAPI 1.0, REFRESH_TOKEN_ROTATION) keeps
+ * its predecessor's binding; DPoP-bound clients' refresh tokens stay unbound (RFC 9449 §5).
+ */
+function bindRefreshTokensToCertificate(provider: Provider): void {
+  const { prototype } = provider.RefreshToken;
+  const save = prototype.save;
+  prototype.save = function saveBoundToCertificate(this: RefreshTokenInstance, ttl?: number) {
+    // Set by the engine before it saves the refresh token issued with it (lib/helpers/grant_common.js).
+    const accessToken = Provider.ctx?.oidc?.entities.AccessToken as { 'x5t#S256'?: unknown } | undefined;
+    const thumbprint = accessToken?.['x5t#S256'];
+    if (this['x5t#S256'] === undefined && this.jkt === undefined && typeof thumbprint === 'string') {
+      this['x5t#S256'] = thumbprint;
+    }
+    return save.call(this, ttl);
   };
 }

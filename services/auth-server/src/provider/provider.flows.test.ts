@@ -468,6 +468,59 @@ describe('auth-server flows through the ingress twin, driven by openid-client', 
       assert.equal(record?.cnf?.['x5t#S256'], tpp.thumbprint);
     });
 
+    test('a refresh presenting another certificate than the one the refresh token is bound to is refused, and the token still works with its own', async () => {
+      const { tpp, config, tokens } = await fapi2ClientWithTokens();
+      assert.equal((await harness.tokenStore.find(tokens.refresh_token!))?.cnf?.['x5t#S256'], tpp.thumbprint);
+      // A certificate the edge verifies (same CA), with the client's own private_key_jwt: only the binding differs.
+      const other = await harness.pki.issueTppCertificate({ orgId: '0015800001041REAAY', softwareId: 'someone-else' });
+      await assert.rejects(
+        oidc.refreshTokenGrant(await harness.relyingParty(tpp, { certificate: other }), tokens.refresh_token!),
+        oauthError('invalid_grant'),
+      );
+      assert.ok(await harness.tokenStore.find(tokens.access_token), 'the access token is not revoked');
+      assert.ok(await harness.tokenStore.find(tokens.refresh_token!), 'the refresh token is not revoked');
+      const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+      assert.equal((await harness.tokenStore.find(refreshed.access_token))?.cnf?.['x5t#S256'], tpp.thumbprint);
+    });
+
+    test('tls_client_auth: a refresh with a new certificate of the same subject is refused, the bound one still works', async () => {
+      const tpp = await harness.registerTpp({
+        profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY,
+        authMethod: 'tls_client_auth',
+      });
+      const config = await harness.relyingParty(tpp, { clientAuth: oidc.TlsClientAuth() });
+      const { callback, verifier, state } = await authorizeWithPar(tpp, config);
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+      // Same subject DN, so client authentication passes; the refresh token is bound to the first certificate.
+      const renewed = await harness.pki.issueTppCertificate({ orgId: '0015800001041REAAY', softwareId: tpp.clientId });
+      const renewedConfig = await harness.relyingParty(tpp, { certificate: renewed, clientAuth: oidc.TlsClientAuth() });
+      await assert.rejects(oidc.refreshTokenGrant(renewedConfig, tokens.refresh_token!), oauthError('invalid_grant'));
+      const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+      assert.equal((await harness.tokenStore.find(refreshed.access_token))?.cnf?.['x5t#S256'], tpp.thumbprint);
+    });
+
+    test("a code presented with another client's certificate and credentials is refused, and its client can still exchange it", async () => {
+      const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      const config = await harness.relyingParty(tpp);
+      const { callback, verifier, state } = await authorizeWithPar(tpp, config);
+      const intruder = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
+      await assert.rejects(
+        oidc.authorizationCodeGrant(await harness.relyingParty(intruder), callback, {
+          pkceCodeVerifier: verifier,
+          expectedState: state,
+        }),
+        oauthError('invalid_grant'),
+      );
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+      assert.equal((await harness.tokenStore.find(tokens.access_token))?.cnf?.['x5t#S256'], tpp.thumbprint);
+    });
+
     test('a PAR request without PKCE is refused', async () => {
       const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
       const config = await harness.relyingParty(tpp);

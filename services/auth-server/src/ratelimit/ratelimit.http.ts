@@ -27,6 +27,8 @@ export interface RateLimitOptions {
   windowMs: number;
   /** RFC 8705 `x5t#S256` of the client certificate the edge verified, if any. */
   certificateThumbprint(req: IncomingMessage): string | undefined;
+  /** Called for every request refused with 429 (e.g. to count it). */
+  onRefused?(endpoint: RateLimitedEndpoint): void;
   now?: () => number;
 }
 
@@ -69,6 +71,7 @@ export function rateLimitClients(options: RateLimitOptions): RequestHandler {
     }
     if (count <= limit) return undefined;
     const retryAfter = Math.max(1, Math.ceil(window.resetInMs / 1000));
+    options.onRefused?.(endpoint);
     return new TooManyRequestsError(
       `more than ${limit} requests to /${endpoint} by this client in ${windowMs / 1000} s; retry after ${retryAfter} s`,
       { headers: { 'Retry-After': String(retryAfter) } },

@@ -17,7 +17,7 @@ import { NotFoundError } from '@obip/errors';
 import { certificateThumbprintS256 } from '@obip/fapi';
 import { createGrpcClient, createGrpcServer, type GrpcClient, type GrpcServer } from '@obip/grpc';
 import { closeMongo, connectMongo } from '@obip/mongo';
-import { createLogger, type Logger } from '@obip/observability';
+import { createLogger, type Logger, type ServiceMetrics } from '@obip/observability';
 import { closeRedis, createRedis, type RedisClient } from '@obip/redis';
 import { createTokenStore, type TokenStore } from '@obip/token-store';
 import {
@@ -125,6 +125,8 @@ export interface HarnessOptions {
     | ((hosts: { issuer: string; mtlsBaseUrl: string }) => Record<string, string> | Promise<Record<string, string>>);
   /** Where auth-server logs; silent by default. */
   logger?: Logger;
+  /** Where auth-server records its metrics; none by default. */
+  metrics?: ServiceMetrics;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -177,7 +179,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const grpcServer = createGrpcServer({ serviceName: 'auth-server', logger });
   const directory = createTestConsentDirectory();
-  const server = await createAuthServer({ settings, logger, redis, mongo, directory, grpcServer });
+  const server = await createAuthServer({
+    settings,
+    logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    redis,
+    mongo,
+    directory,
+    grpcServer,
+  });
   const grpcPort = await grpcServer.listen('127.0.0.1', 0);
   grpcServer.health.setServing('', true);
 
