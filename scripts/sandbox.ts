@@ -27,6 +27,8 @@ const services = [
   { name: 'config-api', http: 8085, grpc: 50055, ops: 9095, database: 'obip_config' },
 ] as const;
 
+const serviceNamed = (name: (typeof services)[number]['name']) => services.find((service) => service.name === name)!;
+
 /** The bank's identifier that registration requests carry as `aud`. */
 const BANK_ID = 'obip-sandbox-bank';
 const publicPort = Number(process.env.OBIP_SANDBOX_PUBLIC_PORT ?? 8443);
@@ -63,10 +65,20 @@ async function main() {
       // The sandbox directory serves its key sets on loopback, which production refuses (SSRF).
       DCR_ALLOW_PRIVATE_JWKS_URIS: 'true',
       DCR_REGISTRATION_BASE_URL: `https://127.0.0.1:${mtlsPort}/register`,
+      // The customer portal's redirect URI is on the public host, here a loopback address.
+      DCR_ALLOW_LOOPBACK_REDIRECT_URIS: 'true',
     },
     'auth-server': {
       ISSUER: `https://127.0.0.1:${publicPort}`,
       MTLS_BASE_URL: `https://127.0.0.1:${mtlsPort}`,
+      DEV_KEYS_DIR: join(stateDir, 'keys'),
+    },
+    'consent-service': {
+      // The customer portal at <public host>/portal; it signs in at auth-server and registers
+      // itself at dcr-service (in-cluster addresses: the ports below).
+      PORTAL_PUBLIC_URL: `https://127.0.0.1:${publicPort}`,
+      AUTH_SERVER_URL: `http://127.0.0.1:${serviceNamed('auth-server').http}`,
+      CLIENT_REGISTRY_GRPC_TARGET: `127.0.0.1:${serviceNamed('dcr-service').grpc}`,
       DEV_KEYS_DIR: join(stateDir, 'keys'),
     },
     'token-introspection': {
@@ -145,6 +157,7 @@ async function main() {
     registrationAudience: BANK_ID,
     publicBaseUrl: twin.publicUrl,
     mtlsBaseUrl: twin.mtlsUrl,
+    portalUrl: `${twin.publicUrl}/portal`,
     caCertificate: caPath,
     services: Object.fromEntries(
       running.map(({ name, process }) => [
@@ -162,6 +175,7 @@ async function main() {
   sandbox CA    ${caPath}   (trust it to avoid browser warnings)
   directory     ${directory.url}   (POST /tpps issues a software statement, certificate and key; aud of DCR requests: ${BANK_ID})
   customers     amelia.hart / Sandbox-Amelia-1, rahul.mehta / Sandbox-Rahul-2, grace.okafor / Sandbox-Grace-3
+  portal        ${twin.publicUrl}/portal   (customers sign in, see the consents they gave and revoke them)
 ${running.map(({ name, process }) => `  ${name.padEnd(20)} ops http://127.0.0.1:${process.ports.ops}/readyz   grpc 127.0.0.1:${process.ports.grpc}`).join('\n')}
   admin token   .sandbox/admin-token   (bearer token for config-api at http://127.0.0.1:8085, all obip:* scopes, 12 h)
   endpoints     .sandbox/endpoints.json

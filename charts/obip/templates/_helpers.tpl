@@ -53,7 +53,7 @@ dcr-service:
   kubeApi: false
   signingKeys: false
   peers: { TOKENS_GRPC_TARGET: auth-server, CONFIG_GRPC_TARGET: config-api }
-  grpcClients: [auth-server, token-introspection, config-api]
+  grpcClients: [auth-server, token-introspection, config-api{{ if .Values.consentService.portal.enabled }}, consent-service{{ end }}]
 consent-service:
   values: consentService
   http: 8083
@@ -62,7 +62,7 @@ consent-service:
   database: true
   kubeApi: false
   signingKeys: false
-  peers: { TOKENS_GRPC_TARGET: auth-server }
+  peers: { TOKENS_GRPC_TARGET: auth-server{{ if .Values.consentService.portal.enabled }}, CLIENT_REGISTRY_GRPC_TARGET: dcr-service{{ end }} }
   grpcClients: [auth-server, token-introspection]
 token-introspection:
   values: tokenIntrospection
@@ -265,6 +265,8 @@ CONFIG_CACHE_FILE: {{ printf "%s/platform-config.json" (include "obip.configCach
 {{- else if eq .name "auth-server" }}
 {{- /* auth-server issues admin API tokens for the audience config-api checks. */}}
 ADMIN_API_RESOURCE: {{ .root.Values.configApi.adminTokenAudience | quote }}
+{{- else if and (eq .name "consent-service") .root.Values.consentService.portal.enabled }}
+{{- include "obip.portalSettings" . }}
 {{- end }}
 {{- /* gRPC peers through their headless Services, for client-side round robin over the pods. */}}
 {{- $components := include "obip.components" .root | fromYaml }}
@@ -315,4 +317,23 @@ LEASE_DURATION_SECONDS: {{ $v.leaderElection.leaseDurationSeconds | int64 | quot
 CA_BUNDLE_SECRET_NAME: {{ include "obip.caBundleSecretName" .root | quote }}
 SIGNING_KEYS_SECRET_NAME: {{ include "obip.signingKeysSecretName" .root | quote }}
 {{- end }}
+{{- end -}}
+
+{{/*
+consent-service's customer portal (consentService.portal, services/consent-service/src/config.ts):
+its public URL on the public host, auth-server's HTTP port in-cluster (PAR, token, discovery and
+JWKS: the portal holds no TLS client certificate for the mTLS host) and its key file, mounted from
+consentService.portal.existingSecret. PORTAL_COOKIE_KEYS comes from the same Secret (Deployment env).
+*/}}
+{{- define "obip.portalSettings" -}}
+{{- $auth := include "obip.componentFullname" (dict "root" .root "name" "auth-server") }}
+{{- $port := (index (include "obip.components" .root | fromYaml) "auth-server").http }}
+PORTAL_PUBLIC_URL: {{ printf "https://%s" .root.Values.ingress.hosts.public | quote }}
+AUTH_SERVER_URL: {{ printf "http://%s.%s.svc.cluster.local:%v" $auth .root.Release.Namespace $port | quote }}
+PORTAL_CLIENT_KEYS_FILE: {{ printf "%s/jwks.json" (include "obip.portalKeysDir" .root) | quote }}
+{{- end -}}
+
+{{/* Where consent-service's portal keys Secret is mounted. */}}
+{{- define "obip.portalKeysDir" -}}
+/var/run/obip/portal-keys
 {{- end -}}

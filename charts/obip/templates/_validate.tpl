@@ -30,6 +30,13 @@ validate.yaml so that `helm template`, `helm lint`, `install` and `upgrade` all 
 {{- if and (eq $v.profile "production") (eq $v.ingress.provider "none") (not $v.ingress.hosts.public) -}}
 {{- $errors = append $errors "ingress.hosts.public is empty with profile=production and ingress.provider=none; it is still the issuer (https://<public host>) that auth-server's ISSUER and config-api's PLATFORM_ISSUER use. Fix: set ingress.hosts.public to the public host name of your edge." -}}
 {{- end -}}
+{{- $portal := $v.consentService.portal -}}
+{{- if and $portal.enabled (not $portal.existingSecret) -}}
+{{- $errors = append $errors "consentService.portal.enabled is true but consentService.portal.existingSecret is empty; every replica must sign in with the same client key and sign cookies with the same keys. Fix: create a Secret with jwks.json (a private JWKS of one ES256 key with a kid, see docs/portal.md) and cookie-keys (e.g. $(openssl rand 32 | basenc --base64url | tr -d =)), and set consentService.portal.existingSecret to its name." -}}
+{{- end -}}
+{{- if and $portal.enabled (not $v.ingress.hosts.public) -}}
+{{- $errors = append $errors "consentService.portal.enabled is true but ingress.hosts.public is empty; the portal is served at https://<public host>/portal. Fix: set ingress.hosts.public." -}}
+{{- end -}}
 {{- range $name, $c := include "obip.components" . | fromYaml -}}
 {{- $a := (index $v $c.values).autoscaling -}}
 {{- if and $a.enabled (gt (int $a.minReplicas) (int $a.maxReplicas)) -}}

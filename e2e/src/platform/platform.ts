@@ -109,6 +109,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       DCR_REVOCATION_POLL_MS: '100',
       DCR_REGISTRATION_BASE_URL: `${mtlsBase}/register`,
       TOKENS_GRPC_TARGET: grpc('auth-server'),
+      // The customer portal's redirect URI is on the twin's public host, a loopback address.
+      DCR_ALLOW_LOOPBACK_REDIRECT_URIS: 'true',
     },
     'auth-server': {
       ...serviceMongoEnv(database('auth')),
@@ -123,6 +125,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ...serviceMongoEnv(database('consent')),
       TOKENS_GRPC_TARGET: grpc('auth-server'),
       CONSENT_REVOCATION_POLL_MS: '100',
+      // The customer portal: on the public host, signing in at auth-server (called in-cluster).
+      PORTAL_PUBLIC_URL: issuer,
+      AUTH_SERVER_URL: `http://127.0.0.1:${ports['auth-server'].http}`,
+      CLIENT_REGISTRY_GRPC_TARGET: grpc('dcr-service'),
+      DEV_KEYS_DIR: join(state, 'keys'),
     },
     'token-introspection': {
       ISSUER: issuer,

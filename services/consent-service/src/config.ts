@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting } from '@obip/config';
+import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting, splitList } from '@obip/config';
+
+/** An optional https (or, for a local twin, http) URL. */
+function optionalUrl(description: string) {
+  return setting.url(undefined, description, ['https', 'http']).optional().describe(description);
+}
 
 /** Every environment variable consent-service reads, validated once at start-up. */
 export const settingsShape = {
@@ -63,6 +68,55 @@ export const settingsShape = {
     300_000,
     'longest wait between two delivery attempts of one revocation',
     { min: 100 },
+  ),
+
+  // ---- customer portal (public host, /portal) ----
+  PORTAL_PUBLIC_URL: optionalUrl(
+    'origin of the public host where the edge routes /portal to this service (e.g. https://bank.example); the portal is off without it. Its redirect URI is <origin>/portal/callback',
+  ),
+  PORTAL_ISSUER: optionalUrl(
+    'Issuer Identifier of auth-server, where customers sign in to the portal; default: the origin of PORTAL_PUBLIC_URL (auth-server and the portal share the public host)',
+  ),
+  AUTH_SERVER_URL: setting.url(
+    'http://127.0.0.1:8081',
+    'in-cluster HTTP base of auth-server: the portal reads discovery and /jwks and calls /par and /token there directly, as it holds no TLS client certificate for the edge’s mTLS host (its tokens are DPoP-bound)',
+    ['http', 'https'],
+  ),
+  CLIENT_REGISTRY_GRPC_TARGET: setting.string(
+    'dns:///127.0.0.1:50052',
+    'gRPC target of dcr-service clients.v1.ClientRegistry: the portal registers itself there as a first-party client and reads TPP names and logos',
+  ),
+  PORTAL_CLIENT_NAME: setting.string(
+    'Connected apps',
+    'client_name of the portal’s registration: what auth-server’s sign-in page names it',
+  ),
+  PORTAL_CLIENT_KEYS_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'path of a private JWKS (JSON; a Kubernetes Secret mount) with the portal’s client authentication keys (ES256 or PS256, each with a kid); the first signs, all are registered. Unset: a development key is generated once and kept in DEV_KEYS_DIR, with a warning',
+    ),
+  PORTAL_COOKIE_KEYS: z
+    .string()
+    .transform(splitList)
+    .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')).min(1))
+    .optional()
+    .describe(
+      'comma-separated keys that sign the portal’s cookies, newest first (older ones still verify); the same on every replica. Unset: a development key kept in DEV_KEYS_DIR, with a warning',
+    ),
+  DEV_KEYS_DIR: setting.string(
+    'tmp/consent-service/dev-keys',
+    'directory where the development portal key and cookie key are generated and kept when none are configured (relative to the working directory)',
+  ),
+  PORTAL_SESSION_IDLE_SECONDS: setting.integer(900, 'a portal session ends after this many seconds without a request', {
+    min: 60,
+    max: 86_400,
+  }),
+  PORTAL_SESSION_MAX_SECONDS: setting.integer(
+    28_800,
+    'a portal session ends this many seconds after sign-in, however active',
+    { min: 300, max: 604_800 },
   ),
 };
 

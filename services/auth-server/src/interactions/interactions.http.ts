@@ -3,7 +3,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { DomainError } from '@obip/errors';
 import { contentSecurityPolicy } from '@obip/http';
 import type { GrantStore } from '../adapter/adapter.mongo';
-import type { ConsentDirectory, ConsentRequest } from './interactions.ports';
+import type { ConsentDirectory, ConsentRequest, FirstPartyClients } from './interactions.ports';
 import { consentPage, loginPage } from './interactions.views';
 
 export interface InteractionsRouterOptions {
@@ -11,6 +11,8 @@ export interface InteractionsRouterOptions {
   engine: () => Provider;
   directory: ConsentDirectory;
   grants: Pick<GrantStore, 'linkConsent'>;
+  /** The bank's own applications, which get no consent page for OpenID scopes. */
+  firstParty: FirstPartyClients;
 }
 
 const INTERACTION_CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -38,6 +40,20 @@ const asList = (value: unknown): string[] =>
     : typeof value === 'string'
       ? [value]
       : [];
+
+/**
+ * Scopes a first-party client is granted without a consent page: identity only. Every API scope
+ * (accounts, payments, …) still needs the customer's consent, whoever asks.
+ */
+const FIRST_PARTY_SCOPES = new Set(['openid']);
+
+/** Whether a request asks for nothing but scopes a first-party client may be granted silently. */
+export function isFirstPartyScope(scope: unknown): boolean {
+  const scopes = String(scope ?? '')
+    .split(' ')
+    .filter(Boolean);
+  return scopes.length > 0 && scopes.every((entry) => FIRST_PARTY_SCOPES.has(entry));
+}
 
 /** `openbanking_intent_id` requested as an ID token or userinfo claim (OBIE Security Profile). */
 export function requestedIntentId(claimsParameter: unknown): string | undefined {
@@ -81,12 +97,31 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
         return;
       }
     }
-    const client = await provider.Client.find(String(details.params.client_id));
-    const clientName = String(client?.clientName ?? details.params.client_id);
+    const clientId = String(details.params.client_id);
+    const firstParty =
+      intentId === undefined &&
+      isFirstPartyScope(details.params.scope) &&
+      (await options.firstParty.isFirstParty(clientId));
+    // The bank's own application (consent-service's portal): signing in is all the customer
+    // does; no consent page, and no consent is recorded for it.
+    if (firstParty && details.prompt.name === 'consent' && details.session) {
+      const grant = details.grantId
+        ? await provider.Grant.find(details.grantId)
+        : new provider.Grant({ accountId: details.session.accountId, clientId });
+      if (!grant) throw new Error('grant of the interaction not found');
+      grant.addOIDCScope(String(details.params.scope));
+      const missingClaims = (details.prompt.details.missingOIDCClaims as string[] | undefined) ?? [];
+      if (missingClaims.length > 0) grant.addOIDCClaims(missingClaims);
+      const grantId = await grant.save();
+      await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      return;
+    }
+    const client = await provider.Client.find(clientId);
+    const clientName = String(client?.clientName ?? clientId);
     res.type('html').setHeader('cache-control', 'no-store');
     res.setHeader('content-security-policy', interactionCsp(details.params.redirect_uri));
     if (details.prompt.name === 'login') {
-      res.send(loginPage({ action: `/interaction/${details.uid}/login`, clientName, failed: false }));
+      res.send(loginPage({ action: `/interaction/${details.uid}/login`, clientName, failed: false, firstParty }));
       return;
     }
     const accounts = details.session ? await directory.listAccounts(details.session.accountId) : [];
@@ -108,7 +143,12 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
     const body = req.body as Record<string, unknown>;
     const customer = await directory.verifyCustomer(String(body.username ?? ''), String(body.password ?? ''));
     if (!customer) {
-      const client = await provider.Client.find(String(details.params.client_id));
+      const clientId = String(details.params.client_id);
+      const client = await provider.Client.find(clientId);
+      const firstParty =
+        requestedIntentId(details.params.claims) === undefined &&
+        isFirstPartyScope(details.params.scope) &&
+        (await options.firstParty.isFirstParty(clientId));
       res.status(401).type('html').setHeader('cache-control', 'no-store');
       res.setHeader('content-security-policy', interactionCsp(details.params.redirect_uri));
       res.send(
@@ -116,6 +156,7 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
           action: `/interaction/${details.uid}/login`,
           clientName: String(client?.clientName ?? ''),
           failed: true,
+          firstParty,
         }),
       );
       return;

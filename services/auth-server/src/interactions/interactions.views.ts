@@ -23,10 +23,19 @@ ${body}
  * The login page. Stable form contract (issue 4): inputs `username` and `password`.
  * Server-rendered, no script, no third-party assets.
  */
-export function loginPage(options: { action: string; clientName: string; failed: boolean }): string {
+export function loginPage(options: {
+  action: string;
+  clientName: string;
+  failed: boolean;
+  /** The bank's own application: it signs the customer in and asks for no account access. */
+  firstParty?: boolean;
+}): string {
+  const purpose = options.firstParty
+    ? `Sign in to continue to ${escapeHtml(options.clientName)}.`
+    : `${escapeHtml(options.clientName)} is asking to access your accounts.`;
   return page(
     'Sign in to your bank',
-    `<p>${escapeHtml(options.clientName)} is asking to access your accounts.</p>
+    `<p>${purpose}</p>
 ${options.failed ? '<p role="alert">The username or password is not correct.</p>' : ''}
 <form method="post" action="${escapeHtml(options.action)}">
 <p><label for="username">Username</label> <input id="username" name="username" autocomplete="username" required></p>

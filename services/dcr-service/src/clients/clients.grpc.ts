@@ -87,6 +87,7 @@ export function createClientRegistryHandlers(
       createdAt: Math.floor(client.createdAt.getTime() / 1000),
       updatedAt: Math.floor(client.updatedAt.getTime() / 1000),
       statusReason: client.statusReason,
+      ...(client.firstParty ? { firstParty: true } : {}),
     };
   };
 
@@ -146,6 +147,7 @@ export function createClientRegistryHandlers(
         actor: request.actor,
         reason: request.reason,
         fapiProfile: profileFromProto(request.fapiProfile),
+        firstParty: request.firstParty === true,
       });
       return { client: toProto(created) };
     },

@@ -23,6 +23,7 @@ interface ClientDocument {
   registrationAccessTokenHash: string | null;
   certificate: { subjectDn: string; thumbprintS256: string };
   fapiProfile: ClientProfile | null;
+  firstParty: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -62,6 +63,8 @@ const clientSchema = new Schema<ClientDocument>(
       enum: ['fapi1-advanced', 'fapi2-security', 'fapi2-message-signing', null],
       default: null,
     },
+    // Set only by administrator onboarding (clients.v1 CreateClient first_party).
+    firstParty: { type: Boolean, default: false },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
@@ -222,6 +225,7 @@ function toDocument(client: RegisteredClient): ClientDocument {
     registrationAccessTokenHash: client.registrationAccessTokenHash ?? null,
     certificate: { ...client.certificate },
     fapiProfile: client.fapiProfile ?? null,
+    firstParty: client.firstParty === true,
     createdAt: client.createdAt,
     updatedAt: client.updatedAt,
   };
@@ -242,6 +246,7 @@ function toClient(document: ClientDocument): RegisteredClient {
     registrationAccessTokenHash: document.registrationAccessTokenHash ?? undefined,
     certificate: { subjectDn: document.certificate.subjectDn, thumbprintS256: document.certificate.thumbprintS256 },
     ...(document.fapiProfile ? { fapiProfile: document.fapiProfile } : {}),
+    ...(document.firstParty === true ? { firstParty: true } : {}),
     createdAt: new Date(document.createdAt),
     updatedAt: new Date(document.updatedAt),
   };

@@ -41,6 +41,11 @@ export interface RegisteredClient {
   certificate: { subjectDn: string; thumbprintS256: string };
   /** The FAPI profile an administrator chose; undefined for the platform default. */
   fapiProfile?: ClientProfile;
+  /**
+   * The bank's own application, onboarded as such by an administrator (clients.v1 CreateClient
+   * first_party): auth-server skips the consent page for it. Never set by DCR; undefined is false.
+   */
+  firstParty?: boolean;
   createdAt: Date;
   updatedAt: Date;
 }

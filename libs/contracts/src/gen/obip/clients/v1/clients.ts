@@ -160,6 +160,13 @@ export interface Client {
   updatedAt: number;
   /** Why the client has its current status, as given by the actor who set it. Empty if never set. */
   statusReason: string;
+  /**
+   * The bank's own application (e.g. consent-service's customer portal), onboarded by an
+   * administrator with CreateClient first_party: the authorisation server signs the customer in
+   * without showing a consent page, for OpenID scopes only. Never true for a client registered
+   * through DCR, and no client can change it. Unset reads as false.
+   */
+  firstParty?: boolean | undefined;
 }
 
 /** GetClientRequest names the client to read. */
@@ -234,6 +241,11 @@ export interface CreateClientRequest {
   reason: string;
   /** The FAPI profile to enforce for this client; UNSPECIFIED for the platform's default. */
   fapiProfile: FapiProfile;
+  /**
+   * Onboards the bank's own application as a first-party client (see Client.first_party). Only
+   * this administrator path sets it; dynamic registration never does.
+   */
+  firstParty?: boolean | undefined;
 }
 
 /** CreateClientResponse carries the new client. */
@@ -255,6 +267,7 @@ function createBaseClient(): Client {
     createdAt: 0,
     updatedAt: 0,
     statusReason: "",
+    firstParty: undefined,
   };
 }
 
@@ -292,6 +305,9 @@ export const Client: MessageFns<Client> = {
     }
     if (message.statusReason !== "") {
       writer.uint32(90).string(message.statusReason);
+    }
+    if (message.firstParty !== undefined) {
+      writer.uint32(96).bool(message.firstParty);
     }
     return writer;
   },
@@ -397,6 +413,14 @@ export const Client: MessageFns<Client> = {
             message.statusReason = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.firstParty = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -462,6 +486,11 @@ export const Client: MessageFns<Client> = {
         : isSet(object.status_reason)
         ? globalThis.String(object.status_reason)
         : "",
+      firstParty: isSet(object.firstParty)
+        ? globalThis.Boolean(object.firstParty)
+        : isSet(object.first_party)
+        ? globalThis.Boolean(object.first_party)
+        : undefined,
     };
   },
 
@@ -500,6 +529,9 @@ export const Client: MessageFns<Client> = {
     if (message.statusReason !== "") {
       obj.statusReason = message.statusReason;
     }
+    if (message.firstParty !== undefined) {
+      obj.firstParty = message.firstParty;
+    }
     return obj;
   },
 
@@ -519,6 +551,7 @@ export const Client: MessageFns<Client> = {
     message.createdAt = object.createdAt ?? 0;
     message.updatedAt = object.updatedAt ?? 0;
     message.statusReason = object.statusReason ?? "";
+    message.firstParty = object.firstParty ?? undefined;
     return message;
   },
 };
@@ -1094,7 +1127,7 @@ export const SetClientStatusResponse: MessageFns<SetClientStatusResponse> = {
 };
 
 function createBaseCreateClientRequest(): CreateClientRequest {
-  return { metadataJson: "", softwareId: "", orgId: "", actor: "", reason: "", fapiProfile: 0 };
+  return { metadataJson: "", softwareId: "", orgId: "", actor: "", reason: "", fapiProfile: 0, firstParty: undefined };
 }
 
 export const CreateClientRequest: MessageFns<CreateClientRequest> = {
@@ -1116,6 +1149,9 @@ export const CreateClientRequest: MessageFns<CreateClientRequest> = {
     }
     if (message.fapiProfile !== 0) {
       writer.uint32(48).int32(message.fapiProfile);
+    }
+    if (message.firstParty !== undefined) {
+      writer.uint32(56).bool(message.firstParty);
     }
     return writer;
   },
@@ -1181,6 +1217,14 @@ export const CreateClientRequest: MessageFns<CreateClientRequest> = {
             message.fapiProfile = reader.int32() as any;
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.firstParty = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1217,6 +1261,11 @@ export const CreateClientRequest: MessageFns<CreateClientRequest> = {
         : isSet(object.fapi_profile)
         ? fapiProfileFromJSON(object.fapi_profile)
         : 0,
+      firstParty: isSet(object.firstParty)
+        ? globalThis.Boolean(object.firstParty)
+        : isSet(object.first_party)
+        ? globalThis.Boolean(object.first_party)
+        : undefined,
     };
   },
 
@@ -1240,6 +1289,9 @@ export const CreateClientRequest: MessageFns<CreateClientRequest> = {
     if (message.fapiProfile !== 0) {
       obj.fapiProfile = fapiProfileToJSON(message.fapiProfile);
     }
+    if (message.firstParty !== undefined) {
+      obj.firstParty = message.firstParty;
+    }
     return obj;
   },
 
@@ -1254,6 +1306,7 @@ export const CreateClientRequest: MessageFns<CreateClientRequest> = {
     message.actor = object.actor ?? "";
     message.reason = object.reason ?? "";
     message.fapiProfile = object.fapiProfile ?? 0;
+    message.firstParty = object.firstParty ?? undefined;
     return message;
   },
 };
