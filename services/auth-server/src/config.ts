@@ -68,13 +68,19 @@ export const settingsShape = {
   }),
   ADMIN_API_RESOURCE: z
     .string()
-    .refine((value) => URL.canParse(value) && !value.includes('#'), 'must be an absolute URI without fragment (RFC 8707 §2)')
+    .refine(
+      (value) => URL.canParse(value) && !value.includes('#'),
+      'must be an absolute URI without fragment (RFC 8707 §2)',
+    )
     .default(DEFAULT_ADMIN_API_RESOURCE)
     .describe(
       "resource indicator of config-api's admin API (its ADMIN_TOKEN_AUDIENCE): an administrator client's " +
         'client_credentials token for it is a JWT (RFC 9068) carrying the obip:* scopes the client holds',
     ),
-  ADMIN_TOKEN_TTL_SECONDS: setting.integer(300, 'lifetime of admin API access tokens (seconds)', { min: 30, max: 3600 }),
+  ADMIN_TOKEN_TTL_SECONDS: setting.integer(300, 'lifetime of admin API access tokens (seconds)', {
+    min: 30,
+    max: 3600,
+  }),
   AUTHORIZATION_CODE_TTL_SECONDS: setting.integer(
     60,
     'lifetime of authorization codes (seconds; FAPI 2.0 SP 5.3.2.1: at most 60)',
