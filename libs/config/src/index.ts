@@ -8,3 +8,4 @@ export {
 } from './settings';
 export { setting, splitList } from './setting-types';
 export { mongoSettings, serviceBaseSettings, type ServiceBaseSettings } from './service-base';
+export { readOrCreateDevelopmentFile } from './development-file';

@@ -1,11 +1,11 @@
 // Wiring of config-api's adapters and use cases from its settings. main.ts calls it with the
 // process's stores; tests call it with their own real MongoDB, so both run the same graph.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+
 import type { Express, RequestHandler } from 'express';
 import type { Connection } from 'mongoose';
 import { Gauge, type Registry } from 'prom-client';
+import { readOrCreateDevelopmentFile } from '@obip/config';
 import type { configV1 } from '@obip/contracts';
 import type { ServiceHandlers } from '@obip/grpc';
 import { createHttpApp, errorHandler, notFoundHandler, type ResponseObserver } from '@obip/http';
@@ -81,21 +81,16 @@ export interface ConfigApiComponents {
 }
 
 /** The key-encryption key from settings, or a development one kept on disk (with a warning). */
-function keyEncryptionKeyOf(settings: ConfigApiSettings, logger: Logger): Buffer {
+async function keyEncryptionKeyOf(settings: ConfigApiSettings, logger: Logger): Promise<Buffer> {
   if (settings.KEY_ENCRYPTION_KEY) return Buffer.from(settings.KEY_ENCRYPTION_KEY, 'base64url');
-  const file = join(settings.DEV_KEYS_DIR, 'config-api-kek');
   logger.warn(
     { setting: 'KEY_ENCRYPTION_KEY' },
     'KEY_ENCRYPTION_KEY is not set: signing keys are sealed with a development key kept on local disk',
   );
-  try {
-    return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
-  } catch {
-    mkdirSync(settings.DEV_KEYS_DIR, { recursive: true, mode: 0o700 });
-    const key = randomBytes(32);
-    writeFileSync(file, key.toString('base64url'), { mode: 0o600, flag: 'wx' });
-    return key;
-  }
+  const key = await readOrCreateDevelopmentFile(settings.DEV_KEYS_DIR, 'config-api-kek', () =>
+    randomBytes(32).toString('base64url'),
+  );
+  return Buffer.from(key.trim(), 'base64url');
 }
 
 /**
@@ -182,7 +177,7 @@ export async function composeConfigApi(options: ComposeOptions): Promise<ConfigA
 
   const keys = createKeyService({
     repository: createMongoKeyRepository(mongo),
-    vault: createKeyVault(keyEncryptionKeyOf(settings, logger)),
+    vault: createKeyVault(await keyEncryptionKeyOf(settings, logger)),
     audit,
     activationDelaySeconds: settings.KEY_ACTIVATION_DELAY_SECONDS,
     retirementDelaySeconds: settings.KEY_RETIREMENT_DELAY_SECONDS,

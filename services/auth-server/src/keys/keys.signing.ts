@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { readOrCreateDevelopmentFile } from '@obip/config';
 
 /** Algorithms a signing key may carry: FAPI 1.0 Advanced 8.6 and FAPI 2.0 SP 5.4 (EdDSA for FAPI 2.0 only). */
 const SIGNING_ALGS = ['PS256', 'ES256', 'EdDSA'] as const;
@@ -108,31 +108,17 @@ interface DevelopmentMaterial {
   dpopNonceSecret: string;
 }
 
-/**
- * Development material, generated on first use and kept in `dir` (mode 0600) so restarts and
- * the other replicas of a local twin share it. Created with O_EXCL: when two processes start at
- * once, the loser reads the winner's file.
- */
+/** Development material, generated on first use and shared through DEV_KEYS_DIR (see readOrCreateDevelopmentFile). */
 async function developmentMaterial(dir: string): Promise<DevelopmentMaterial> {
-  const file = join(dir, 'auth-server-dev-keys.json');
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as DevelopmentMaterial;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const material: DevelopmentMaterial = {
-    jwks: { keys: [await generateSigningJwk('PS256'), await generateSigningJwk('ES256')] },
-    cookieKey: randomBytes(32).toString('base64url'),
-    dpopNonceSecret: randomBytes(32).toString('base64url'),
-  };
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  try {
-    writeFileSync(file, JSON.stringify(material, null, 2), { flag: 'wx', mode: 0o600 });
-    return material;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return JSON.parse(readFileSync(file, 'utf8')) as DevelopmentMaterial;
-  }
+  const content = await readOrCreateDevelopmentFile(dir, 'auth-server-dev-keys.json', async () => {
+    const material: DevelopmentMaterial = {
+      jwks: { keys: [await generateSigningJwk('PS256'), await generateSigningJwk('ES256')] },
+      cookieKey: randomBytes(32).toString('base64url'),
+      dpopNonceSecret: randomBytes(32).toString('base64url'),
+    };
+    return JSON.stringify(material, null, 2);
+  });
+  return JSON.parse(content) as DevelopmentMaterial;
 }
 
 /**

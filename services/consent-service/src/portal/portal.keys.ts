@@ -5,9 +5,9 @@
  * auth-server keeps its development keys; the caller warns about each such setting.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { readOrCreateDevelopmentFile } from '@obip/config';
 
 /** FAPI 2.0 SP 5.4: client assertions are signed with PS256 or ES256 (EdDSA is not offered here). */
 export const PORTAL_KEY_ALGS = ['ES256', 'PS256'] as const;
@@ -83,32 +83,18 @@ interface DevelopmentMaterial {
   cookieKey: string;
 }
 
-/**
- * Development material, generated on first use and kept in `dir` (mode 0600) so that restarts
- * and the replicas of a local twin share it. Created with O_EXCL: when two processes start at
- * once, the loser reads the winner's file.
- */
+/** Development material, generated on first use and shared through DEV_KEYS_DIR (see readOrCreateDevelopmentFile). */
 async function developmentMaterial(dir: string): Promise<DevelopmentMaterial> {
-  const file = join(dir, 'consent-service-portal.json');
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as DevelopmentMaterial;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = await exportJWK(privateKey);
-  const material: DevelopmentMaterial = {
-    jwks: { keys: [{ ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'ES256', use: 'sig' }] },
-    cookieKey: randomBytes(32).toString('base64url'),
-  };
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  try {
-    writeFileSync(file, JSON.stringify(material, null, 2), { flag: 'wx', mode: 0o600 });
-    return material;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return JSON.parse(readFileSync(file, 'utf8')) as DevelopmentMaterial;
-  }
+  const content = await readOrCreateDevelopmentFile(dir, 'consent-service-portal.json', async () => {
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = await exportJWK(privateKey);
+    const material: DevelopmentMaterial = {
+      jwks: { keys: [{ ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'ES256', use: 'sig' }] },
+      cookieKey: randomBytes(32).toString('base64url'),
+    };
+    return JSON.stringify(material, null, 2);
+  });
+  return JSON.parse(content) as DevelopmentMaterial;
 }
 
 /**
