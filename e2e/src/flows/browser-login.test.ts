@@ -3,16 +3,15 @@
 // consents on auth-server's pages, and is sent back to the TPP with a code that the TPP
 // (openid-client) exchanges. Screenshots of each page are saved as test artifacts.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { attachServerLogsOnFailure } from '@obip/testing';
 import { startPlatform, type Platform } from '../platform/platform';
+import { launchChromium, screenshotsDir } from '../platform/chromium';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const artifacts = join(process.env.OBIP_TEST_ARTIFACTS ?? join(process.cwd(), 'test-artifacts', 'e2e'), 'screenshots');
+const artifacts = screenshotsDir();
 
 let platform: Platform;
 let browser: Browser;
@@ -22,21 +21,8 @@ attachServerLogsOnFailure({
 });
 
 before(async () => {
-  mkdirSync(artifacts, { recursive: true });
   platform = await startPlatform({ name: 'browser', startLate: [] });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // No network but loopback here: keep Chromium from reaching out at start.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

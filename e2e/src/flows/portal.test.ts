@@ -6,17 +6,16 @@
 // Revoked. The TPP's access token is then inactive at token-introspection and auth-server refuses
 // its refresh token. Screenshots of each page are saved as test artifacts.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { fetch as undiciFetch } from 'undici';
 import { attachServerLogsOnFailure, type TestSoftware } from '@obip/testing';
 import { loginAndConsent, startPlatform, type Platform } from '../platform/platform';
+import { launchChromium, screenshotsDir } from '../platform/chromium';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const artifacts = join(process.env.OBIP_TEST_ARTIFACTS ?? join(process.cwd(), 'test-artifacts', 'e2e'), 'screenshots');
+const artifacts = screenshotsDir();
 const CUSTOMER = { username: 'amelia.hart', password: 'Sandbox-Amelia-1' };
 const OBIE = '/open-banking/v3.1/aisp/account-access-consents';
 const LOGO = 'https://tpp.example.com/logo.svg';
@@ -32,7 +31,6 @@ attachServerLogsOnFailure({
 });
 
 before(async () => {
-  mkdirSync(artifacts, { recursive: true });
   let gatewaySoftware: TestSoftware | undefined;
   let gatewayClientId = '';
   platform = await startPlatform({
@@ -45,19 +43,7 @@ before(async () => {
     },
   });
   gateway = await platform.relyingParty(gatewaySoftware!, gatewayClientId);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // No network but loopback here: keep Chromium from reaching out at start.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
