@@ -10,9 +10,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
-import { fetch as undiciFetch } from 'undici';
 import { attachServerLogsOnFailure, type TestSoftware } from '@obip/testing';
-import { loginAndConsent, startPlatform, type Platform } from '../platform/platform';
+import {
+  authorizationUrlForIntent,
+  intentApi,
+  loginAndConsent,
+  startPlatform,
+  type Platform,
+} from '../platform/platform';
 import { launchChromium, screenshotsDir } from '../platform/chromium';
 
 const artifacts = screenshotsDir();
@@ -50,20 +55,6 @@ after(async () => {
   await platform?.stop();
 });
 
-async function intentApi(software: TestSoftware, token: string, method: 'POST' | 'GET', path: string, body?: unknown) {
-  const response = await undiciFetch(`${platform.twin.mtlsUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      accept: 'application/json',
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-    dispatcher: platform.tppAgent(software),
-  });
-  return { status: response.status, body: (await response.json()) as { Data: { ConsentId: string; Status: string } } };
-}
-
 describe('the customer portal in a real browser', () => {
   test('intent → authorisation → tokens → revoke in the portal → introspection active:false and the refresh token refused', async (t) => {
     // 1. A TPP has the customer authorise an account-access intent (as in uk-intent.test.ts).
@@ -71,22 +62,17 @@ describe('the customer portal in a real browser', () => {
     const { client_id: clientId } = await platform.register(software, { response_types: ['code'], logo_uri: LOGO });
     const tpp = await platform.relyingParty(software, clientId);
     const { access_token: ccToken } = await oidc.clientCredentialsGrant(tpp, { scope: 'accounts' });
-    const created = await intentApi(software, ccToken, 'POST', OBIE, {
+    const created = await intentApi(platform, software, ccToken, 'POST', OBIE, {
       Data: { Permissions: ['ReadAccountsDetail', 'ReadBalances'], ExpirationDateTime: '2999-01-01T00:00:00+00:00' },
       Risk: {},
     });
     assert.equal(created.status, 201);
-    const consentId = created.body.Data.ConsentId;
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const authorizationUrl = await oidc.buildAuthorizationUrlWithPAR(tpp, {
-      redirect_uri: software.redirectUris[0]!,
-      scope: 'openid accounts',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
+    const consentId = created.body!.Data.ConsentId;
+    const {
+      url: authorizationUrl,
+      verifier,
       state,
-      claims: JSON.stringify({ id_token: { openbanking_intent_id: { value: consentId, essential: true } } }),
-    });
+    } = await authorizationUrlForIntent(tpp, software.redirectUris[0]!, consentId);
     const callback = await loginAndConsent(platform.browser(), authorizationUrl, CUSTOMER);
     const tokens = await oidc.authorizationCodeGrant(tpp, callback, {
       pkceCodeVerifier: verifier,
@@ -159,7 +145,10 @@ describe('the customer portal in a real browser', () => {
     assert.deepEqual(blockedByCsp, [], 'the pages need nothing their CSP forbids');
 
     // 6. The TPP sees the revocation; its tokens are dead at introspection and at auth-server.
-    assert.equal((await intentApi(software, ccToken, 'GET', `${OBIE}/${consentId}`)).body.Data.Status, 'Revoked');
+    assert.equal(
+      (await intentApi(platform, software, ccToken, 'GET', `${OBIE}/${consentId}`)).body!.Data.Status,
+      'Revoked',
+    );
     const revokedAt = Date.now();
     let inactive = false;
     while (!inactive && Date.now() - revokedAt < 5_000) {

@@ -8,9 +8,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
-import { fetch as undiciFetch } from 'undici';
 import { attachServerLogsOnFailure, type TestSoftware } from '@obip/testing';
-import { loginAndConsent, startPlatform, type Platform } from '../platform/platform';
+import {
+  authorizationUrlForIntent,
+  intentApi,
+  loginAndConsent,
+  startPlatform,
+  type Platform,
+} from '../platform/platform';
 
 const CUSTOMER = { username: 'amelia.hart', password: 'Sandbox-Amelia-1' };
 const OBIE = '/open-banking/v3.1/aisp/account-access-consents';
@@ -19,11 +24,6 @@ const FAPI2_METADATA = { response_types: ['code'] };
 
 let platform: Platform;
 let gateway: oidc.Configuration;
-
-/** The part of an OBIE consent response these tests read. */
-interface ObieConsentResponse {
-  Data: { ConsentId: string; Status: string };
-}
 
 attachServerLogsOnFailure({
   sources: [{ name: 'platform', logs: () => platform?.logs.map((s) => `== ${s.name}\n${s.logs()}`).join('\n') ?? '' }],
@@ -45,29 +45,6 @@ before(async () => {
 });
 after(() => platform?.stop());
 
-async function intentApi(
-  software: TestSoftware,
-  token: string,
-  method: 'POST' | 'GET' | 'DELETE',
-  path: string,
-  body?: unknown,
-) {
-  const response = await undiciFetch(`${platform.twin.mtlsUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      accept: 'application/json',
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-    dispatcher: platform.tppAgent(software),
-  });
-  return {
-    status: response.status,
-    body: response.status === 204 ? undefined : ((await response.json()) as ObieConsentResponse),
-  };
-}
-
 describe('UK account-access journey', () => {
   test('intent → PAR with openbanking_intent_id → login and consent → bound tokens → revocation reaches introspection and refresh', async (t) => {
     const software = await platform.directory.registerSoftware({ roles: ['AISP'] });
@@ -76,7 +53,7 @@ describe('UK account-access journey', () => {
 
     // 1. The TPP creates the intent with a client_credentials token.
     const { access_token: ccToken } = await oidc.clientCredentialsGrant(tpp, { scope: 'accounts' });
-    const created = await intentApi(software, ccToken, 'POST', OBIE, {
+    const created = await intentApi(platform, software, ccToken, 'POST', OBIE, {
       Data: { Permissions: ['ReadAccountsDetail', 'ReadBalances'], ExpirationDateTime: '2999-01-01T00:00:00+00:00' },
       Risk: {},
     });
@@ -85,16 +62,11 @@ describe('UK account-access journey', () => {
     assert.equal(created.body!.Data.Status, 'AwaitingAuthorisation');
 
     // 2. FAPI 2.0: PAR + PKCE, the intent requested as an essential ID token claim.
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const authorizationUrl = await oidc.buildAuthorizationUrlWithPAR(tpp, {
-      redirect_uri: software.redirectUris[0]!,
-      scope: 'openid accounts',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
+    const {
+      url: authorizationUrl,
+      verifier,
       state,
-      claims: JSON.stringify({ id_token: { openbanking_intent_id: { value: consentId, essential: true } } }),
-    });
+    } = await authorizationUrlForIntent(tpp, software.redirectUris[0]!, consentId);
     const callback = await loginAndConsent(platform.browser(), authorizationUrl, CUSTOMER);
     const tokens = await oidc.authorizationCodeGrant(tpp, callback, {
       pkceCodeVerifier: verifier,
@@ -103,7 +75,7 @@ describe('UK account-access journey', () => {
     assert.equal(tokens.claims()?.openbanking_intent_id, consentId, 'the ID token echoes the intent');
     assert.ok(tokens.refresh_token);
 
-    const authorised = await intentApi(software, ccToken, 'GET', `${OBIE}/${consentId}`);
+    const authorised = await intentApi(platform, software, ccToken, 'GET', `${OBIE}/${consentId}`);
     assert.equal(authorised.body!.Data.Status, 'Authorised');
 
     // 3. The bank's gateway sees an active, bound token linked to the consent.
@@ -121,7 +93,7 @@ describe('UK account-access journey', () => {
 
     // 4. The TPP revokes the consent: inactive at introspection within one second.
     const revokedAt = Date.now();
-    assert.equal((await intentApi(software, ccToken, 'DELETE', `${OBIE}/${consentId}`)).status, 204);
+    assert.equal((await intentApi(platform, software, ccToken, 'DELETE', `${OBIE}/${consentId}`)).status, 204);
     let inactiveAfterMs: number | undefined;
     while (Date.now() - revokedAt < 3_000) {
       const startedAt = Date.now();
@@ -161,7 +133,7 @@ describe('UK account-access journey', () => {
         scope: 'accounts',
       },
     );
-    const created = await intentApi(owner, ownerToken, 'POST', OBIE, {
+    const created = await intentApi(platform, owner, ownerToken, 'POST', OBIE, {
       Data: { Permissions: ['ReadAccountsBasic'], ExpirationDateTime: '2999-01-01T00:00:00+00:00' },
       Risk: {},
     });
@@ -169,21 +141,13 @@ describe('UK account-access journey', () => {
 
     const thief = await platform.directory.registerSoftware({ roles: ['AISP'] });
     const thiefConfig = await platform.relyingParty(thief, (await platform.register(thief, FAPI2_METADATA)).client_id);
-    const verifier = oidc.randomPKCECodeVerifier();
-    const authorizationUrl = await oidc.buildAuthorizationUrlWithPAR(thiefConfig, {
-      redirect_uri: thief.redirectUris[0]!,
-      scope: 'openid accounts',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state: oidc.randomState(),
-      claims: JSON.stringify({ id_token: { openbanking_intent_id: { value: consentId, essential: true } } }),
-    });
+    const { url: authorizationUrl } = await authorizationUrlForIntent(thiefConfig, thief.redirectUris[0]!, consentId);
     // The intent is checked before the customer sees anything: the TPP gets invalid_request.
     const browser = platform.browser();
     const back = await browser.follow(await browser.get(authorizationUrl.href));
     assert.ok(back.location?.startsWith(thief.redirectUris[0]!), `sent back to the TPP, got ${back.status}`);
     assert.equal(new URL(back.location!).searchParams.get('error'), 'invalid_request');
-    const still = await intentApi(owner, ownerToken, 'GET', `${OBIE}/${consentId}`);
+    const still = await intentApi(platform, owner, ownerToken, 'GET', `${OBIE}/${consentId}`);
     assert.equal(still.body!.Data.Status, 'AwaitingAuthorisation', 'nothing changed');
   });
 });

@@ -285,3 +285,54 @@ function formAction(page: PageResponse): string {
   assert.ok(action, `no form on ${page.url} (status ${page.status}): ${page.body.slice(0, 300)}`);
   return new URL(action.replaceAll('&amp;', '&'), page.url).href;
 }
+
+/** The part of an OBIE consent response the tests read. */
+export interface ObieConsentResponse {
+  Data: { ConsentId: string; Status: string };
+}
+
+/**
+ * A TPP's call to consent-service's OBIE intent APIs through the edge's mTLS host, with a
+ * client_credentials token; the body is undefined for 204.
+ */
+export async function intentApi(
+  platform: Pick<Platform, 'twin' | 'tppAgent'>,
+  software: TestSoftware,
+  token: string,
+  method: 'POST' | 'GET' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: ObieConsentResponse | undefined }> {
+  const response = await undiciFetch(`${platform.twin.mtlsUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+    dispatcher: platform.tppAgent(software),
+  });
+  return {
+    status: response.status,
+    body: response.status === 204 ? undefined : ((await response.json()) as ObieConsentResponse),
+  };
+}
+
+/**
+ * FAPI 2.0 PAR + PKCE for an OBIE intent, requested as an essential `openbanking_intent_id` ID
+ * token claim: the authorization URL, and the verifier and state the code exchange needs.
+ */
+export async function authorizationUrlForIntent(tpp: oidc.Configuration, redirectUri: string, consentId: string) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = await oidc.buildAuthorizationUrlWithPAR(tpp, {
+    redirect_uri: redirectUri,
+    scope: 'openid accounts',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    claims: JSON.stringify({ id_token: { openbanking_intent_id: { value: consentId, essential: true } } }),
+  });
+  return { url, verifier, state };
+}
