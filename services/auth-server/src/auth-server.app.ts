@@ -12,7 +12,6 @@ import { createTokenStore } from '@obip/token-store';
 import type { AuthServerSettings } from './config';
 import { createClientAdapter } from './adapter/adapter.clients';
 import { createOidcStores, type OidcStores } from './adapter/adapter.factory';
-import { createRegistryFirstPartyClients } from './interactions/interactions.clients';
 import { createInteractionsRouter } from './interactions/interactions.http';
 import type { ConsentDirectory } from './interactions/interactions.ports';
 import { errorPage } from './interactions/interactions.views';
@@ -229,12 +228,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
   );
   app.use(engineHandler(() => live.provider(), { publicOrigin: issuer, mtlsOrigin: settings.MTLS_BASE_URL }));
   app.use(
-    createInteractionsRouter({
-      engine: () => live.provider(),
-      directory: deps.directory,
-      grants: stores.grants,
-      firstParty: createRegistryFirstPartyClients(registry),
-    }),
+    createInteractionsRouter({ engine: () => live.provider(), directory: deps.directory, grants: stores.grants }),
   );
   app.use(notFoundHandler('oauth'));
   app.use(errorHandler('oauth'));

@@ -3,6 +3,7 @@ import { clientsV1 } from '@obip/contracts';
 import { DomainError } from '@obip/errors';
 import type { GrpcClient } from '@obip/grpc';
 import { isAdministratorClient } from '../provider/provider.admin';
+import { FIRST_PARTY_METADATA } from '../provider/provider.configuration';
 import {
   isPlatformProfile,
   requireProfileMetadata,
@@ -55,6 +56,8 @@ export function engineMetadataOf(client: clientsV1.Client, policy: ProfilePolicy
     delete metadata.jwks_uri;
   }
   if (client.tlsClientAuthSubjectDn) metadata.tls_client_auth_subject_dn = client.tlsClientAuthSubjectDn;
+  // From the registry's own field only: whatever the registered metadata says is overwritten.
+  metadata[FIRST_PARTY_METADATA] = client.firstParty === true;
   const registered = PROFILE_FROM_PROTO[client.fapiProfile];
   const required = requireProfileMetadata(
     metadata,

@@ -3,7 +3,8 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { DomainError } from '@obip/errors';
 import { contentSecurityPolicy } from '@obip/http';
 import type { GrantStore } from '../adapter/adapter.mongo';
-import type { ConsentDirectory, ConsentRequest, FirstPartyClients } from './interactions.ports';
+import { isFirstPartyClient } from '../provider/provider.configuration';
+import type { ConsentDirectory, ConsentRequest } from './interactions.ports';
 import { consentPage, loginPage } from './interactions.views';
 
 export interface InteractionsRouterOptions {
@@ -11,8 +12,6 @@ export interface InteractionsRouterOptions {
   engine: () => Provider;
   directory: ConsentDirectory;
   grants: Pick<GrantStore, 'linkConsent'>;
-  /** The bank's own applications, which get no consent page for OpenID scopes. */
-  firstParty: FirstPartyClients;
 }
 
 const INTERACTION_CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -53,6 +52,17 @@ export function isFirstPartyScope(scope: unknown): boolean {
     .split(' ')
     .filter(Boolean);
   return scopes.length > 0 && scopes.every((entry) => FIRST_PARTY_SCOPES.has(entry));
+}
+
+/**
+ * A sign-in to the bank's own application (consent-service's portal): a first-party client
+ * asking for OpenID scopes only, without an intent. After login it gets no consent page, and no
+ * consent is recorded for it.
+ */
+function isFirstPartyRequest(client: Record<string, unknown> | undefined, params: Record<string, unknown>): boolean {
+  return (
+    requestedIntentId(params.claims) === undefined && isFirstPartyScope(params.scope) && isFirstPartyClient(client)
+  );
 }
 
 /** `openbanking_intent_id` requested as an ID token or userinfo claim (OBIE Security Profile). */
@@ -98,10 +108,8 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
       }
     }
     const clientId = String(details.params.client_id);
-    const firstParty =
-      intentId === undefined &&
-      isFirstPartyScope(details.params.scope) &&
-      (await options.firstParty.isFirstParty(clientId));
+    const client = await provider.Client.find(clientId);
+    const firstParty = isFirstPartyRequest(client, details.params);
     // The bank's own application (consent-service's portal): signing in is all the customer
     // does; no consent page, and no consent is recorded for it.
     if (firstParty && details.prompt.name === 'consent' && details.session) {
@@ -116,7 +124,6 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
       await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
       return;
     }
-    const client = await provider.Client.find(clientId);
     const clientName = String(client?.clientName ?? clientId);
     res.type('html').setHeader('cache-control', 'no-store');
     res.setHeader('content-security-policy', interactionCsp(details.params.redirect_uri));
@@ -145,10 +152,7 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
     if (!customer) {
       const clientId = String(details.params.client_id);
       const client = await provider.Client.find(clientId);
-      const firstParty =
-        requestedIntentId(details.params.claims) === undefined &&
-        isFirstPartyScope(details.params.scope) &&
-        (await options.firstParty.isFirstParty(clientId));
+      const firstParty = isFirstPartyRequest(client, details.params);
       res.status(401).type('html').setHeader('cache-control', 'no-store');
       res.setHeader('content-security-policy', interactionCsp(details.params.redirect_uri));
       res.send(

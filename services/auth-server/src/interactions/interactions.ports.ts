@@ -51,14 +51,3 @@ export interface ConsentDirectory {
   approve(request: ConsentRequest): Promise<RecordedConsent>;
   reject(request: ConsentRequest): Promise<void>;
 }
-
-/**
- * Which clients are the bank's own applications (clients.v1 Client.first_party, which only an
- * administrator's CreateClient sets, never DCR). After login such a client gets no consent page
- * for OpenID scopes: the customer signs in to the bank itself, and no consent is recorded.
- * The production implementation (`interactions.clients.ts`) reads dcr-service's ClientRegistry.
- */
-export interface FirstPartyClients {
-  /** True only for an active client marked first-party; false for any other or an unknown one. */
-  isFirstParty(clientId: string): Promise<boolean>;
-}

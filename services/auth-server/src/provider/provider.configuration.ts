@@ -40,13 +40,29 @@ export interface ProviderConfigurationInput {
   renderError(ctx: KoaContextWithOidc, out: Record<string, unknown>): Promise<void>;
 }
 
+/**
+ * The bank's own application (clients.v1 Client.first_party, which only an administrator's
+ * CreateClient sets, never DCR), as the client adapter marks it in the engine's metadata.
+ */
+export const FIRST_PARTY_METADATA = 'obip_first_party';
+
+/** A metadata value the client adapter set, as the engine's Client holds it (camelCased). */
+function registeredValue(client: Record<string, unknown> | undefined, name: string): unknown {
+  return client?.[camelCase(name)] ?? client?.[name];
+}
+
 /** The platform profile of the client in the request (set in its metadata by the client adapter). */
 export function profileOfClient(
   client: Record<string, unknown> | undefined,
   fallback: PlatformProfile,
 ): PlatformProfile {
-  const registered = client?.[camelCase(PROFILE_METADATA)] ?? client?.[PROFILE_METADATA];
+  const registered = registeredValue(client, PROFILE_METADATA);
   return isPlatformProfile(registered) ? registered : fallback;
+}
+
+/** Whether the engine's client is first-party (see FIRST_PARTY_METADATA). */
+export function isFirstPartyClient(client: Record<string, unknown> | undefined): boolean {
+  return registeredValue(client, FIRST_PARTY_METADATA) === true;
 }
 
 function camelCase(name: string): string {
@@ -144,10 +160,13 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
       authorizationEncryptionAlgValues: ['RSA-OAEP-256', 'ECDH-ES'],
     },
     extraClientMetadata: {
-      properties: [PROFILE_METADATA],
+      properties: [PROFILE_METADATA, FIRST_PARTY_METADATA],
       validator(_ctx: unknown, key: string, value: unknown) {
         if (key === PROFILE_METADATA && !isPlatformProfile(value)) {
           throw new errors.InvalidClient(`${PROFILE_METADATA} is not a known profile`);
+        }
+        if (key === FIRST_PARTY_METADATA && typeof value !== 'boolean') {
+          throw new errors.InvalidClient(`${FIRST_PARTY_METADATA} must be a boolean`);
         }
       },
     },
