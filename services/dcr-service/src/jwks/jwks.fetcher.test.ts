@@ -6,7 +6,10 @@ import { createJwksCache } from './jwks.cache';
 import { isPrivateAddress } from '@obip/http';
 import { fetchJwks, MAX_JWKS_BYTES } from './jwks.fetcher';
 
-const allowed = { timeoutMs: 1_000, allowPrivate: true };
+// Generous on purpose: the first fetch of a run pays for undici's warm-up, which a loaded CI
+// machine can stretch past a second. The timeout itself has its own test below.
+const FETCH_TIMEOUT_MS = 10_000;
+const allowed = { timeoutMs: FETCH_TIMEOUT_MS, allowPrivate: true };
 
 async function assertFetchRefused(promise: Promise<unknown>): Promise<void> {
   await assert.rejects(promise, (error: unknown) => error instanceof DomainError && error.code === 'jwks_unavailable');
@@ -27,9 +30,9 @@ describe('JWKS fetching', () => {
 
   test('refuses loopback and private addresses unless allowed', async () => {
     const url = server.publish('/private', { keys: [] });
-    await assertFetchRefused(fetchJwks(url, { timeoutMs: 1_000, allowPrivate: false }));
+    await assertFetchRefused(fetchJwks(url, { timeoutMs: FETCH_TIMEOUT_MS, allowPrivate: false }));
     await assertFetchRefused(
-      fetchJwks(url.replace('127.0.0.1', 'localhost'), { timeoutMs: 1_000, allowPrivate: false }),
+      fetchJwks(url.replace('127.0.0.1', 'localhost'), { timeoutMs: FETCH_TIMEOUT_MS, allowPrivate: false }),
     );
     for (const address of [
       '10.1.2.3',
@@ -81,7 +84,7 @@ describe('JWKS fetching', () => {
     const url = server.publish('/rotating', { keys: [{ ...first.publicJwk }] });
     const cache = createJwksCache({
       fetcher: fetchJwks,
-      timeoutMs: 1_000,
+      timeoutMs: FETCH_TIMEOUT_MS,
       ttlMs: 60_000,
       refreshCooldownMs: 0,
       allowPrivate: true,
@@ -100,7 +103,7 @@ describe('JWKS fetching', () => {
     const url = server.publish('/cooldown', { keys: [{ ...key.publicJwk }] });
     const cache = createJwksCache({
       fetcher: fetchJwks,
-      timeoutMs: 1_000,
+      timeoutMs: FETCH_TIMEOUT_MS,
       ttlMs: 60_000,
       refreshCooldownMs: 60_000,
       allowPrivate: true,
