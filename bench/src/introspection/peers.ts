@@ -71,6 +71,10 @@ export async function startBenchPeers(gatewaySubjectDn: string): Promise<BenchPe
     verifyCustomerCredentials: unimplemented,
     listCustomerAccounts: unimplemented,
     createGenericConsent: unimplemented,
+    findCustomer: unimplemented,
+    startAuthentication: unimplemented,
+    listPendingAuthentications: unimplemented,
+    decideAuthentication: unimplemented,
   });
   const port = await server.listen('127.0.0.1', 0);
   return { target: `ipv4:///127.0.0.1:${port}`, calls: () => ({ ...calls }), stop: () => server.shutdown(0) };

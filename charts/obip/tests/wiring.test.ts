@@ -154,6 +154,21 @@ describe('live configuration from config-api', () => {
   });
 });
 
+describe('CIBA pings', () => {
+  it("lets auth-server reach TPPs' notification endpoints on 443, not private ranges", () => {
+    const pingRule = {
+      to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] } }],
+      ports: [{ protocol: 'TCP', port: 443 }],
+    };
+    for (const policy of ofKind(objects, 'NetworkPolicy').filter((p) => componentOf(p) !== undefined)) {
+      const has = (policy.spec.egress ?? []).some((rule: K8sObject) => isDeepStrictEqual(rule, pingRule));
+      // dcr-service holds the same rule for directory keys (networkPolicy.directoryPeers).
+      const expected = componentOf(policy) === 'auth-server' || componentOf(policy) === 'dcr-service';
+      assert.equal(has, expected, policy.metadata.name);
+    }
+  });
+});
+
 describe('service endpoints', () => {
   it("points every gRPC peer setting at the peer's headless Service and gRPC port", () => {
     const expected: Record<string, Record<string, string>> = {

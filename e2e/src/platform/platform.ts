@@ -120,6 +120,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       CONSENTS_GRPC_TARGET: grpc('consent-service'),
       CLIENT_CACHE_TTL_MS: '0',
       DEV_KEYS_DIR: join(state, 'keys'),
+      // CIBA pings go to TPP endpoints on loopback with certificates of the test CA.
+      CIBA_PING_ALLOW_PRIVATE: 'true',
+      CIBA_PING_CA_FILE: caFile,
     },
     'consent-service': {
       ...serviceMongoEnv(database('consent')),

@@ -10,7 +10,11 @@ import { subscribeToPlatformConfig, type PlatformConfigSubscription } from '@obi
 import type { RedisClient } from '@obip/redis';
 import { createTokenStore } from '@obip/token-store';
 import type { AuthServerSettings } from './config';
+import { readFileSync } from 'node:fs';
 import { createClientAdapter } from './adapter/adapter.clients';
+import { createCibaCompletion } from './ciba/ciba.completion';
+import { createPingSender, type PingSender } from './ciba/ciba.ping';
+import { createCibaStore } from './ciba/ciba.store';
 import { createOidcStores, type OidcStores } from './adapter/adapter.factory';
 import { createInteractionsRouter } from './interactions/interactions.http';
 import type { ConsentDirectory } from './interactions/interactions.ports';
@@ -176,6 +180,15 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
   };
   const logServerError = (_ctx: unknown, error: unknown) => logger.error({ err: error }, 'engine server_error');
   const metrics = deps.metrics ? createEngineMetrics(deps.metrics.registry) : undefined;
+  const cibaStore = createCibaStore(deps.redis);
+  const pingSender: PingSender = createPingSender({
+    timeoutMs: settings.CIBA_PING_TIMEOUT_MS,
+    attempts: settings.CIBA_PING_ATTEMPTS,
+    allowPrivate: settings.CIBA_PING_ALLOW_PRIVATE,
+    ...(settings.CIBA_PING_CA_FILE ? { extraCa: readFileSync(settings.CIBA_PING_CA_FILE, 'utf8') } : {}),
+    logger: logger.child({ component: 'ciba-ping' }),
+    ...(metrics ? { onOutcome: metrics.cibaPinged } : {}),
+  });
 
   const live = createLiveEngine({
     issuer,
@@ -193,6 +206,8 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
         dpopNonceSecret: keys.dpopNonceSecret,
         mtls: mtls.engineFeature,
         accounts,
+        ciba: { directory: deps.directory, store: cibaStore },
+        pingSender,
         renderError,
       });
       // The engine's own emitter: released with the engine, never registered twice.
@@ -233,7 +248,15 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
   app.use(notFoundHandler('oauth'));
   app.use(errorHandler('oauth'));
 
-  deps.grpcServer?.addService(tokensV1.TokensService, createTokensGrpcHandlers(stores.revocation, logger));
+  const completeAuthentication = createCibaCompletion({
+    engine: () => live.provider(),
+    store: cibaStore,
+    grants: stores.grants,
+  });
+  deps.grpcServer?.addService(
+    tokensV1.TokensService,
+    createTokensGrpcHandlers(stores.revocation, completeAuthentication, logger),
+  );
 
   return {
     app,
@@ -242,6 +265,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     stores,
     async close() {
       keysWatch?.stop();
+      await pingSender.idle();
       await subscription?.stop();
       registry.close();
     },

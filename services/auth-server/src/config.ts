@@ -173,6 +173,61 @@ export const settingsShape = {
     'length of the fixed window in which rate limits count; the per-minute limits are scaled to it (rounded up), so the default applies them as written and a shorter window spreads the same rate more evenly',
     { min: 1_000, max: 3_600_000 },
   ),
+  // --- CIBA (FAPI-CIBA; live setting ciba) ---
+  CIBA_ENABLED: setting.boolean(
+    true,
+    "decoupled authentication (CIBA) at /bc-authorize on the mTLS host, with consent-service as the customer's authentication device; live setting ciba.enabled",
+  ),
+  CIBA_DELIVERY_MODES: z
+    .string()
+    .transform(splitList)
+    .pipe(
+      z
+        .array(z.enum(['poll', 'ping'], { message: 'each entry must be poll or ping (FAPI-CIBA forbids push)' }))
+        .min(1, 'must name at least one delivery mode'),
+    )
+    .default(['poll', 'ping'])
+    .describe(
+      'comma-separated CIBA token delivery modes offered: poll, ping (push never); live setting ciba.deliveryModes',
+    ),
+  CIBA_POLL_INTERVAL_SECONDS: setting.integer(
+    5,
+    'minimum seconds between two token requests for one pending auth_req_id (the interval returned by /bc-authorize); a faster poll gets slow_down. Live setting ciba.pollIntervalSeconds',
+    { min: 1, max: 60 },
+  ),
+  CIBA_DEFAULT_EXPIRY_SECONDS: setting.integer(
+    300,
+    'lifetime of an auth_req_id when the client sends no requested_expiry; live setting ciba.defaultExpirySeconds',
+    { min: 30, max: 3600 },
+  ),
+  CIBA_MAX_EXPIRY_SECONDS: setting.integer(
+    600,
+    'longest requested_expiry honoured (a longer one is shortened to it); live setting ciba.maxExpirySeconds',
+    { min: 30, max: 3600 },
+  ),
+  CIBA_BINDING_MESSAGE_MAX_LENGTH: setting.integer(
+    64,
+    'longest binding_message accepted, in characters; live setting ciba.bindingMessageMaxLength',
+    { min: 1, max: 256 },
+  ),
+  CIBA_PING_TIMEOUT_MS: setting.durationMs(
+    5_000,
+    "deadline of one ping to a client's backchannel_client_notification_endpoint",
+    { min: 100, max: 30_000 },
+  ),
+  CIBA_PING_ATTEMPTS: setting.integer(
+    3,
+    'attempts of a ping that fails with a network error, a timeout or a 5xx (a 4xx or a redirect is never retried)',
+    { min: 1, max: 10 },
+  ),
+  CIBA_PING_ALLOW_PRIVATE: setting.boolean(
+    false,
+    'allow pings to loopback, private and link-local addresses (sandbox and tests only: a TPP must not make the bank call into its own network)',
+  ),
+  CIBA_PING_CA_FILE: optional(
+    z.string(),
+    'PEM file of CAs trusted for client notification endpoints in addition to the system roots (sandbox: its own CA)',
+  ),
   SIGNING_KEYS_RELOAD_MS: setting.durationMs(
     10_000,
     'how often SIGNING_KEYS_FILE is read again; a changed, valid key set is published at /jwks and signs from then on without a restart (an invalid one is logged and the current keys kept). 0: never re-read',

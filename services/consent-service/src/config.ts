@@ -54,7 +54,7 @@ export const settingsShape = {
   // ---- token revocation ----
   TOKENS_GRPC_TARGET: setting.string(
     'dns:///127.0.0.1:50051',
-    'gRPC target of auth-server tokens.v1.Tokens, called to revoke every token of a revoked or expired consent',
+    'gRPC target of auth-server tokens.v1.Tokens, called to revoke every token of a revoked or expired consent and to deliver customers’ decisions on decoupled (CIBA) authentication requests',
   ),
   CONSENT_REVOCATION_POLL_MS: setting.durationMs(5_000, 'how often the revocation outbox looks for due entries', {
     min: 50,
@@ -68,6 +68,32 @@ export const settingsShape = {
     300_000,
     'longest wait between two delivery attempts of one revocation',
     { min: 100 },
+  ),
+
+  // ---- decoupled authentication (CIBA): this service is the customer's authentication device ----
+  CONSENT_DECISION_POLL_MS: setting.durationMs(
+    2_000,
+    'how often the decision outbox looks for decoupled decisions still to deliver to auth-server (a decision is sent at once; this is the retry sweep)',
+    { min: 50, max: 600_000 },
+  ),
+  CONSENT_DECISION_BACKOFF_INITIAL_MS: setting.durationMs(
+    250,
+    'first wait after a failed delivery of a decision to auth-server',
+    { min: 10, max: 60_000 },
+  ),
+  CONSENT_DECISION_BACKOFF_MAX_MS: setting.durationMs(
+    10_000,
+    'longest wait between two delivery attempts of one decision: short, since the client is polling for it and the request expires within minutes',
+    { min: 100, max: 600_000 },
+  ),
+  CONSENT_DECOUPLED_RETENTION_SECONDS: setting.integer(
+    86_400,
+    'how long a decoupled authentication request is kept after it expires, decided or not, before it is removed (TTL index on MongoDB, purge sweep everywhere)',
+    { min: 60, max: 2_592_000 },
+  ),
+  SANDBOX_DEVICE_API: setting.boolean(
+    false,
+    'serve /sandbox/decoupled-authentications on the HTTP port (never routed by the edge): list a customer’s pending CIBA requests by username and approve or deny them, without any authentication. Sandbox, tests and demos only; never in production (a warning is logged when on)',
   ),
 
   // ---- customer portal (public host, /portal) ----

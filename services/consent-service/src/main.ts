@@ -1,9 +1,14 @@
 // Composition root of consent-service: consents, OBIE intent APIs, the customer directory, the
-// token-revocation outbox and the customer portal (issue 5).
+// token-revocation outbox, the customer portal (issue 5) and the customer's authentication
+// device for FAPI-CIBA with its decision outbox (issue 7).
 import { consentsV1 } from '@obip/contracts';
 import { createClientCertificateReader, createHttpApp, errorHandler, notFoundHandler } from '@obip/http';
 import { bootstrapService, runService } from '@obip/runtime';
 import { createTokenStore } from '@obip/token-store';
+import { createDecisionRelay } from './ciba/ciba.delivery.service';
+import { createMongoDecisionOutbox, createMongoDecoupledAuthentications } from './ciba/ciba.mongo';
+import { createSandboxDeviceRouter } from './ciba/ciba.sandbox.http';
+import { createDecoupledAuthenticationService } from './ciba/ciba.service';
 import { loadConfig } from './config';
 import { createConsentsGrpcHandlers } from './consents/consents.grpc';
 import { createMongoConsentRepository } from './consents/consents.mongo';
@@ -11,6 +16,7 @@ import { createConsentService } from './consents/consents.service';
 import { loadSandboxCustomerDirectory } from './customers/customers.sandbox';
 import { createIntentsRouter } from './intents/intents.http';
 import { INTENTS_OPENAPI } from './intents/intents.openapi';
+import { createOutboxMetrics } from './outbox/outbox.metrics';
 import { createPortalClient, portalClientMetadata } from './portal/portal.client';
 import { createMongoPortalRegistrationStore } from './portal/portal.client.mongo';
 import { createPortalRouter } from './portal/portal.http';
@@ -18,9 +24,9 @@ import { PortalKeyError, loadPortalKeys } from './portal/portal.keys';
 import { createPortalSignIn } from './portal/portal.oidc';
 import { createGrpcClientRegistry } from './portal/portal.registry.grpc';
 import { createRedisPortalSessions } from './portal/portal.sessions.redis';
-import { createGrpcTokenRevoker } from './revocation/revocation.grpc';
 import { createMongoRevocationOutbox } from './revocation/revocation.mongo';
 import { createRevocationRelay } from './revocation/revocation.service';
+import { createGrpcTokensClient } from './tokens/tokens.grpc';
 
 const settings = loadConfig();
 const foundation = await bootstrapService({ name: 'consent-service', settings, withMongo: true });
@@ -28,20 +34,50 @@ const { logger, metrics, redis, mongo, grpcServer } = foundation;
 
 const customers = await loadSandboxCustomerDirectory(settings.CONSENT_CUSTOMERS_FILE);
 const repository = await createMongoConsentRepository(mongo);
-const revoker = createGrpcTokenRevoker({ target: settings.TOKENS_GRPC_TARGET });
+// One channel to auth-server's tokens.v1.Tokens for both outboxes.
+const authServerTokens = createGrpcTokensClient({ target: settings.TOKENS_GRPC_TARGET });
+const outboxMetrics = createOutboxMetrics(metrics.registry);
+const revocationOutbox = createMongoRevocationOutbox(mongo);
+outboxMetrics.trackPending('revocation', () => revocationOutbox.countPending());
 const relay = createRevocationRelay({
-  outbox: createMongoRevocationOutbox(mongo),
-  revoker,
+  outbox: revocationOutbox,
+  revoker: authServerTokens,
   logger: logger.child({ component: 'revocation-relay' }),
   pollMs: settings.CONSENT_REVOCATION_POLL_MS,
   initialBackoffMs: settings.CONSENT_REVOCATION_BACKOFF_INITIAL_MS,
   maxBackoffMs: settings.CONSENT_REVOCATION_BACKOFF_MAX_MS,
+  onOutcome: outboxMetrics.outcomesOf('revocation'),
 });
 const consents = createConsentService({
   repository,
   accounts: customers,
   authorisationWindowSeconds: settings.CONSENT_AUTHORISATION_WINDOW_SECONDS,
   onCascadePending: () => relay.kick(),
+});
+
+const authenticationRepository = await createMongoDecoupledAuthentications(mongo);
+if (authenticationRepository.purgeIndex === 'plain') {
+  logger.info('the database has no TTL indexes: expired decoupled authentications are removed by the purge sweep');
+}
+const authentications = createDecoupledAuthenticationService({
+  repository: authenticationRepository,
+  consents,
+  customers,
+  retentionSeconds: settings.CONSENT_DECOUPLED_RETENTION_SECONDS,
+  onDecisionRecorded: () => decisionRelay.kick(),
+  logger: logger.child({ component: 'ciba' }),
+});
+const decisionOutbox = createMongoDecisionOutbox(mongo);
+outboxMetrics.trackPending('decision', () => decisionOutbox.countPending());
+const decisionRelay = createDecisionRelay({
+  outbox: decisionOutbox,
+  authentications,
+  completer: authServerTokens,
+  logger: logger.child({ component: 'decision-relay' }),
+  pollMs: settings.CONSENT_DECISION_POLL_MS,
+  initialBackoffMs: settings.CONSENT_DECISION_BACKOFF_INITIAL_MS,
+  maxBackoffMs: settings.CONSENT_DECISION_BACKOFF_MAX_MS,
+  onOutcome: outboxMetrics.outcomesOf('decision'),
 });
 // consent-service only reads tokens; revocationMemorySeconds matters to writers and cascades.
 // Read-only use of the token keyspace auth-server writes (same REDIS_KEY_PREFIX).
@@ -65,17 +101,28 @@ app.use(
     linksBaseUrl: settings.CONSENT_LINKS_BASE_URL?.replace(/\/$/, '') ?? '',
   }),
 );
+if (settings.SANDBOX_DEVICE_API) {
+  logger.warn(
+    { setting: 'SANDBOX_DEVICE_API' },
+    'the sandbox device API is on: anyone who reaches this HTTP port can approve CIBA requests for any customer; never in production',
+  );
+  app.use('/sandbox', createSandboxDeviceRouter({ authentications }));
+}
 const portal = settings.PORTAL_PUBLIC_URL ? await startPortal(settings.PORTAL_PUBLIC_URL) : undefined;
 app.use(notFoundHandler('obie'));
 app.use(errorHandler('obie'));
 
-grpcServer.addService(consentsV1.ConsentsService, createConsentsGrpcHandlers({ consents, customers }));
+grpcServer.addService(consentsV1.ConsentsService, createConsentsGrpcHandlers({ consents, customers, authentications }));
 
 const expirySweep = setInterval(() => {
   consents.expireDue().catch((error: unknown) => logger.warn({ err: error }, 'consent expiry sweep failed'));
+  authentications
+    .purgeDue()
+    .catch((error: unknown) => logger.warn({ err: error }, 'decoupled authentication purge failed'));
 }, settings.CONSENT_EXPIRY_SWEEP_MS);
 expirySweep.unref();
 relay.start();
+decisionRelay.start();
 
 await runService({
   name: 'consent-service',
@@ -85,8 +132,8 @@ await runService({
   dependencies: foundation.dependencies,
   async stopBackgroundWork() {
     clearInterval(expirySweep);
-    await relay.stop();
-    revoker.close();
+    await Promise.all([relay.stop(), decisionRelay.stop()]);
+    authServerTokens.close();
     portal?.stop();
   },
   http: app,
@@ -134,6 +181,7 @@ async function startPortal(publicUrl: string) {
     createPortalRouter({
       consents,
       customers,
+      authentications,
       tpps: registry,
       sessions: createRedisPortalSessions(redis, {
         idleSeconds: settings.PORTAL_SESSION_IDLE_SECONDS,

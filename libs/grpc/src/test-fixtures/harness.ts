@@ -45,6 +45,7 @@ export function tokensHandlers(overrides: Partial<TokensHandlers> = {}): TokensH
     revokeByConsent: () => ({ revokedCount: 0 }),
     revokeByClient: () => ({ revokedCount: 0 }),
     revokeGrant: () => ({ revokedCount: 0 }),
+    completeAuthentication: () => ({}),
     ...overrides,
   };
 }

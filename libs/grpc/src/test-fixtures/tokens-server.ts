@@ -16,6 +16,7 @@ server.addService(tokensV1.TokensService, {
     if (delayMs) await new Promise((resolve) => setTimeout(resolve, Number(delayMs)));
     return { revokedCount: process.pid };
   },
+  completeAuthentication: () => ({}),
 });
 const port = await server.listen('127.0.0.1', requestedPort);
 server.health.setServing('', true);

@@ -19,8 +19,9 @@ export function toEngineError(error: unknown, store: 'redis' | 'mongodb'): never
   throw error;
 }
 
-function temporarilyUnavailable(store: string, cause: Error): errors.OIDCProviderError {
-  const error = new errors.TemporarilyUnavailable(`${store} is unavailable, try again later`);
+/** A 503 `temporarily_unavailable` for the engine to answer with, naming what did not answer. */
+export function temporarilyUnavailable(dependency: string, cause: Error): errors.OIDCProviderError {
+  const error = new errors.TemporarilyUnavailable(`${dependency} is unavailable, try again later`);
   error.status = 503;
   error.statusCode = 503;
   error.expose = true;

@@ -264,6 +264,32 @@ describe('ConsentDirectory over consents.v1 against a real consent-service', () 
     assert.equal((await consentOf(foreignIntent)).status, ConsentStatus.CONSENT_STATUS_AWAITING_AUTHORISATION);
   });
 
+  test('CIBA: a login_hint names a customer by username or subject; an unknown one is undefined', async () => {
+    assert.equal(await directory.findCustomer(AMELIA.username), AMELIA.subject);
+    assert.equal(await directory.findCustomer(AMELIA.subject), AMELIA.subject);
+    assert.equal(await directory.findCustomer('nobody.here'), undefined);
+  });
+
+  test('CIBA: a started authentication is pending for the customer, once however often it is sent', async () => {
+    const request = {
+      authenticationId: randomBytes(16).toString('hex'),
+      clientId: 'tpp-ciba',
+      clientName: 'CIBA TPP',
+      customerId: AMELIA.subject,
+      scope: 'openid accounts',
+      bindingMessage: 'Code 4711',
+      expiresAt: Math.floor(Date.now() / 1000) + 300,
+    };
+    await directory.startAuthentication(request);
+    await directory.startAuthentication(request);
+    const { authentications } = await peer.call('listPendingAuthentications', { subject: AMELIA.subject });
+    const started = authentications.filter((entry) => entry.authenticationId === request.authenticationId);
+    assert.equal(started.length, 1);
+    assert.equal(started[0]?.clientName, 'CIBA TPP');
+    assert.equal(started[0]?.bindingMessage, 'Code 4711');
+    assert.equal(started[0]?.status, consentsV1.AuthenticationStatus.AUTHENTICATION_STATUS_PENDING);
+  });
+
   // Last: it stops consent-service.
   test('a stopped consent-service makes every step a 503, never a wrong password', async () => {
     consentService.child.kill('SIGTERM');
@@ -276,6 +302,16 @@ describe('ConsentDirectory over consents.v1 against a real consent-service', () 
       () => directory.approve(request),
       () => directory.approve({ ...request, intentId: 'aac-any' }),
       () => directory.reject({ ...request, intentId: 'aac-any' }),
+      () => directory.findCustomer(AMELIA.username),
+      () =>
+        directory.startAuthentication({
+          authenticationId: 'auth-any',
+          clientId: 'tpp-directory',
+          clientName: 'TPP',
+          customerId: AMELIA.subject,
+          scope: 'openid',
+          expiresAt: Math.floor(Date.now() / 1000) + 300,
+        }),
     ]) {
       const error = await failure(step());
       assert.ok(error instanceof DependencyUnavailableError);

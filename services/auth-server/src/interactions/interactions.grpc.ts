@@ -53,8 +53,8 @@ function unanswered(error: unknown): never {
  * Creates the ConsentDirectory over consents.v1.Consents. The channel connects on first use, so
  * auth-server starts while consent-service is still coming up; every call has a deadline; reads
  * and the repeatable transitions (AuthorizeConsent, RejectConsent: "repeating the transition
- * that already happened returns the consent unchanged") are retried on UNAVAILABLE, creating a
- * consent never is.
+ * that already happened returns the consent unchanged"; StartAuthentication, idempotent on its
+ * id) are retried on UNAVAILABLE, creating a consent never is.
  *
  * @example
  * const directory = createGrpcConsentDirectory({
@@ -79,6 +79,8 @@ export function createGrpcConsentDirectory(options: GrpcConsentDirectoryOptions)
       'listCustomerAccounts',
       'authorizeConsent',
       'rejectConsent',
+      'findCustomer',
+      'startAuthentication',
     ],
   });
 
@@ -170,6 +172,31 @@ export function createGrpcConsentDirectory(options: GrpcConsentDirectoryOptions)
           subject: request.customerId,
           actor,
           reason: 'refused by the customer',
+        })
+        .catch(unanswered);
+    },
+
+    async findCustomer(loginHint): Promise<string | undefined> {
+      try {
+        const { subject } = await client.call('findCustomer', { loginHint });
+        return subject || undefined;
+      } catch (error) {
+        if (error instanceof DomainError && error.kind === 'not_found') return undefined;
+        return unanswered(error);
+      }
+    },
+
+    async startAuthentication(request): Promise<void> {
+      await client
+        .call('startAuthentication', {
+          authenticationId: request.authenticationId,
+          clientId: request.clientId,
+          clientName: request.clientName,
+          subject: request.customerId,
+          scope: request.scope,
+          bindingMessage: request.bindingMessage ?? '',
+          openbankingIntentId: request.intentId ?? '',
+          expiresAt: request.expiresAt,
         })
         .catch(unanswered);
     },

@@ -31,12 +31,26 @@ export interface RecordedConsent {
   openbankingIntentId?: string;
 }
 
+/** A decoupled (CIBA) request the engine accepted, for the customer's authentication device. */
+export interface DecoupledAuthenticationRequest {
+  /** auth-server's reference for it (never the client's auth_req_id). */
+  authenticationId: string;
+  clientId: string;
+  clientName: string;
+  customerId: string;
+  scope: string;
+  bindingMessage?: string;
+  intentId?: string;
+  /** Unix seconds. */
+  expiresAt: number;
+}
+
 /**
  * What the login and consent pages need from consent-service (declared here, by its consumer):
  * checking a customer's credentials, listing their accounts, and recording the decision.
  * The production implementation (`interactions.grpc.ts`) calls consents.v1.Consents over gRPC:
  * VerifyCustomerCredentials, ListCustomerAccounts, AuthorizeConsent or CreateGenericConsent,
- * RejectConsent. Failures that leave a step without an answer are 503s, never a wrong password.
+ * RejectConsent, and for CIBA FindCustomer and StartAuthentication. Failures that leave a step without an answer are 503s, never a wrong password.
  */
 export interface ConsentDirectory {
   /** The customer, or undefined when the credentials are wrong (never says which part). */
@@ -50,4 +64,8 @@ export interface ConsentDirectory {
   listAccounts(customerId: string): Promise<CustomerAccount[]>;
   approve(request: ConsentRequest): Promise<RecordedConsent>;
   reject(request: ConsentRequest): Promise<void>;
+  /** CIBA: the customer a login_hint designates (username or subject), or undefined. */
+  findCustomer(loginHint: string): Promise<string | undefined>;
+  /** CIBA: puts a decoupled request before the customer on their authentication device. */
+  startAuthentication(request: DecoupledAuthenticationRequest): Promise<void>;
 }

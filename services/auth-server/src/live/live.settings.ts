@@ -6,7 +6,7 @@ import type { AuthServerSettings } from '../config';
  * the environment gives the values in force until a snapshot arrives. Every other setting of
  * auth-server is fixed for the life of the process.
  *
- * - `lifetimes`, `defaultFapiProfile`, `requirements`, `signingAlgorithms`: a new engine is built
+ * - `lifetimes`, `defaultFapiProfile`, `requirements`, `signingAlgorithms`, `ciba`: a new engine is built
  *   with them and swapped in (live.engine.ts);
  * - `rateLimits`: read per request by the rate limiter;
  * - `issuer`: fixed at start (every token, cookie and client assertion names it); a change is
@@ -14,7 +14,7 @@ import type { AuthServerSettings } from '../config';
  */
 export type LiveSettings = Pick<
   PlatformSettings,
-  'issuer' | 'defaultFapiProfile' | 'lifetimes' | 'requirements' | 'signingAlgorithms' | 'rateLimits'
+  'issuer' | 'defaultFapiProfile' | 'lifetimes' | 'requirements' | 'signingAlgorithms' | 'rateLimits' | 'ciba'
 >;
 
 /** The live settings' names, as `changedLiveSettings` reports them. */
@@ -46,6 +46,14 @@ export function liveSettingsFromEnvironment(settings: AuthServerSettings): LiveS
       tokenRequestsPerClientPerMinute: settings.TOKEN_RATE_LIMIT_PER_MINUTE,
       parRequestsPerClientPerMinute: settings.PAR_RATE_LIMIT_PER_MINUTE,
     },
+    ciba: {
+      enabled: settings.CIBA_ENABLED,
+      deliveryModes: [...settings.CIBA_DELIVERY_MODES],
+      pollIntervalSeconds: settings.CIBA_POLL_INTERVAL_SECONDS,
+      defaultExpirySeconds: Math.min(settings.CIBA_DEFAULT_EXPIRY_SECONDS, settings.CIBA_MAX_EXPIRY_SECONDS),
+      maxExpirySeconds: settings.CIBA_MAX_EXPIRY_SECONDS,
+      bindingMessageMaxLength: settings.CIBA_BINDING_MESSAGE_MAX_LENGTH,
+    },
   };
 }
 
@@ -64,6 +72,7 @@ export function liveSettingsFromPlatform(settings: PlatformSettings): LiveSettin
     requirements: { ...settings.requirements },
     signingAlgorithms: [...settings.signingAlgorithms],
     rateLimits: { ...settings.rateLimits },
+    ciba: { ...settings.ciba, deliveryModes: [...settings.ciba.deliveryModes] },
   };
 }
 
@@ -74,6 +83,7 @@ const LIVE_SETTING_NAMES: readonly LiveSettingName[] = [
   'requirements',
   'signingAlgorithms',
   'rateLimits',
+  'ciba',
 ];
 
 /**

@@ -1,6 +1,7 @@
 import type Provider from 'oidc-provider';
 import type { ClientInstance, KoaContextWithOidc } from 'oidc-provider';
 import { Counter, type Registry } from 'prom-client';
+import type { PingOutcome } from '../ciba/ciba.ping';
 import type { EngineRebuildCause } from '../live/live.engine';
 import { profileOfClient } from '../provider/provider.configuration';
 import type { PlatformProfile } from '../provider/provider.profile.rules';
@@ -23,6 +24,8 @@ export interface EngineMetrics {
   engineRebuilt(cause: EngineRebuildCause): void;
   /** Counts one request refused with 429 by the per-client rate limit. */
   requestRateLimited(endpoint: RateLimitedEndpoint): void;
+  /** Counts one CIBA ping that ended (after its retries). */
+  cibaPinged(outcome: PingOutcome): void;
 }
 
 /** `grant_type` label values: the grants auth-server serves; anything else is `other`. */
@@ -154,6 +157,8 @@ const metricsByRegistry = new WeakMap<Registry, EngineMetrics>();
  * - `obip_engine_rebuilds_total{cause}`: engines swapped in while serving (`settings`,
  *   `signing_keys`).
  * - `obip_rate_limited_requests_total{endpoint}`: requests refused with 429 (`token`, `par`).
+ * - `obip_ciba_pings_total{outcome}`: CIBA pings to clients' notification endpoints that ended,
+ *   `delivered`, `refused` (a 3xx/4xx answer or a refused address) or `failed` (retries spent).
  *
  * `profile` is the client's platform profile (`fapi1-advanced`, `fapi2-security`,
  * `fapi2-message-signing`), or `none` when the request named no client the engine found.
@@ -210,6 +215,13 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
     registers: [registry],
   });
 
+  const cibaPings = new Counter({
+    name: 'obip_ciba_pings_total',
+    help: 'CIBA pings to client notification endpoints that ended, by outcome (delivered, refused, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+
   function countError(endpoint: EngineEndpoint | 'other', code: string): void {
     engineErrors.inc({ endpoint, error: code });
     if (code === 'use_dpop_nonce') dpopNonceChallenges.inc({ endpoint });
@@ -258,6 +270,9 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
     },
     requestRateLimited(endpoint) {
       rateLimited.inc({ endpoint });
+    },
+    cibaPinged(outcome) {
+      cibaPings.inc({ outcome });
     },
   };
   metricsByRegistry.set(registry, metrics);

@@ -48,6 +48,8 @@ declare module 'oidc-provider' {
     client?: ClientInstance;
     entities: Record<string, unknown>;
     params?: Record<string, unknown>;
+    /** The parsed request body of a POST. */
+    body?: Record<string, unknown>;
     isFapi(...profiles: string[]): string | undefined;
   }
 
@@ -108,6 +110,39 @@ declare module 'oidc-provider' {
     save(ttl?: number): Promise<string>;
   }
 
+  /** A decoupled authentication request (lib/models/backchannel_authentication_request.js). */
+  export interface BackchannelAuthenticationRequestInstance {
+    /** The auth_req_id. */
+    jti: string;
+    clientId: string;
+    accountId: string;
+    scope?: string;
+    /** The claims parameter, parsed. */
+    claims?: { id_token?: Record<string, unknown>; userinfo?: Record<string, unknown> };
+    params: Record<string, unknown>;
+    /** Unix seconds. */
+    exp?: number;
+    /** Seconds left. */
+    readonly expiration: number;
+    readonly isExpired: boolean;
+    grantId?: string;
+    error?: string;
+    error_description?: string;
+  }
+
+  export interface BackchannelAuthenticationRequestModel extends ModelClass {
+    find(
+      id: string,
+      options?: { ignoreExpiration?: boolean },
+    ): Promise<BackchannelAuthenticationRequestInstance | undefined>;
+  }
+
+  /** The client's CIBA ping (lib/models/client.js), replaced per engine by ciba.ping.ts. */
+  export interface ClientPrototype {
+    backchannelClientNotificationEndpoint?: string;
+    backchannelPing(request: BackchannelAuthenticationRequestInstance): Promise<void>;
+  }
+
   export class Provider {
     constructor(issuer: string, configuration?: Record<string, unknown>);
     /** The context of the request being handled (AsyncLocalStorage), if any. */
@@ -130,7 +165,17 @@ declare module 'oidc-provider' {
     readonly AccessToken: ModelClass;
     readonly RefreshToken: ModelClass & { prototype: RefreshTokenInstance };
     readonly AuthorizationCode: ModelClass;
-    readonly Client: ModelClass & { find(id: string): Promise<ClientInstance | undefined> };
+    readonly Client: ModelClass & {
+      find(id: string): Promise<ClientInstance | undefined>;
+      prototype: ClientPrototype;
+    };
+    readonly BackchannelAuthenticationRequest: BackchannelAuthenticationRequestModel;
+    /** Records the outcome of a decoupled request: a grant, or an error for the client's next poll. */
+    backchannelResult(
+      request: BackchannelAuthenticationRequestInstance,
+      result: GrantInstance | errors.OIDCProviderError,
+      options?: { acr?: string; amr?: string[]; authTime?: number },
+    ): Promise<void>;
   }
 
   export namespace errors {
@@ -163,6 +208,15 @@ declare module 'oidc-provider' {
       constructor(description?: string);
     }
     class InvalidClient extends OIDCProviderError {
+      constructor(description?: string);
+    }
+    class InvalidBindingMessage extends OIDCProviderError {
+      constructor(description?: string);
+    }
+    class SlowDown extends OIDCProviderError {
+      constructor(description?: string);
+    }
+    class UnknownUserId extends OIDCProviderError {
       constructor(description?: string);
     }
   }

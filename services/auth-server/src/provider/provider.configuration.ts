@@ -1,6 +1,7 @@
 import { errors, type AdapterFactory, type KoaContextWithOidc } from 'oidc-provider';
 import type { JWK } from 'jose';
 import { ADMIN_API_SCOPES } from '@obip/platform-config';
+import { cibaExpirySeconds, cibaFeature, type CibaFeatureInput } from '../ciba/ciba.feature';
 import type { AuthServerSettings } from '../config';
 import type { LiveSettings } from '../live/live.settings';
 import type { MtlsHooks } from '../mtls/mtls.certificates';
@@ -36,6 +37,8 @@ export interface ProviderConfigurationInput {
   dpopNonceSecret: Buffer;
   mtls: MtlsHooks['engineFeature'];
   accounts: AccountLookup;
+  /** CIBA's peers: consent-service as the authentication device, and auth-server's own records. */
+  ciba: Pick<CibaFeatureInput, 'directory' | 'store'>;
   /** Renders the engine's error page (HTML, no third-party assets). */
   renderError(ctx: KoaContextWithOidc, out: Record<string, unknown>): Promise<void>;
 }
@@ -98,6 +101,7 @@ export function mtlsEndpointAliases(mtlsBaseUrl: string): Record<string, string>
  * - the FAPI profile per client (features.fapi.profile), the profile's required metadata being
  *   added by the client adapter (provider.profile.rules.ts);
  * - PAR, JAR, JARM, DPoP with server nonces, mTLS-bound tokens, RFC 9207 `iss`;
+ * - CIBA poll and ping with consent-service as the authentication device (ciba/);
  * - the engine's own registration, introspection and dev interactions off (dcr-service,
  *   token-introspection and interactions/ serve those).
  */
@@ -174,6 +178,7 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
     expiresWithSession: async () => false,
     features: {
       devInteractions: { enabled: false },
+      ciba: cibaFeature({ settings: live.ciba, ...input.ciba }),
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
       dPoP: {
@@ -238,7 +243,8 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
       Interaction: settings.INTERACTION_TTL_SECONDS,
       RefreshToken: live.lifetimes.refreshTokenSeconds,
       Session: settings.SESSION_TTL_SECONDS,
-      BackchannelAuthenticationRequest: 600,
+      BackchannelAuthenticationRequest: (ctx: KoaContextWithOidc | undefined) =>
+        cibaExpirySeconds(ctx?.oidc?.params?.requested_expiry, live.ciba),
     },
   };
 }

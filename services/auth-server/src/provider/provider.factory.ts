@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import Provider, { type KoaContextWithOidc, type RefreshTokenInstance } from 'oidc-provider';
 import { isAdminApiScope } from '@obip/platform-config';
 import type { RedisModelStore } from '../adapter/adapter.redis';
+import { paceCibaPolling } from '../ciba/ciba.feature';
+import { pingInBackground, type PingSender } from '../ciba/ciba.ping';
 import { isParRequiredByDefault, type ProfilePolicy } from './provider.profile.rules';
 import {
   buildProviderConfiguration,
@@ -12,12 +14,14 @@ import {
 export interface CreateProviderInput extends ProviderConfigurationInput {
   /** The Redis store of ReplayDetection, for the atomic replay check. */
   replayStore: RedisModelStore;
+  /** Delivers CIBA pings in the background, with retries. */
+  pingSender: PingSender;
 }
 
 /**
  * Builds the engine: configuration from settings, the issuer on the public host, discovery
- * completed for FAPI, replay detection made atomic, and refresh tokens bound to the client
- * certificate. Called again for every live settings or signing key change (live.engine.ts), so
+ * completed for FAPI, replay detection made atomic, refresh tokens bound to the client
+ * certificate, CIBA polls paced (slow_down) and pings sent in the background with retries. Called again for every live settings or signing key change (live.engine.ts), so
  * it registers nothing outside the instance it returns.
  *
  * `provider.proxy = true` makes Koa read the scheme and host from X-Forwarded-Proto/-Host, which
@@ -40,6 +44,8 @@ export function createProvider(input: CreateProviderInput): Provider {
   );
   makeReplayDetectionAtomic(provider, input.replayStore);
   bindRefreshTokensToCertificate(provider);
+  paceCibaPolling(provider, input.ciba.store, input.live.ciba.pollIntervalSeconds);
+  pingInBackground(provider, input.pingSender);
   return provider;
 }
 
@@ -59,6 +65,10 @@ function completeDiscovery(mtlsBaseUrl: string, policy: ProfilePolicy) {
     const advertised = Object.fromEntries(Object.entries(aliases).filter(([name]) => body[name] !== undefined));
     Object.assign(body, advertised, { mtls_endpoint_aliases: advertised });
     body.require_pushed_authorization_requests = isParRequiredByDefault(policy);
+    // FAPI-CIBA: no user_code (OBIE DCR 3.3 refuses clients that would send one).
+    if (body.backchannel_user_code_parameter_supported !== undefined) {
+      body.backchannel_user_code_parameter_supported = false;
+    }
     // The admin API is internal: TPPs are not told of its scopes.
     if (Array.isArray(body.scopes_supported)) {
       body.scopes_supported = body.scopes_supported.filter((scope) => !isAdminApiScope(String(scope)));

@@ -38,7 +38,11 @@ import {
 } from '@obip/testing';
 import { createAuthServer, type AuthServer } from '../auth-server.app';
 import { settingsShape } from '../config';
-import type { ConsentDirectory, ConsentRequest } from '../interactions/interactions.ports';
+import type {
+  ConsentDirectory,
+  ConsentRequest,
+  DecoupledAuthenticationRequest,
+} from '../interactions/interactions.ports';
 
 export const REDIRECT_URI = 'https://tpp.example/callback';
 export const CUSTOMER = { username: 'alice', password: 'correct horse', customerId: 'customer-alice' };
@@ -51,14 +55,20 @@ export interface TestTpp {
   signingKey: SigningKey;
 }
 
-/** The in-test stand-in for consent-service: one demo customer, decisions recorded in memory. */
+/**
+ * The in-test stand-in for consent-service: one demo customer, decisions and decoupled
+ * authentication requests recorded in memory.
+ */
 export function createTestConsentDirectory(): ConsentDirectory & {
   decisions: Array<ConsentRequest & { approved: boolean }>;
+  authentications: DecoupledAuthenticationRequest[];
 } {
   const decisions: Array<ConsentRequest & { approved: boolean }> = [];
+  const authentications: DecoupledAuthenticationRequest[] = [];
   let next = 0;
   return {
     decisions,
+    authentications,
     async checkIntent() {
       // The flow tests' intents are not checked here; interactions.grpc.test.ts and the e2e
       // suite check them against the real consent-service.
@@ -81,6 +91,12 @@ export function createTestConsentDirectory(): ConsentDirectory & {
     },
     async reject(request) {
       decisions.push({ ...request, approved: false });
+    },
+    async findCustomer(loginHint) {
+      return loginHint === CUSTOMER.username || loginHint === CUSTOMER.customerId ? CUSTOMER.customerId : undefined;
+    },
+    async startAuthentication(request) {
+      authentications.push(request);
     },
   };
 }
@@ -118,11 +134,15 @@ export type Browser = FormBrowser;
 export interface HarnessOptions {
   /**
    * Settings beyond the harness's own (e.g. CONFIG_GRPC_TARGET, SIGNING_KEYS_FILE); a function
-   * gets the hosts first, for values that name them.
+   * gets the hosts and the test PKI first, for values that name them.
    */
   env?:
     | Record<string, string>
-    | ((hosts: { issuer: string; mtlsBaseUrl: string }) => Record<string, string> | Promise<Record<string, string>>);
+    | ((hosts: {
+        issuer: string;
+        mtlsBaseUrl: string;
+        pki: TestPki;
+      }) => Record<string, string> | Promise<Record<string, string>>);
   /** Where auth-server logs; silent by default. */
   logger?: Logger;
   /** Where auth-server records its metrics; none by default. */
@@ -169,7 +189,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     CLIENT_CACHE_TTL_MS: '0',
     DEV_KEYS_DIR: devKeysDir,
     LOG_LEVEL: 'silent',
-    ...(typeof options.env === 'function' ? await options.env({ issuer, mtlsBaseUrl }) : options.env),
+    ...(typeof options.env === 'function' ? await options.env({ issuer, mtlsBaseUrl, pki }) : options.env),
   });
   const redis = createRedis({ url: testRedisUrl(), keyPrefix: testRedisPrefix() });
   const mongo: Connection = await connectMongo({

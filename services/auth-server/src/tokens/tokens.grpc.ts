@@ -1,21 +1,25 @@
 import type { tokensV1 } from '@obip/contracts';
+import { BadRequestError } from '@obip/errors';
 import type { ServiceHandlers } from '@obip/grpc';
 import type { Logger } from '@obip/observability';
+import type { CibaDecision } from '../ciba/ciba.completion';
 import type { TokenRevocation } from './tokens.revocation.service';
 
 /** The full name auth-server reports gRPC health for. */
 export const TOKENS_GRPC_SERVICE = 'obip.tokens.v1.Tokens';
 
 /**
- * `obip.tokens.v1.Tokens` over the revocation cascade: proto in, domain call, proto out. Errors
+ * `obip.tokens.v1.Tokens` over the revocation cascade and CIBA decisions: proto in, domain call,
+ * proto out. Errors
  * become gRPC statuses in @obip/grpc's one interceptor (an empty id is INVALID_ARGUMENT, a store
  * that does not answer UNAVAILABLE, so callers' outboxes retry).
  *
  * @example
- * grpcServer.addService(tokensV1.TokensService, createTokensGrpcHandlers(revocation, logger));
+ * grpcServer.addService(tokensV1.TokensService, createTokensGrpcHandlers(revocation, completion, logger));
  */
 export function createTokensGrpcHandlers(
   revocation: TokenRevocation,
+  completeAuthentication: (decision: CibaDecision) => Promise<void>,
   logger: Pick<Logger, 'info'>,
 ): ServiceHandlers<typeof tokensV1.TokensService> {
   return {
@@ -33,6 +37,26 @@ export function createTokensGrpcHandlers(
       const revokedCount = await revocation.revokeGrant(grantId);
       logger.info({ grantId, reason, revokedCount }, 'revoked grant');
       return { revokedCount };
+    },
+    async completeAuthentication(request) {
+      if (!request.authenticationId || !request.subject) {
+        throw new BadRequestError('authentication_id and subject are required');
+      }
+      await completeAuthentication({
+        authenticationId: request.authenticationId,
+        customerId: request.subject,
+        approved: request.approved,
+        ...(request.consentId ? { consentId: request.consentId } : {}),
+        ...(request.openbankingIntentId ? { openbankingIntentId: request.openbankingIntentId } : {}),
+        ...(request.acr ? { acr: request.acr } : {}),
+        amr: request.amr,
+        ...(request.authenticatedAt ? { authenticatedAt: request.authenticatedAt } : {}),
+      });
+      logger.info(
+        { authenticationId: request.authenticationId, approved: request.approved, consentId: request.consentId },
+        'decoupled authentication completed',
+      );
+      return {};
     },
   };
 }

@@ -8,6 +8,10 @@ export type IssuedTokenModel = 'AccessToken' | 'ClientCredentials' | 'RefreshTok
 const asString = (value: unknown): string | undefined =>
   typeof value === 'string' && value.length > 0 ? value : undefined;
 
+/** The engine's short `gty` names → the grant_type values RFC 7662 consumers know. */
+const GRANT_TYPE_BY_GTY: Readonly<Record<string, string>> = { ciba: 'urn:openid:params:grant-type:ciba' };
+const grantTypeOf = (gty: string) => GRANT_TYPE_BY_GTY[gty] ?? gty;
+
 /**
  * The normalised introspection record (libs/token-store) of a token the engine has just stored:
  * client, subject, scope, consent, sender constraint (RFC 8705 `x5t#S256`, RFC 9449 `jkt`),
@@ -41,7 +45,7 @@ export function tokenRecordOf(
     grantType:
       model === 'ClientCredentials'
         ? 'client_credentials'
-        : (asString(payload.gty)?.split(' ').at(-1) ?? 'authorization_code'),
+        : grantTypeOf(asString(payload.gty)?.split(' ').at(-1) ?? 'authorization_code'),
     clientId,
     ...(subject ? { subject } : {}),
     scope: typeof payload.scope === 'string' ? payload.scope : '',

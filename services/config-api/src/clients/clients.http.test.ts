@@ -81,6 +81,9 @@ before(async () => {
     async revokeGrant() {
       return { revokedCount: 0 };
     },
+    async completeAuthentication() {
+      return {};
+    },
   });
   const port = await peers.listen('127.0.0.1', 0);
   const registry = createGrpcClientRegistry(`127.0.0.1:${port}`, 2_000);

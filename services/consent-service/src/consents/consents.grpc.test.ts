@@ -1,45 +1,36 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { consentsV1 } from '@obip/contracts';
-import { DomainError } from '@obip/errors';
-import { createGrpcClient, createGrpcServer, type GrpcClient, type GrpcServer } from '@obip/grpc';
+import type { GrpcClient } from '@obip/grpc';
 import { attachServerLogsOnFailure } from '@obip/testing';
-import { silentLogger, startConsentFixture, type ConsentFixture } from '../test-fixtures/consent-fixture';
-import { createConsentsGrpcHandlers } from './consents.grpc';
+import {
+  grpcFailure,
+  serveConsentsOverGrpc,
+  startConsentFixture,
+  type ConsentFixture,
+  type ServedConsents,
+} from '../test-fixtures/consent-fixture';
 
 const { ConsentStatus, ConsentKind } = consentsV1;
 const AMELIA = 'cust-7f3a9c1e-amelia';
 
 describe('consents.v1.Consents over a real gRPC connection', () => {
   let fixture: ConsentFixture;
-  let server: GrpcServer;
+  let served: ServedConsents;
   let client: GrpcClient<typeof consentsV1.ConsentsService>;
 
   before(async () => {
     fixture = await startConsentFixture('grpc');
-    server = createGrpcServer({ serviceName: 'consent-service-test', logger: silentLogger });
-    server.addService(
-      consentsV1.ConsentsService,
-      createConsentsGrpcHandlers({ consents: fixture.consents, customers: fixture.customers }),
-    );
-    const port = await server.listen('127.0.0.1', 0);
-    client = createGrpcClient(consentsV1.ConsentsClient, { target: `127.0.0.1:${port}`, defaultDeadlineMs: 5_000 });
+    served = await serveConsentsOverGrpc(fixture);
+    client = served.client;
   });
   after(async () => {
-    client.close();
-    await server.shutdown(1_000);
+    await served.close();
     await fixture.close();
   });
   attachServerLogsOnFailure();
 
-  const failure = async (call: Promise<unknown>) => {
-    const error = await call.then(
-      () => assert.fail('the call succeeded'),
-      (thrown: unknown) => thrown,
-    );
-    assert.ok(error instanceof DomainError);
-    return error;
-  };
+  const failure = grpcFailure;
 
   const newAccessConsent = () =>
     fixture.consents.createAccountAccessConsent({

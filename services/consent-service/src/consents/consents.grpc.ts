@@ -5,6 +5,8 @@
 import { consentsV1 } from '@obip/contracts';
 import { BadRequestError } from '@obip/errors';
 import type { ServiceHandlers } from '@obip/grpc';
+import { createCibaGrpcHandlers } from '../ciba/ciba.grpc';
+import type { DecoupledAuthenticationService } from '../ciba/ciba.service';
 import type { CustomerDirectory } from '../customers/customers.directory';
 import type { Consent, ConsentHistoryEntry, ConsentKind, ConsentStatus } from './consents.model';
 import type { ConsentService } from './consents.service';
@@ -94,14 +96,17 @@ function required(value: string, field: string): string {
 
 /**
  * @example
- * grpcServer.addService(consentsV1.ConsentsService, createConsentsGrpcHandlers({ consents, customers }));
+ * grpcServer.addService(consentsV1.ConsentsService, createConsentsGrpcHandlers({ consents, customers, authentications }));
  */
 export function createConsentsGrpcHandlers(dependencies: {
   consents: ConsentService;
   customers: CustomerDirectory;
+  /** The decoupled (CIBA) authentication requests (`ciba/`). */
+  authentications: DecoupledAuthenticationService;
 }): ServiceHandlers<typeof consentsV1.ConsentsService> {
-  const { consents, customers } = dependencies;
+  const { consents, customers, authentications } = dependencies;
   return {
+    ...createCibaGrpcHandlers({ authentications }),
     async getConsent(request) {
       return { consent: toProtoConsent(await consents.get(required(request.consentId, 'consent_id'))) };
     },

@@ -4,6 +4,7 @@ import type { DomainError } from '@obip/errors';
 import { attachServerLogsOnFailure, testMongoKind } from '@obip/testing';
 import { startConsentFixture, type ConsentFixture } from '../test-fixtures/consent-fixture';
 import type { Consent } from './consents.model';
+import { newConsentId } from './consents.service';
 
 // Sandbox customers (customers/sandbox-customers.json).
 const AMELIA = 'cust-7f3a9c1e-amelia';
@@ -384,5 +385,51 @@ describe('consent service on the real MongoDB-compatible server', () => {
     );
     const page = await fixture.consents.list({ owner: { clientId: 'rar-client-foreign' }, pageSize: 0, pageToken: '' });
     assert.deepEqual(page.consents, []);
+  });
+
+  test('an approved generic consent created again under its chosen id is the same one, not a second', async () => {
+    const input = {
+      consentId: newConsentId('generic'),
+      clientId: 'rar-client-repeat',
+      subject: AMELIA,
+      scopes: ['openid', 'accounts'],
+      accountIds: [AMELIA_CURRENT],
+      authorizationDetails: [],
+      actor: '',
+    };
+    const first = await fixture.consents.createApprovedGenericConsent(input);
+    assert.equal(first.id, input.consentId);
+    assert.deepEqual(await fixture.consents.createApprovedGenericConsent(input), first);
+    await assert.rejects(
+      fixture.consents.createApprovedGenericConsent({ ...input, subject: 'cust-0b81d4a2-rahul', accountIds: [] }),
+      withCode('consent_status_invalid'),
+    );
+    const page = await fixture.consents.list({ owner: { clientId: 'rar-client-repeat' }, pageSize: 0, pageToken: '' });
+    assert.equal(page.consents.length, 1);
+  });
+
+  test('checkAuthorisation answers as authorise would, and writes nothing', async () => {
+    const consent = await newAccessConsent();
+    const checked = await fixture.consents.checkAuthorisation({
+      consentId: consent.id,
+      subject: AMELIA,
+      accountIds: [AMELIA_CURRENT],
+    });
+    assert.equal(checked.status, 'AwaitingAuthorisation');
+    await assert.rejects(
+      fixture.consents.checkAuthorisation({ consentId: consent.id, subject: AMELIA, accountIds: [RAHUL_CURRENT] }),
+      withCode('invalid_account_selection'),
+    );
+    assert.equal((await fixture.consents.get(consent.id)).revision, 0, 'nothing written');
+    await authorise(consent);
+    await fixture.consents.checkAuthorisation({ consentId: consent.id, subject: AMELIA, accountIds: [] });
+    await assert.rejects(
+      fixture.consents.checkAuthorisation({
+        consentId: consent.id,
+        subject: 'cust-0b81d4a2-rahul',
+        accountIds: ['acc-31754-current'],
+      }),
+      withCode('consent_status_invalid'),
+    );
   });
 });

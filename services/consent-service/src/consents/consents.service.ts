@@ -61,6 +61,11 @@ export interface CreateGenericInput {
 }
 
 export interface CreateApprovedGenericInput {
+  /**
+   * The id to create it under, chosen beforehand by a caller that may repeat the creation (a
+   * decoupled approval completed by a relay); a new id when absent.
+   */
+  consentId?: string;
   clientId: string;
   /** The customer who approved the request on the consent page. */
   subject: string;
@@ -104,6 +109,11 @@ const ID_PREFIX: Record<ConsentKind, string> = {
   generic: 'gc-',
 };
 
+/** A fresh consent id of `kind`, e.g. `gc-<uuid>`. */
+export function newConsentId(kind: ConsentKind): string {
+  return `${ID_PREFIX[kind]}${randomUUID()}`;
+}
+
 export type ConsentService = ReturnType<typeof createConsentService>;
 
 /**
@@ -128,6 +138,33 @@ export function createConsentService(options: ConsentServiceOptions) {
       authorisationDeadline: authorisationDeadlineOf(createdAt, options.authorisationWindowSeconds, fields.expiresAt),
       ...fields,
     };
+  }
+
+  /** The accounts selected to authorise `consent` are the customer's and fit its kind. */
+  async function checkSelection(consent: Consent, subject: string, accountIds: string[]): Promise<void> {
+    const owned = await options.accounts.listAccounts(subject);
+    checkAccountSelection(
+      consent.kind,
+      accountIds,
+      owned.map((account) => account.accountId),
+      debtorAccountIdOf(consent, owned),
+    );
+  }
+
+  async function checkGenericApproval(input: {
+    subject: string;
+    scopes: string[];
+    accountIds: string[];
+    authorizationDetails: unknown[];
+  }): Promise<void> {
+    if (!input.subject) throw new BadRequestError('subject is required');
+    checkGenericGrant(input.scopes, input.authorizationDetails);
+    const owned = await options.accounts.listAccounts(input.subject);
+    checkAccountSelection(
+      'generic',
+      input.accountIds,
+      owned.map((account) => account.accountId),
+    );
   }
 
   async function store(consent: NewConsent): Promise<Consent> {
@@ -234,7 +271,7 @@ export function createConsentService(options: ConsentServiceOptions) {
   return {
     async createAccountAccessConsent(input: CreateAccountAccessInput): Promise<Consent> {
       return store(
-        newConsent('account-access', `${ID_PREFIX['account-access']}${randomUUID()}`, {
+        newConsent('account-access', newConsentId('account-access'), {
           clientId: input.clientId,
           permissions: input.permissions,
           accountIds: [],
@@ -257,7 +294,7 @@ export function createConsentService(options: ConsentServiceOptions) {
       input: CreateIntentInput,
       idempotency?: Idempotency,
     ): Promise<{ consent: Consent; created: boolean }> {
-      const id = `${ID_PREFIX['domestic-payment']}${randomUUID()}`;
+      const id = newConsentId('domestic-payment');
       const build = (consentId: string) =>
         newConsent('domestic-payment', consentId, {
           clientId: input.clientId,
@@ -298,7 +335,7 @@ export function createConsentService(options: ConsentServiceOptions) {
      */
     async createGenericConsent(input: CreateGenericInput): Promise<Consent> {
       return store(
-        newConsent('generic', `${ID_PREFIX.generic}${randomUUID()}`, {
+        newConsent('generic', newConsentId('generic'), {
           clientId: input.clientId,
           permissions: [],
           accountIds: [],
@@ -315,18 +352,14 @@ export function createConsentService(options: ConsentServiceOptions) {
      * (consents.v1 CreateGenericConsent): created already Authorised, in one single-document
      * insert that carries the decision and its history entry, so no reader ever sees it
      * awaiting authorisation and no second write can be lost (ARCHITECTURE: no transactions).
+     *
+     * Given a `consentId`, creating it again returns the consent already stored under that id
+     * when it is the same customer's approval of the same client, so a relay may repeat it.
      */
     async createApprovedGenericConsent(input: CreateApprovedGenericInput): Promise<Consent> {
       if (!input.clientId) throw new BadRequestError('client_id is required');
-      if (!input.subject) throw new BadRequestError('subject is required');
-      checkGenericGrant(input.scopes, input.authorizationDetails);
-      const owned = await options.accounts.listAccounts(input.subject);
-      checkAccountSelection(
-        'generic',
-        input.accountIds,
-        owned.map((account) => account.accountId),
-      );
-      const consent = newConsent('generic', `${ID_PREFIX.generic}${randomUUID()}`, {
+      await checkGenericApproval(input);
+      const consent = newConsent('generic', input.consentId ?? newConsentId('generic'), {
         clientId: input.clientId,
         permissions: [],
         accountIds: input.accountIds,
@@ -335,17 +368,36 @@ export function createConsentService(options: ConsentServiceOptions) {
         risk: {},
         expiresAt: undefined,
       });
-      return repository.insert(consent, expiryDueAt({ ...consent, status: 'Authorised' }), {
-        subject: input.subject,
-        entry: {
-          from: null,
-          to: 'Authorised',
-          at: consent.createdAt,
-          actor: input.actor || `customer:${input.subject}`,
-          reason: 'approved by the customer',
-        },
-      });
+      try {
+        return await repository.insert(consent, expiryDueAt({ ...consent, status: 'Authorised' }), {
+          subject: input.subject,
+          entry: {
+            from: null,
+            to: 'Authorised',
+            at: consent.createdAt,
+            actor: input.actor || `customer:${input.subject}`,
+            reason: 'approved by the customer',
+          },
+        });
+      } catch (error) {
+        if (!(error instanceof ConflictError) || input.consentId === undefined) throw error;
+        const existing = await repository.findById(input.consentId);
+        if (
+          existing?.kind !== 'generic' ||
+          existing.subject !== input.subject ||
+          existing.clientId !== input.clientId
+        ) {
+          throw new ConsentStatusError('created again', existing?.status ?? 'Authorised');
+        }
+        return existing;
+      }
     },
+
+    /**
+     * Checks, without writing anything, that {@link createApprovedGenericConsent} would accept
+     * this approval: the grant is well formed and every selected account is the customer's.
+     */
+    checkGenericApproval,
 
     /** The consent, with an expiry that fell due recorded first. ConsentNotFoundError when unknown. */
     get: load,
@@ -380,17 +432,27 @@ export function createConsentService(options: ConsentServiceOptions) {
           subject: input.subject,
           accountIds: input.accountIds,
           sameAs: (consent) => consent.subject === input.subject,
-          check: async (consent) => {
-            const owned = await options.accounts.listAccounts(input.subject);
-            checkAccountSelection(
-              consent.kind,
-              input.accountIds,
-              owned.map((account) => account.accountId),
-              debtorAccountIdOf(consent, owned),
-            );
-          },
+          check: (consent) => checkSelection(consent, input.subject, input.accountIds),
         },
       );
+    },
+
+    /**
+     * Checks, without making the change, that {@link authorise} would accept this approval now:
+     * the consent may be authorised (or already is, by this customer) and the selected accounts
+     * are the customer's and fit the consent. Returns the consent as it is (an expiry that fell
+     * due is recorded first, as on every read).
+     */
+    async checkAuthorisation(input: { consentId: string; subject: string; accountIds: string[] }): Promise<Consent> {
+      if (!input.subject) throw new BadRequestError('subject is required');
+      const consent = await load(input.consentId);
+      const decided = decideTransition(consent, 'authorise');
+      if (decided.action === 'unchanged') {
+        if (consent.subject !== input.subject) throw new ConsentStatusError(TRANSITIONS.authorise.verb, consent.status);
+        return consent;
+      }
+      await checkSelection(consent, input.subject, input.accountIds);
+      return consent;
     },
 
     async reject(input: { consentId: string; subject?: string; actor: string; reason?: string }): Promise<Consent> {
@@ -467,7 +529,7 @@ export function createConsentService(options: ConsentServiceOptions) {
  * when it names none; a placeholder that matches nothing when it names an account the
  * customer does not hold.
  */
-function debtorAccountIdOf(consent: Consent, owned: readonly OwnedAccount[]): string | undefined {
+export function debtorAccountIdOf(consent: Consent, owned: readonly OwnedAccount[]): string | undefined {
   if (consent.kind !== 'domestic-payment') return undefined;
   const initiation = consent.request.Initiation as
     { DebtorAccount?: { SchemeName?: string; Identification?: string } } | undefined;

@@ -1,6 +1,6 @@
 /**
  * The bank's customer directory, as consent-service needs it: who a customer is (login on the
- * consent page) and which accounts they hold. The sandbox implementation reads a data file
+ * consent page, CIBA login hints) and which accounts they hold. The sandbox implementation reads a data file
  * (`customers.sandbox.ts`); a bank plugs its real directory in by implementing this interface.
  */
 
@@ -29,6 +29,12 @@ export interface CustomerDirectory {
    * username and a wrong password take the same time and give the same answer.
    */
   verifyCredentials(username: string, password: string): Promise<string | undefined>;
+  /**
+   * The customer a CIBA `login_hint` designates, by subject or else by username (case-insensitive
+   * like the login); undefined when none. No credentials: the customer authenticates later, on
+   * their authentication device.
+   */
+  findCustomer(loginHint: string): Promise<{ subject: string } | undefined>;
   /** The customer's accounts; empty when the customer is unknown. */
   listAccounts(subject: string): Promise<CustomerAccount[]>;
   /** One account with its holder's subject, for funds checks; undefined when unknown. */

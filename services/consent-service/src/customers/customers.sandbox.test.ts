@@ -47,6 +47,14 @@ describe('the sandbox customer directory', () => {
     assert.equal(await customers.findAccount('acc-unknown'), undefined);
   });
 
+  test('finds a customer by subject or by username in any case, for a CIBA login hint', async () => {
+    const customers = await loadSandboxCustomerDirectory();
+    assert.deepEqual(await customers.findCustomer('cust-0b81d4a2-rahul'), { subject: 'cust-0b81d4a2-rahul' });
+    assert.deepEqual(await customers.findCustomer(' Rahul.Mehta '), { subject: 'cust-0b81d4a2-rahul' });
+    assert.equal(await customers.findCustomer('CUST-0B81D4A2-RAHUL'), undefined, 'a subject is exact');
+    assert.equal(await customers.findCustomer('nobody'), undefined);
+  });
+
   test('refuses a data file with a malformed account at start-up', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'customers-')), 'customers.json');
     writeFileSync(

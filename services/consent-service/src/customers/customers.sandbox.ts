@@ -90,6 +90,11 @@ export function createSandboxCustomerDirectory(customers: readonly SandboxCustom
       const matches = await verifyPassword(password, customer?.passwordHash ?? UNKNOWN_USER_HASH);
       return customer && matches ? customer.subject : undefined;
     },
+    async findCustomer(loginHint) {
+      // Subjects first: a subject is exact, while usernames fold case.
+      const customer = bySubject.get(loginHint) ?? byUsername.get(loginHint.trim().toLowerCase());
+      return customer ? { subject: customer.subject } : undefined;
+    },
     async listAccounts(subject) {
       return (bySubject.get(subject)?.accounts ?? []).map((account) => ({ ...account }));
     },

@@ -1,47 +1,34 @@
 // The customer portal over HTTP: the router as main.ts mounts it, on the real consent service,
-// MongoDB-compatible server and Redis (sessions). Customers are signed in by creating their
-// session in Redis and signing its cookie as the router does; the sign-in flow itself runs
-// against the real auth-server in e2e/src/flows/portal.test.ts, and here against a stand-in of
-// the PortalSignIn port only for the router's own part (transaction cookie, single use).
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// MongoDB-compatible server and Redis (sessions), through test-fixtures/portal-fixture.ts.
+// Customers are signed in by creating their session in Redis and signing its cookie as the
+// router does; the sign-in flow itself runs against the real auth-server in
+// e2e/src/flows/portal.test.ts, and here against a stand-in of the PortalSignIn port only for
+// the router's own part (transaction cookie, single use).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createHttpApp } from '@obip/http';
 import { attachServerLogsOnFailure } from '@obip/testing';
 import type { Consent } from '../consents/consents.model';
-import { silentLogger, startConsentFixture, type ConsentFixture } from '../test-fixtures/consent-fixture';
-import { createCookieSigner } from './portal.cookies';
-import { createPortalRouter, type TppDescription } from './portal.http';
+import { startConsentFixture, type ConsentFixture } from '../test-fixtures/consent-fixture';
+import { PORTAL_COOKIE, startPortalFixture, type PortalFixture } from '../test-fixtures/portal-fixture';
+import type { TppDescription } from './portal.http';
 import type { PortalSignIn, SignInTransaction } from './portal.oidc';
-import { createRedisPortalSessions, type PortalSessions } from './portal.sessions.redis';
 
 // Sandbox customers (customers/sandbox-customers.json).
 const AMELIA = 'cust-7f3a9c1e-amelia';
 const AMELIA_CURRENT = 'acc-22289-current';
 const RAHUL = 'cust-0b81d4a2-rahul';
 const RAHUL_CURRENT = 'acc-31754-current';
-const COOKIE_KEY = 'portal-test-cookie-key-0123456789abcdef';
-const COOKIE = 'obip-portal';
+const COOKIE = PORTAL_COOKIE;
 
 const TPPS: Record<string, TppDescription> = {
   'tpp-budget': { name: 'Budget <b>Buddy</b>', logoUri: 'https://logos.budget.example/logo.png' },
   'tpp-plain': { name: 'Plain Payments', logoUri: 'javascript:alert(1)' },
 };
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: string;
-}
-
 describe('the customer portal over HTTP', () => {
   let fixture: ConsentFixture;
-  let sessions: PortalSessions;
-  let server: Server;
+  let portalFixture: PortalFixture;
   let portal: string;
-  const signer = createCookieSigner([COOKIE_KEY]);
   const completed: SignInTransaction[] = [];
 
   /** A stand-in of the PortalSignIn port: auth-server's part is e2e's. */
@@ -61,54 +48,17 @@ describe('the customer portal over HTTP', () => {
 
   before(async () => {
     fixture = await startConsentFixture('portal');
-    sessions = createRedisPortalSessions(fixture.redis, { idleSeconds: 900, maxSeconds: 3_600 });
-    const app = createHttpApp({ logger: silentLogger });
-    server = createServer(app);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    portal = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    app.use(
-      '/portal',
-      createPortalRouter({
-        consents: fixture.consents,
-        customers: fixture.customers,
-        tpps: { describe: async (clientId) => TPPS[clientId] },
-        sessions,
-        signIn,
-        cookieKeys: [COOKIE_KEY],
-        publicOrigin: portal,
-      }),
-    );
+    portalFixture = await startPortalFixture(fixture, { tpps: TPPS, signIn });
+    portal = portalFixture.origin;
   });
   after(async () => {
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
+    await portalFixture?.close();
     await fixture?.close();
   });
   attachServerLogsOnFailure();
 
-  /** A signed-in customer: a session in Redis and its signed cookie. */
-  async function signedIn(subject: string): Promise<{ cookie: string; csrfToken: string }> {
-    const { id, session } = await sessions.create(subject);
-    return { cookie: `${COOKIE}=${signer.sign(id)}`, csrfToken: session.csrfToken };
-  }
-
-  async function request(
-    path: string,
-    options: { cookie?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
-  ): Promise<Reply> {
-    const response = await fetch(`${portal}${path}`, {
-      method: options.form ? 'POST' : 'GET',
-      redirect: 'manual',
-      headers: {
-        ...(options.cookie ? { cookie: options.cookie } : {}),
-        ...(options.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-        ...options.headers,
-      },
-      ...(options.form ? { body: new URLSearchParams(options.form).toString() } : {}),
-    });
-    return { status: response.status, headers: response.headers, body: await response.text() };
-  }
+  const signedIn = (subject: string) => portalFixture.signedIn(subject);
+  const request = (...args: Parameters<PortalFixture['request']>) => portalFixture.request(...args);
 
   /** An Authorised account-access consent of `subject`, given to `clientId`. */
   async function authorisedConsent(subject = AMELIA, clientId = 'tpp-budget'): Promise<Consent> {

@@ -5,6 +5,10 @@
  * post carries the session's synchronizer token and is checked against the portal's origin.
  * Revocation goes through the consent service as the TPP's does: Revoked atomically with its
  * outbox entry, then auth-server's RevokeByConsent.
+ *
+ * The portal is also the customer's authentication device for FAPI-CIBA (issue 7): under
+ * /portal/requests the customer sees the decoupled requests waiting for them and approves or
+ * denies each, with the same session, CSRF and CSP protections as every other form.
  */
 import express, {
   type ErrorRequestHandler,
@@ -13,15 +17,27 @@ import express, {
   type Response,
   type Router,
 } from 'express';
-import { ForbiddenError, NotFoundError, PreconditionFailedError, type DomainError } from '@obip/errors';
+import {
+  BadRequestError,
+  ForbiddenError,
+  NotFoundError,
+  PreconditionFailedError,
+  isDomainError,
+  type DomainError,
+} from '@obip/errors';
 import { formBody, statusForKind, toHttpDomainError } from '@obip/http';
-import { ConsentNotFoundError } from '../consents/consents.errors';
+import { CIBA_ERROR_CODES } from '../ciba/ciba.errors';
+import type { DecoupledAuthentication } from '../ciba/ciba.model';
+import { CIBA_LIMITS } from '../ciba/ciba.rules';
+import type { DecoupledAuthenticationService } from '../ciba/ciba.service';
+import { CONSENT_ERROR_CODES, ConsentNotFoundError } from '../consents/consents.errors';
 import type { Consent } from '../consents/consents.model';
 import type { ConsentService } from '../consents/consents.service';
 import type { CustomerDirectory } from '../customers/customers.directory';
 import { clearCookie, cookieName, createCookieSigner, readCookie, serializeCookie } from './portal.cookies';
 import { PortalSignInError, type PortalSignIn } from './portal.oidc';
-import { isAllowedOrigin, isCsrfTokenValid, isOwnedBy, isRevocable } from './portal.rules';
+import { requestsPage, type RequestView } from './portal.requests.views';
+import { deviceAuthenticationOf, isAllowedOrigin, isCsrfTokenValid, isOwnedBy, isRevocable } from './portal.rules';
 import type { PortalSession, PortalSessions } from './portal.sessions.redis';
 import {
   STYLESHEET,
@@ -52,6 +68,8 @@ export interface TppDirectory {
 export interface PortalRouterOptions {
   consents: Pick<ConsentService, 'get' | 'list' | 'revoke'>;
   customers: Pick<CustomerDirectory, 'listAccounts'>;
+  /** The decoupled (CIBA) requests the customer decides here. */
+  authentications: Pick<DecoupledAuthenticationService, 'listPending' | 'detailsOf' | 'decide'>;
   tpps: TppDirectory;
   sessions: PortalSessions;
   signIn: PortalSignIn;
@@ -110,6 +128,8 @@ export function createPortalRouter(options: PortalRouterOptions): Router {
   const signInCookie = cookieName('obip-portal-signin', secure);
   const signInSeconds = options.signInSeconds ?? 600;
   const form = formBody({ limit: '4kb', parameterLimit: 10 });
+  // A decision names one parameter per selected account.
+  const decisionForm = formBody({ limit: '8kb', parameterLimit: 4 + CIBA_LIMITS.accounts });
 
   const signedInOf = (res: Response) => res.locals.signedIn as SignedIn | undefined;
 
@@ -179,15 +199,7 @@ export function createPortalRouter(options: PortalRouterOptions): Router {
 
   async function accountsOf(subject: string): Promise<Map<string, AccountView>> {
     const accounts = await options.customers.listAccounts(subject);
-    return new Map(
-      accounts.map((account) => [
-        account.accountId,
-        {
-          accountId: account.accountId,
-          label: `${account.nickname || account.accountSubType} ••${account.identification.slice(-4)}`,
-        },
-      ]),
-    );
+    return new Map(accounts.map((account) => [account.accountId, accountViewOf(account)]));
   }
 
   async function viewsOf(list: readonly Consent[], subject: string, req: Request): Promise<ConsentView[]> {
@@ -270,6 +282,59 @@ export function createPortalRouter(options: PortalRouterOptions): Router {
     res.redirect(303, '/portal');
   };
 
+  /** The customer's pending decoupled requests, with what each asks for and the accounts to choose. */
+  const listRequests: RequestHandler = async (req, res) => {
+    const { id, session } = signedInOf(res)!;
+    const pending = await options.authentications.listPending(session.subject);
+    const [details, tpps] = await Promise.all([
+      Promise.all(pending.map((authentication) => options.authentications.detailsOf(authentication))),
+      describeTpps(
+        pending.map((authentication) => authentication.clientId),
+        req,
+      ),
+    ]);
+    const views: RequestView[] = details.map((detail) => ({
+      details: detail,
+      // The name auth-server sent with the request: shown even when dcr-service cannot answer for the logo.
+      tpp: { ...tpps.get(detail.authentication.clientId)!, name: detail.authentication.clientName },
+      selectable: detail.selectable.map(accountViewOf),
+    }));
+    const { notice, ...rest } = session;
+    if (notice !== undefined) await sessions.update(id, rest);
+    sendPage(
+      res,
+      requestsPage({ requests: views, csrfToken: session.csrfToken, ...(notice ? { notice } : {}) }),
+      imageOriginsOf(views),
+    );
+  };
+
+  /** The customer's decision on one request, as their authentication device (consents.v1 DecideAuthentication). */
+  const decideRequest: RequestHandler = async (req, res) => {
+    const signedIn = signedInOf(res)!;
+    const body = req.body as Record<string, unknown>;
+    if (body.decision !== 'approve' && body.decision !== 'deny') {
+      throw new BadRequestError('choose to approve or to deny the request', { code: 'invalid_request' });
+    }
+    let notice: string;
+    try {
+      const decided = await options.authentications.decide({
+        authenticationId: String(req.params.authenticationId ?? ''),
+        subject: signedIn.session.subject,
+        approve: body.decision === 'approve',
+        accountIds: selectedAccountsOf(body),
+        ...deviceAuthenticationOf(signedIn.session),
+        actor: '',
+      });
+      notice = decidedNotice(decided);
+    } catch (error) {
+      const refused = refusalNotice(error);
+      if (refused === undefined) throw error;
+      notice = refused;
+    }
+    await sessions.update(signedIn.id, { ...signedIn.session, notice });
+    res.redirect(303, '/portal/requests');
+  };
+
   const beginSignIn: RequestHandler = async (_req, res) => {
     if (signedInOf(res)) {
       res.redirect(303, '/portal');
@@ -302,11 +367,11 @@ export function createPortalRouter(options: PortalRouterOptions): Router {
       return;
     }
     const query = new URL(req.originalUrl, publicOrigin).searchParams;
-    const { subject } = await options.signIn.complete(query, transaction);
+    const { subject, acr, amr } = await options.signIn.complete(query, transaction);
     // A new session id at every sign-in (no fixation); a previous one in this browser ends.
     const previous = signedInOf(res);
     if (previous) await sessions.destroy(previous.id);
-    const { id } = await sessions.create(subject);
+    const { id } = await sessions.create(subject, { ...(acr ? { acr } : {}), ...(amr ? { amr } : {}) });
     res.append('set-cookie', serializeCookie(sessionCookie, signer.sign(id), { secure }));
     res.redirect(303, '/portal');
   };
@@ -342,6 +407,8 @@ export function createPortalRouter(options: PortalRouterOptions): Router {
   router.get('/signed-out', (_req, res) => sendPage(res, signedOutPage()));
   router.get('/consents/:consentId/revoke', requireSignedIn, confirmRevoke);
   router.post('/consents/:consentId/revoke', form, checkFormPost, revoke);
+  router.get('/requests', requireSignedIn, listRequests);
+  router.post('/requests/:authenticationId', decisionForm, checkFormPost, decideRequest);
   router.post('/logout', form, checkFormPost, signOut);
   router.use((_req, _res, next) =>
     next(new NotFoundError('there is no page at this address', { code: 'page_not_found' })),
@@ -355,7 +422,11 @@ function errorText(error: DomainError, status: number): { title: string; descrip
     return {
       title: 'Not found',
       description:
-        error.code === 'consent_not_found' ? 'We could not find that consent.' : 'There is no page at this address.',
+        error.code === 'consent_not_found'
+          ? 'We could not find that consent.'
+          : error.code === CIBA_ERROR_CODES.notFound
+            ? 'We could not find that request. It may have been answered already or have expired.'
+            : 'There is no page at this address.',
     };
   }
   if (status === 403) return { title: 'Request refused', description: error.description };
@@ -370,4 +441,50 @@ function errorText(error: DomainError, status: number): { title: string; descrip
     };
   }
   return { title: 'Something went wrong', description: 'The request could not be completed. Please try again.' };
+}
+
+/** An account as the pages name it: its nickname (or type) and the last digits of its number. */
+function accountViewOf(account: {
+  accountId: string;
+  nickname: string;
+  accountSubType: string;
+  identification: string;
+}): AccountView {
+  return {
+    accountId: account.accountId,
+    label: `${account.nickname || account.accountSubType} ••${account.identification.slice(-4)}`,
+  };
+}
+
+/** The accounts a decision form selected: the radio button `account`, or checkboxes `account.<id>`. */
+function selectedAccountsOf(body: Record<string, unknown>): string[] {
+  return Object.entries(body)
+    .filter(([name, value]) => (name === 'account' || name.startsWith('account.')) && typeof value === 'string')
+    .map(([, value]) => value as string);
+}
+
+function decidedNotice(decided: DecoupledAuthentication): string {
+  return decided.status === 'Approved'
+    ? `You approved ${decided.clientName}’s request. You can return to ${decided.clientName}.`
+    : `You denied ${decided.clientName}’s request. Nothing was shared.`;
+}
+
+/** A refusal the customer can act on, in words; undefined for anything else (an error page). */
+function refusalNotice(error: unknown): string | undefined {
+  if (!isDomainError(error)) return undefined;
+  switch (error.code) {
+    case CIBA_ERROR_CODES.expired:
+      return 'That request expired before you answered. Nothing was shared; start again from the app.';
+    case CIBA_ERROR_CODES.alreadyDecided:
+      return 'That request was already answered; your first answer stands.';
+    case CIBA_ERROR_CODES.intentInvalid:
+      return 'That request can no longer be approved. You can deny it.';
+    case CONSENT_ERROR_CODES.invalidAccounts:
+      return 'Choose the accounts to use for that request, then approve it again.';
+    default:
+      // The intent can no longer be authorised (e.g. it expired): only a denial is possible.
+      return error instanceof PreconditionFailedError
+        ? 'That request can no longer be approved. You can deny it.'
+        : undefined;
+  }
 }

@@ -32,7 +32,25 @@ describe('the portal’s ID token checks', async () => {
   };
 
   test('accepts a token of the issuer for this client and sign-in, and returns the customer', async () => {
-    assert.equal(await verifyIdToken(await idToken(), jwks, { nonce: NONCE, clientId: CLIENT }, ISSUER), 'cust-1');
+    assert.deepEqual(await verifyIdToken(await idToken(), jwks, { nonce: NONCE, clientId: CLIENT }, ISSUER), {
+      subject: 'cust-1',
+    });
+  });
+
+  test('carries the token’s acr and amr, and ignores malformed ones', async () => {
+    assert.deepEqual(
+      await verifyIdToken(
+        await idToken({ acr: 'urn:openbanking:psd2:sca', amr: ['pwd'] }),
+        jwks,
+        { nonce: NONCE, clientId: CLIENT },
+        ISSUER,
+      ),
+      { subject: 'cust-1', acr: 'urn:openbanking:psd2:sca', amr: ['pwd'] },
+    );
+    assert.deepEqual(
+      await verifyIdToken(await idToken({ acr: 42, amr: 'pwd' }), jwks, { nonce: NONCE, clientId: CLIENT }, ISSUER),
+      { subject: 'cust-1' },
+    );
   });
 
   test('refuses another nonce, audience, issuer, an expired token or another signer', async () => {
@@ -45,14 +63,14 @@ describe('the portal’s ID token checks', async () => {
 
   test('refuses a token with several audiences that names another authorised party', async () => {
     await refused(idToken({ aud: [CLIENT, 'other'], azp: 'other' }));
-    assert.equal(
+    assert.deepEqual(
       await verifyIdToken(
         await idToken({ aud: [CLIENT, 'other'], azp: CLIENT }),
         jwks,
         { nonce: NONCE, clientId: CLIENT },
         ISSUER,
       ),
-      'cust-1',
+      { subject: 'cust-1' },
     );
   });
 

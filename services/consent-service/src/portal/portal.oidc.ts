@@ -69,11 +69,21 @@ export function pkceChallengeOf(verifier: string): string {
   return createHash('sha256').update(verifier).digest('base64url');
 }
 
+/** Who signed in, and how, from a verified ID token. */
+export interface SignedInCustomer {
+  /** `sub`: the customer. */
+  subject: string;
+  /** `acr`, when the ID token carries one (OIDC Core 2). */
+  acr?: string;
+  /** `amr`, when the ID token carries it (RFC 8176). */
+  amr?: string[];
+}
+
 export interface PortalSignIn {
   /** A PAR-backed authorization URL for the browser, and the transaction to keep until it returns. */
   begin(): Promise<{ authorizationUrl: string; transaction: SignInTransaction }>;
-  /** Checks the authorization response, redeems the code and verifies the ID token: the customer's subject. */
-  complete(callback: URLSearchParams, transaction: SignInTransaction): Promise<{ subject: string }>;
+  /** Checks the authorization response, redeems the code and verifies the ID token: who signed in. */
+  complete(callback: URLSearchParams, transaction: SignInTransaction): Promise<SignedInCustomer>;
 }
 
 /**
@@ -258,7 +268,7 @@ export function createPortalSignIn(options: PortalSignInOptions): PortalSignIn {
       if (!response!.ok) throw refused('the token endpoint', response!.status, await oauthError(response!));
       const { id_token: idToken } = (await response!.json()) as { id_token?: unknown };
       if (typeof idToken !== 'string') throw failed('auth-server returned no ID token');
-      return { subject: await verifyIdToken(idToken, jwks, transaction, options.issuer) };
+      return verifyIdToken(idToken, jwks, transaction, options.issuer);
     },
   };
 }
@@ -266,14 +276,16 @@ export function createPortalSignIn(options: PortalSignInOptions): PortalSignIn {
 /**
  * OIDC Core 3.1.3.7: signature against auth-server's keys with a FAPI algorithm, `iss`, `aud`
  * containing the client (and `azp` naming it when there are several), `exp`/`iat` within the
- * clock tolerance, `nonce` the one sent. Returns `sub`, the customer's id.
+ * clock tolerance, `nonce` the one sent. Returns `sub`, the customer's id, with `acr` and `amr`
+ * when the token carries well-formed ones (the portal vouches for them as an authentication
+ * device, consents.v1 DecideAuthentication).
  */
 export async function verifyIdToken(
   idToken: string,
   jwks: JWTVerifyGetKey,
   transaction: Pick<SignInTransaction, 'nonce' | 'clientId'>,
   issuer: string,
-): Promise<string> {
+): Promise<SignedInCustomer> {
   const failed = (why: string, cause?: unknown) =>
     new PortalSignInError(why, { code: SIGN_IN_ERROR_CODES.failed, ...(cause ? { cause } : {}) });
   let payload;
@@ -295,5 +307,14 @@ export async function verifyIdToken(
   if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 255) {
     throw failed('the ID token names no customer');
   }
-  return payload.sub;
+  const { acr, amr } = payload as { acr?: unknown; amr?: unknown };
+  const methods =
+    Array.isArray(amr) && amr.length <= 10 && amr.every((method) => typeof method === 'string' && method.length <= 64)
+      ? (amr as string[])
+      : undefined;
+  return {
+    subject: payload.sub,
+    ...(typeof acr === 'string' && acr !== '' && acr.length <= 256 ? { acr } : {}),
+    ...(methods && methods.length > 0 ? { amr: methods } : {}),
+  };
 }

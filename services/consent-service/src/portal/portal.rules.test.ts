@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   actorLabel,
+  deviceAuthenticationOf,
   displayableLogoUri,
   isAllowedOrigin,
   isCsrfTokenValid,
   isOwnedBy,
   isRevocable,
   permissionLabel,
+  scopeLabel,
 } from './portal.rules';
 
 test('a customer owns only the consents they decided', () => {
@@ -61,4 +63,18 @@ test('history actors and permissions read as words', () => {
   assert.equal(actorLabel('client:tpp-1', 'cust-1', 'Budget Buddy'), 'Budget Buddy');
   assert.equal(actorLabel('system:expiry', 'cust-1', 'Budget Buddy'), 'Expired automatically');
   assert.equal(permissionLabel('ReadAccountsDetail'), 'Read accounts detail');
+});
+
+test('a decision vouches for the session’s acr and amr, or else for the password sign-in', () => {
+  assert.deepEqual(deviceAuthenticationOf({ acr: 'urn:openbanking:psd2:ca', amr: ['pwd', 'otp'] }), {
+    acr: 'urn:openbanking:psd2:ca',
+    amr: ['pwd', 'otp'],
+  });
+  assert.deepEqual(deviceAuthenticationOf({}), { acr: 'urn:openbanking:psd2:sca', amr: ['pwd'] });
+  assert.deepEqual(deviceAuthenticationOf({ acr: '', amr: [] }), { acr: 'urn:openbanking:psd2:sca', amr: ['pwd'] });
+});
+
+test('scopes read as words; an unknown one as it is', () => {
+  assert.equal(scopeLabel('accounts'), 'See your account information');
+  assert.equal(scopeLabel('custom:scope'), 'custom:scope');
 });

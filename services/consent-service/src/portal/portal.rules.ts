@@ -78,3 +78,36 @@ export function kindLabel(kind: Consent['kind']): string {
       return 'Access to your accounts';
   }
 }
+
+/** auth-server's answer for a password login (its acrByAuthenticationMethod for `pwd`). */
+export const PASSWORD_SIGN_IN = { acr: 'urn:openbanking:psd2:sca', amr: ['pwd'] } as const;
+
+/**
+ * How the customer authenticated, as the portal vouches for it when deciding a decoupled request
+ * (consents.v1 DecideAuthentication: acr required on approval): the session's own `acr`/`amr`
+ * from the sign-in's ID token when auth-server gave them; otherwise what portal sign-in always
+ * is — a password login at auth-server (`prompt=login`), which auth-server maps to the Open
+ * Banking SCA acr — so `urn:openbanking:psd2:sca` with `pwd`.
+ */
+export function deviceAuthenticationOf(session: { acr?: string; amr?: string[] }): { acr: string; amr: string[] } {
+  return {
+    acr: session.acr || PASSWORD_SIGN_IN.acr,
+    amr: session.amr && session.amr.length > 0 ? [...session.amr] : [...PASSWORD_SIGN_IN.amr],
+  };
+}
+
+/** An OAuth scope in words, for the customer; an unknown scope is shown as it is. */
+export function scopeLabel(scope: string): string {
+  switch (scope) {
+    case 'openid':
+      return 'Confirm who you are';
+    case 'accounts':
+      return 'See your account information';
+    case 'payments':
+      return 'Make payments from your account';
+    case 'fundsconfirmations':
+      return 'Check you have enough money for a payment';
+    default:
+      return scope;
+  }
+}

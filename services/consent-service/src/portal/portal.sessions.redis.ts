@@ -16,13 +16,20 @@ export interface PortalSession {
   csrfToken: string;
   /** Unix ms of the sign-in: the absolute lifetime counts from it. */
   signedInAt: number;
+  /** How the customer authenticated at sign-in (the ID token's `acr`), when auth-server said. */
+  acr?: string;
+  /** The methods of that authentication (the ID token's `amr`, RFC 8176), when auth-server said. */
+  amr?: string[];
   /** A one-time message for the next page (e.g. "access revoked"). */
   notice?: string;
 }
 
 export interface PortalSessions {
-  /** Starts a session for `subject` under a new random id. */
-  create(subject: string): Promise<{ id: string; session: PortalSession }>;
+  /** Starts a session for `subject`, who authenticated as `authentication` says, under a new random id. */
+  create(
+    subject: string,
+    authentication?: Pick<PortalSession, 'acr' | 'amr'>,
+  ): Promise<{ id: string; session: PortalSession }>;
   /** The session, its idle lifetime extended; undefined when unknown or ended. */
   find(id: string): Promise<PortalSession | undefined>;
   /** Replaces the session's data, keeping its lifetime. */
@@ -66,9 +73,15 @@ export function createRedisPortalSessions(redis: RedisClient, options: RedisPort
   }
 
   return {
-    async create(subject) {
+    async create(subject, authentication = {}) {
       const id = newId();
-      const session: PortalSession = { subject, csrfToken: newId(), signedInAt: now() };
+      const session: PortalSession = {
+        subject,
+        csrfToken: newId(),
+        signedInAt: now(),
+        ...(authentication.acr ? { acr: authentication.acr } : {}),
+        ...(authentication.amr && authentication.amr.length > 0 ? { amr: authentication.amr } : {}),
+      };
       await guarded(() => redis.set(sessionKey(id), JSON.stringify(session), 'EX', options.idleSeconds));
       return { id, session };
     },

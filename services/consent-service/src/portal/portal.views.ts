@@ -50,17 +50,42 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-we
 .danger{background:#8a1c1c;color:#fff;border:0;padding:.5rem 1rem;border-radius:.25rem;font-size:1rem}
 a:focus,button:focus{outline:3px solid #1d5fbf;outline-offset:2px}
 button.link{background:none;border:0;padding:0;color:#1d5fbf;text-decoration:underline;font-size:1rem;cursor:pointer}
+nav{display:flex;gap:1rem}nav a[aria-current=page]{font-weight:600;text-decoration:none;color:inherit}
+.binding{border:2px solid #1d5fbf;border-radius:.5rem;padding:.75rem 1rem;background:#eef3fb}
+.binding strong{display:block;font-size:1.5rem;letter-spacing:.05em;overflow-wrap:anywhere}
+fieldset{border:1px solid #bbb;border-radius:.25rem;margin:.75rem 0}fieldset ul{list-style:none;padding:0;margin:0}
+.approve{background:#0b6b2b;color:#fff;border:0;padding:.5rem 1rem;border-radius:.25rem;font-size:1rem}
 `;
 
 const DATE = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' });
 
-function time(at: Date): string {
+export function time(at: Date): string {
   return `<time datetime="${at.toISOString()}">${escapeHtml(DATE.format(at))} UTC</time>`;
 }
 
-function page(title: string, body: string, options: { signedIn?: { csrfToken: string } } = {}): string {
+/** The portal's sections, linked from every signed-in page. */
+const SECTIONS = [
+  { id: 'consents', href: '/portal', label: 'Connected apps' },
+  { id: 'requests', href: '/portal/requests', label: 'Requests to approve' },
+] as const;
+
+export type PortalSection = (typeof SECTIONS)[number]['id'];
+
+function navigation(current: PortalSection | undefined): string {
+  const links = SECTIONS.map(
+    (section) =>
+      `<a href="${section.href}"${section.id === current ? ' aria-current="page"' : ''}>${escapeHtml(section.label)}</a>`,
+  ).join(' ');
+  return `<nav aria-label="Portal">${links}</nav>`;
+}
+
+export function page(
+  title: string,
+  body: string,
+  options: { signedIn?: { csrfToken: string }; section?: PortalSection } = {},
+): string {
   const signOut = options.signedIn
-    ? `<form method="post" action="/portal/logout"><input type="hidden" name="csrf_token" value="${escapeHtml(options.signedIn.csrfToken)}"><button type="submit" class="link">Sign out</button></form>`
+    ? `${navigation(options.section)}<form method="post" action="/portal/logout"><input type="hidden" name="csrf_token" value="${escapeHtml(options.signedIn.csrfToken)}"><button type="submit" class="link">Sign out</button></form>`
     : '';
   return `<!doctype html>
 <html lang="en">
@@ -79,14 +104,14 @@ function statusBadge(status: string): string {
   return `<span class="status status-${escapeHtml(status)}">${escapeHtml(status === 'AwaitingAuthorisation' ? 'Awaiting authorisation' : status)}</span>`;
 }
 
-function tppHeading(tpp: TppView, id: string): string {
+export function tppHeading(tpp: TppView, id: string): string {
   const logo = displayableLogoUri(tpp.logoUri);
   const image = logo ? `<img src="${escapeHtml(logo.href)}" alt="" width="40" height="40">` : '';
   return `<h2 id="${escapeHtml(id)}">${image}<span>${escapeHtml(tpp.name)}</span></h2>`;
 }
 
 /** What the consent allows, in words: permissions, payment, or scopes. */
-function whatItAllows(consent: Consent): string {
+export function whatItAllows(consent: Consent): string {
   if (consent.kind === 'domestic-payment') {
     const initiation = consent.request.Initiation as
       { InstructedAmount?: { Amount?: string; Currency?: string }; CreditorAccount?: { Name?: string } } | undefined;
@@ -170,7 +195,7 @@ export function consentsPage(options: {
     `${notice}<p>These apps asked for access to your accounts or to make payments, and you agreed. You can stop an app’s access at any time.</p>
 ${list}
 ${more}`,
-    { signedIn: { csrfToken: options.csrfToken } },
+    { signedIn: { csrfToken: options.csrfToken }, section: 'consents' },
   );
 }
 
@@ -189,7 +214,7 @@ export function confirmRevokePage(options: { view: ConsentView; csrfToken: strin
 <input type="hidden" name="csrf_token" value="${escapeHtml(options.csrfToken)}">
 <p><button type="submit" class="danger">Yes, revoke access</button> <a href="/portal">No, keep access</a></p>
 </form>`,
-    { signedIn: { csrfToken: options.csrfToken } },
+    { signedIn: { csrfToken: options.csrfToken }, section: 'consents' },
   );
 }
 

@@ -7,7 +7,10 @@ import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
 import type { Connection } from 'mongoose';
 import { pino } from 'pino';
+import { consentsV1 } from '@obip/contracts';
+import { DomainError } from '@obip/errors';
 import { certificateThumbprintS256 } from '@obip/fapi';
+import { createGrpcClient, createGrpcServer, type GrpcClient } from '@obip/grpc';
 import { createClientCertificateReader, createHttpApp, errorHandler, notFoundHandler } from '@obip/http';
 import { closeMongo, connectMongo } from '@obip/mongo';
 import { closeRedis, createRedis, type RedisClient } from '@obip/redis';
@@ -20,6 +23,10 @@ import {
   type OpenApiDocument,
 } from '@obip/testing';
 import { createTokenStore, type TokenRecord, type TokenStore } from '@obip/token-store';
+import { createMongoDecoupledAuthentications } from '../ciba/ciba.mongo';
+import type { DecoupledAuthenticationRepository } from '../ciba/ciba.repository';
+import { createDecoupledAuthenticationService, type DecoupledAuthenticationService } from '../ciba/ciba.service';
+import { createConsentsGrpcHandlers } from '../consents/consents.grpc';
 import { createMongoConsentRepository } from '../consents/consents.mongo';
 import type { ConsentRepository } from '../consents/consents.repository';
 import { createConsentService, type ConsentService } from '../consents/consents.service';
@@ -37,6 +44,9 @@ export interface ConsentFixture {
   repository: ConsentRepository;
   consents: ConsentService;
   customers: CustomerDirectory;
+  /** Decoupled (CIBA) authentication requests, on the same clock and database. */
+  authenticationRepository: DecoupledAuthenticationRepository;
+  authentications: DecoupledAuthenticationService;
   tokens: TokenStore;
   /** `http://127.0.0.1:<port>` of the HTTP app (intent APIs and /openapi.json). */
   url: string;
@@ -48,7 +58,7 @@ export interface ConsentFixture {
 /** Starts the repository, service and HTTP app on a database and key prefix of their own. */
 export async function startConsentFixture(
   name: string,
-  options: { authorisationWindowSeconds?: number; onCascadePending?: () => void } = {},
+  options: { authorisationWindowSeconds?: number; onCascadePending?: () => void; onDecisionRecorded?: () => void } = {},
 ): Promise<ConsentFixture> {
   const mongoUrl = testMongoUrl(name);
   const mongo = await connectMongo({ url: mongoUrl, serverSelectionTimeoutMS: 5_000 });
@@ -63,6 +73,15 @@ export async function startConsentFixture(
     authorisationWindowSeconds: options.authorisationWindowSeconds ?? 1_800,
     now,
     ...(options.onCascadePending ? { onCascadePending: options.onCascadePending } : {}),
+  });
+  const authenticationRepository = await createMongoDecoupledAuthentications(mongo);
+  const authentications = createDecoupledAuthenticationService({
+    repository: authenticationRepository,
+    consents,
+    customers,
+    retentionSeconds: 86_400,
+    now,
+    ...(options.onDecisionRecorded ? { onDecisionRecorded: options.onDecisionRecorded } : {}),
   });
   const tokens = createTokenStore(redis, { revocationMemorySeconds: 3_600 });
   const app = createHttpApp({ logger: silentLogger });
@@ -93,6 +112,8 @@ export async function startConsentFixture(
     repository,
     consents,
     customers,
+    authenticationRepository,
+    authentications,
     tokens,
     url: `http://127.0.0.1:${port}`,
     clock,
@@ -182,4 +203,52 @@ export async function obieRequest(
 /** The ErrorCode values of an OBIE error envelope. */
 export function obieErrorCodes(body: unknown): string[] {
   return ((body as { Errors?: Array<{ ErrorCode: string }> }).Errors ?? []).map((item) => item.ErrorCode);
+}
+
+/** consents.v1.Consents of a fixture, served on a loopback port, and a client of it. */
+export interface ServedConsents {
+  client: GrpcClient<typeof consentsV1.ConsentsService>;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the fixture's consents, customers and decoupled authentications over a real gRPC
+ * connection, as auth-server and token-introspection call them.
+ *
+ * @example
+ * const served = await serveConsentsOverGrpc(fixture);
+ * await served.client.call('getConsent', { consentId });
+ */
+export async function serveConsentsOverGrpc(fixture: ConsentFixture): Promise<ServedConsents> {
+  const server = createGrpcServer({ serviceName: 'consent-service-test', logger: silentLogger });
+  server.addService(
+    consentsV1.ConsentsService,
+    createConsentsGrpcHandlers({
+      consents: fixture.consents,
+      customers: fixture.customers,
+      authentications: fixture.authentications,
+    }),
+  );
+  const port = await server.listen('127.0.0.1', 0);
+  const client = createGrpcClient(consentsV1.ConsentsClient, {
+    target: `127.0.0.1:${port}`,
+    defaultDeadlineMs: 5_000,
+  });
+  return {
+    client,
+    async close() {
+      client.close();
+      await server.shutdown(1_000);
+    },
+  };
+}
+
+/** The DomainError a call failed with (fails the test when it succeeded). */
+export async function grpcFailure(call: Promise<unknown>): Promise<DomainError> {
+  const error = await call.then(
+    () => assert.fail('the call succeeded'),
+    (thrown: unknown) => thrown,
+  );
+  assert.ok(error instanceof DomainError);
+  return error;
 }

@@ -21,6 +21,7 @@ async function startTokensServer(port: number, calls: string[]): Promise<GrpcSer
       return { revokedCount: 3 };
     },
     revokeGrant: () => ({ revokedCount: 0 }),
+    completeAuthentication: () => ({}),
   });
   await server.listen('127.0.0.1', port);
   return server;

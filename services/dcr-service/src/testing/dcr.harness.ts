@@ -94,6 +94,7 @@ export async function startDcrHarness(options: DcrHarnessOptions = {}): Promise<
       return { revokedCount: 1 };
     },
     revokeGrant: () => ({ revokedCount: 0 }),
+    completeAuthentication: () => ({}),
   });
   const tokensPort = await tokens.listen('127.0.0.1', 0);
   tokens.health.setServing('', true);

@@ -81,6 +81,10 @@ export async function startPeers(): Promise<Peers> {
     verifyCustomerCredentials: unimplemented,
     listCustomerAccounts: unimplemented,
     createGenericConsent: unimplemented,
+    findCustomer: unimplemented,
+    startAuthentication: unimplemented,
+    listPendingAuthentications: unimplemented,
+    decideAuthentication: unimplemented,
   });
   const port = await server.listen('127.0.0.1', 0);
   return {

@@ -141,6 +141,63 @@ export function consentStatusToJSON(object: ConsentStatus): string {
   }
 }
 
+/** AuthenticationStatus is the state of a decoupled (CIBA) authentication request. */
+export enum AuthenticationStatus {
+  /** AUTHENTICATION_STATUS_UNSPECIFIED - Not set. As a filter it means "any status"; a stored request never has it. */
+  AUTHENTICATION_STATUS_UNSPECIFIED = 0,
+  /** AUTHENTICATION_STATUS_PENDING - Waiting for the customer's decision. */
+  AUTHENTICATION_STATUS_PENDING = 1,
+  /** AUTHENTICATION_STATUS_APPROVED - Approved by the customer. Terminal. */
+  AUTHENTICATION_STATUS_APPROVED = 2,
+  /** AUTHENTICATION_STATUS_DENIED - Denied by the customer. Terminal. */
+  AUTHENTICATION_STATUS_DENIED = 3,
+  /** AUTHENTICATION_STATUS_EXPIRED - Passed expires_at without a decision. Terminal. */
+  AUTHENTICATION_STATUS_EXPIRED = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function authenticationStatusFromJSON(object: any): AuthenticationStatus {
+  switch (object) {
+    case 0:
+    case "AUTHENTICATION_STATUS_UNSPECIFIED":
+      return AuthenticationStatus.AUTHENTICATION_STATUS_UNSPECIFIED;
+    case 1:
+    case "AUTHENTICATION_STATUS_PENDING":
+      return AuthenticationStatus.AUTHENTICATION_STATUS_PENDING;
+    case 2:
+    case "AUTHENTICATION_STATUS_APPROVED":
+      return AuthenticationStatus.AUTHENTICATION_STATUS_APPROVED;
+    case 3:
+    case "AUTHENTICATION_STATUS_DENIED":
+      return AuthenticationStatus.AUTHENTICATION_STATUS_DENIED;
+    case 4:
+    case "AUTHENTICATION_STATUS_EXPIRED":
+      return AuthenticationStatus.AUTHENTICATION_STATUS_EXPIRED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AuthenticationStatus.UNRECOGNIZED;
+  }
+}
+
+export function authenticationStatusToJSON(object: AuthenticationStatus): string {
+  switch (object) {
+    case AuthenticationStatus.AUTHENTICATION_STATUS_UNSPECIFIED:
+      return "AUTHENTICATION_STATUS_UNSPECIFIED";
+    case AuthenticationStatus.AUTHENTICATION_STATUS_PENDING:
+      return "AUTHENTICATION_STATUS_PENDING";
+    case AuthenticationStatus.AUTHENTICATION_STATUS_APPROVED:
+      return "AUTHENTICATION_STATUS_APPROVED";
+    case AuthenticationStatus.AUTHENTICATION_STATUS_DENIED:
+      return "AUTHENTICATION_STATUS_DENIED";
+    case AuthenticationStatus.AUTHENTICATION_STATUS_EXPIRED:
+      return "AUTHENTICATION_STATUS_EXPIRED";
+    case AuthenticationStatus.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Consent is one consent as stored by consent-service. */
 export interface Consent {
   /** The consent id (OBIE ConsentId, and the openbanking_intent_id of the authorisation request). */
@@ -383,6 +440,126 @@ export interface CreateGenericConsentResponse {
     | undefined;
   /** The history entry written with it: UNSPECIFIED -> AUTHORISED, by the request's actor. */
   historyEntry?: ConsentHistoryEntry | undefined;
+}
+
+/** FindCustomerRequest carries a CIBA login_hint. */
+export interface FindCustomerRequest {
+  /** The customer's username or subject identifier, as the client sent it in login_hint. */
+  loginHint: string;
+}
+
+/** FindCustomerResponse names the customer the hint designates. */
+export interface FindCustomerResponse {
+  /** The customer's stable subject identifier. */
+  subject: string;
+}
+
+/**
+ * DecoupledAuthentication is one CIBA authentication request as the customer's authentication
+ * device sees it.
+ */
+export interface DecoupledAuthentication {
+  /**
+   * auth-server's reference for the request (not the client's auth_req_id, which never leaves
+   * auth-server).
+   */
+  authenticationId: string;
+  /** The client that asked. */
+  clientId: string;
+  /** The client's name, shown to the customer. */
+  clientName: string;
+  /** The customer asked to decide. */
+  subject: string;
+  /** The OAuth scopes requested, space-separated. */
+  scope: string;
+  /**
+   * The client's binding_message, shown to the customer so they can match it with what the
+   * client shows them; empty when the client sent none.
+   */
+  bindingMessage: string;
+  /**
+   * The OBIE intent the request authorises; empty when there is none (a GENERIC consent is then
+   * created on approval).
+   */
+  openbankingIntentId: string;
+  /** Current state. */
+  status: AuthenticationStatus;
+  /** The consent authorised or created on approval; empty otherwise. */
+  consentId: string;
+  /** When the request was recorded, in unix seconds. */
+  createdAt: number;
+  /** When the request expires, in unix seconds (the auth_req_id's expiry). */
+  expiresAt: number;
+  /** When the customer decided, in unix seconds; 0 while pending. */
+  decidedAt: number;
+}
+
+/** StartAuthenticationRequest describes a decoupled request the engine has accepted. */
+export interface StartAuthenticationRequest {
+  /** auth-server's reference for the request. Required. */
+  authenticationId: string;
+  /** The client that asked. Required. */
+  clientId: string;
+  /** The client's name, shown to the customer; the client id is shown when empty. */
+  clientName: string;
+  /** The customer the login hint designated. Required. */
+  subject: string;
+  /** The OAuth scopes requested, space-separated. Required. */
+  scope: string;
+  /** The client's binding_message, already validated by auth-server; may be empty. */
+  bindingMessage: string;
+  /** The OBIE intent named in the request's claims, already checked by auth-server; may be empty. */
+  openbankingIntentId: string;
+  /** When the request expires, in unix seconds. Required, in the future. */
+  expiresAt: number;
+}
+
+/** StartAuthenticationResponse carries the stored request. */
+export interface StartAuthenticationResponse {
+  /** The request, PENDING. */
+  authentication?: DecoupledAuthentication | undefined;
+}
+
+/** ListPendingAuthenticationsRequest names the customer. */
+export interface ListPendingAuthenticationsRequest {
+  /** The customer's subject identifier. */
+  subject: string;
+}
+
+/** ListPendingAuthenticationsResponse carries the customer's pending requests. */
+export interface ListPendingAuthenticationsResponse {
+  /** PENDING and unexpired, newest first; empty when there are none. */
+  authentications: DecoupledAuthentication[];
+}
+
+/** DecideAuthenticationRequest carries the customer's decision. */
+export interface DecideAuthenticationRequest {
+  /** The request decided. Required. */
+  authenticationId: string;
+  /** The authenticated customer deciding; must be the request's subject. Required. */
+  subject: string;
+  /** True approves, false denies. */
+  approve: boolean;
+  /** On approval, the accounts the customer selected; each must belong to the subject. */
+  accountIds: string[];
+  /**
+   * How the customer authenticated on the device (Open Banking ACR, e.g.
+   * urn:openbanking:psd2:sca); required on approval.
+   */
+  acr: string;
+  /** RFC 8176 methods of that authentication, e.g. pwd. */
+  amr: string[];
+  /**
+   * Who performed the change, for the audit trail; empty records the customer
+   * ("customer:<subject>").
+   */
+  actor: string;
+}
+
+/** DecideAuthenticationResponse carries the decided request. */
+export interface DecideAuthenticationResponse {
+  /** The request, APPROVED (with consent_id) or DENIED. */
+  authentication?: DecoupledAuthentication | undefined;
 }
 
 function createBaseConsent(): Consent {
@@ -2830,6 +3007,1119 @@ export const CreateGenericConsentResponse: MessageFns<CreateGenericConsentRespon
   },
 };
 
+function createBaseFindCustomerRequest(): FindCustomerRequest {
+  return { loginHint: "" };
+}
+
+export const FindCustomerRequest: MessageFns<FindCustomerRequest> = {
+  encode(message: FindCustomerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.loginHint !== "") {
+      writer.uint32(10).string(message.loginHint);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindCustomerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindCustomerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.loginHint = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindCustomerRequest {
+    return {
+      loginHint: isSet(object.loginHint)
+        ? globalThis.String(object.loginHint)
+        : isSet(object.login_hint)
+        ? globalThis.String(object.login_hint)
+        : "",
+    };
+  },
+
+  toJSON(message: FindCustomerRequest): unknown {
+    const obj: any = {};
+    if (message.loginHint !== "") {
+      obj.loginHint = message.loginHint;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindCustomerRequest>, I>>(base?: I): FindCustomerRequest {
+    return FindCustomerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindCustomerRequest>, I>>(object: I): FindCustomerRequest {
+    const message = createBaseFindCustomerRequest();
+    message.loginHint = object.loginHint ?? "";
+    return message;
+  },
+};
+
+function createBaseFindCustomerResponse(): FindCustomerResponse {
+  return { subject: "" };
+}
+
+export const FindCustomerResponse: MessageFns<FindCustomerResponse> = {
+  encode(message: FindCustomerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subject !== "") {
+      writer.uint32(10).string(message.subject);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindCustomerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindCustomerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindCustomerResponse {
+    return { subject: isSet(object.subject) ? globalThis.String(object.subject) : "" };
+  },
+
+  toJSON(message: FindCustomerResponse): unknown {
+    const obj: any = {};
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindCustomerResponse>, I>>(base?: I): FindCustomerResponse {
+    return FindCustomerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindCustomerResponse>, I>>(object: I): FindCustomerResponse {
+    const message = createBaseFindCustomerResponse();
+    message.subject = object.subject ?? "";
+    return message;
+  },
+};
+
+function createBaseDecoupledAuthentication(): DecoupledAuthentication {
+  return {
+    authenticationId: "",
+    clientId: "",
+    clientName: "",
+    subject: "",
+    scope: "",
+    bindingMessage: "",
+    openbankingIntentId: "",
+    status: 0,
+    consentId: "",
+    createdAt: 0,
+    expiresAt: 0,
+    decidedAt: 0,
+  };
+}
+
+export const DecoupledAuthentication: MessageFns<DecoupledAuthentication> = {
+  encode(message: DecoupledAuthentication, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.authenticationId !== "") {
+      writer.uint32(10).string(message.authenticationId);
+    }
+    if (message.clientId !== "") {
+      writer.uint32(18).string(message.clientId);
+    }
+    if (message.clientName !== "") {
+      writer.uint32(26).string(message.clientName);
+    }
+    if (message.subject !== "") {
+      writer.uint32(34).string(message.subject);
+    }
+    if (message.scope !== "") {
+      writer.uint32(42).string(message.scope);
+    }
+    if (message.bindingMessage !== "") {
+      writer.uint32(50).string(message.bindingMessage);
+    }
+    if (message.openbankingIntentId !== "") {
+      writer.uint32(58).string(message.openbankingIntentId);
+    }
+    if (message.status !== 0) {
+      writer.uint32(64).int32(message.status);
+    }
+    if (message.consentId !== "") {
+      writer.uint32(74).string(message.consentId);
+    }
+    if (message.createdAt !== 0) {
+      writer.uint32(80).int64(message.createdAt);
+    }
+    if (message.expiresAt !== 0) {
+      writer.uint32(88).int64(message.expiresAt);
+    }
+    if (message.decidedAt !== 0) {
+      writer.uint32(96).int64(message.decidedAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecoupledAuthentication {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecoupledAuthentication();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.authenticationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.scope = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.bindingMessage = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.openbankingIntentId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.createdAt = longToNumber(reader.int64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.expiresAt = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.decidedAt = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecoupledAuthentication {
+    return {
+      authenticationId: isSet(object.authenticationId)
+        ? globalThis.String(object.authenticationId)
+        : isSet(object.authentication_id)
+        ? globalThis.String(object.authentication_id)
+        : "",
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+        ? globalThis.String(object.client_id)
+        : "",
+      clientName: isSet(object.clientName)
+        ? globalThis.String(object.clientName)
+        : isSet(object.client_name)
+        ? globalThis.String(object.client_name)
+        : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
+      bindingMessage: isSet(object.bindingMessage)
+        ? globalThis.String(object.bindingMessage)
+        : isSet(object.binding_message)
+        ? globalThis.String(object.binding_message)
+        : "",
+      openbankingIntentId: isSet(object.openbankingIntentId)
+        ? globalThis.String(object.openbankingIntentId)
+        : isSet(object.openbanking_intent_id)
+        ? globalThis.String(object.openbanking_intent_id)
+        : "",
+      status: isSet(object.status) ? authenticationStatusFromJSON(object.status) : 0,
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+        ? globalThis.String(object.consent_id)
+        : "",
+      createdAt: isSet(object.createdAt)
+        ? globalThis.Number(object.createdAt)
+        : isSet(object.created_at)
+        ? globalThis.Number(object.created_at)
+        : 0,
+      expiresAt: isSet(object.expiresAt)
+        ? globalThis.Number(object.expiresAt)
+        : isSet(object.expires_at)
+        ? globalThis.Number(object.expires_at)
+        : 0,
+      decidedAt: isSet(object.decidedAt)
+        ? globalThis.Number(object.decidedAt)
+        : isSet(object.decided_at)
+        ? globalThis.Number(object.decided_at)
+        : 0,
+    };
+  },
+
+  toJSON(message: DecoupledAuthentication): unknown {
+    const obj: any = {};
+    if (message.authenticationId !== "") {
+      obj.authenticationId = message.authenticationId;
+    }
+    if (message.clientId !== "") {
+      obj.clientId = message.clientId;
+    }
+    if (message.clientName !== "") {
+      obj.clientName = message.clientName;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.scope !== "") {
+      obj.scope = message.scope;
+    }
+    if (message.bindingMessage !== "") {
+      obj.bindingMessage = message.bindingMessage;
+    }
+    if (message.openbankingIntentId !== "") {
+      obj.openbankingIntentId = message.openbankingIntentId;
+    }
+    if (message.status !== 0) {
+      obj.status = authenticationStatusToJSON(message.status);
+    }
+    if (message.consentId !== "") {
+      obj.consentId = message.consentId;
+    }
+    if (message.createdAt !== 0) {
+      obj.createdAt = Math.round(message.createdAt);
+    }
+    if (message.expiresAt !== 0) {
+      obj.expiresAt = Math.round(message.expiresAt);
+    }
+    if (message.decidedAt !== 0) {
+      obj.decidedAt = Math.round(message.decidedAt);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecoupledAuthentication>, I>>(base?: I): DecoupledAuthentication {
+    return DecoupledAuthentication.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecoupledAuthentication>, I>>(object: I): DecoupledAuthentication {
+    const message = createBaseDecoupledAuthentication();
+    message.authenticationId = object.authenticationId ?? "";
+    message.clientId = object.clientId ?? "";
+    message.clientName = object.clientName ?? "";
+    message.subject = object.subject ?? "";
+    message.scope = object.scope ?? "";
+    message.bindingMessage = object.bindingMessage ?? "";
+    message.openbankingIntentId = object.openbankingIntentId ?? "";
+    message.status = object.status ?? 0;
+    message.consentId = object.consentId ?? "";
+    message.createdAt = object.createdAt ?? 0;
+    message.expiresAt = object.expiresAt ?? 0;
+    message.decidedAt = object.decidedAt ?? 0;
+    return message;
+  },
+};
+
+function createBaseStartAuthenticationRequest(): StartAuthenticationRequest {
+  return {
+    authenticationId: "",
+    clientId: "",
+    clientName: "",
+    subject: "",
+    scope: "",
+    bindingMessage: "",
+    openbankingIntentId: "",
+    expiresAt: 0,
+  };
+}
+
+export const StartAuthenticationRequest: MessageFns<StartAuthenticationRequest> = {
+  encode(message: StartAuthenticationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.authenticationId !== "") {
+      writer.uint32(10).string(message.authenticationId);
+    }
+    if (message.clientId !== "") {
+      writer.uint32(18).string(message.clientId);
+    }
+    if (message.clientName !== "") {
+      writer.uint32(26).string(message.clientName);
+    }
+    if (message.subject !== "") {
+      writer.uint32(34).string(message.subject);
+    }
+    if (message.scope !== "") {
+      writer.uint32(42).string(message.scope);
+    }
+    if (message.bindingMessage !== "") {
+      writer.uint32(50).string(message.bindingMessage);
+    }
+    if (message.openbankingIntentId !== "") {
+      writer.uint32(58).string(message.openbankingIntentId);
+    }
+    if (message.expiresAt !== 0) {
+      writer.uint32(64).int64(message.expiresAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartAuthenticationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartAuthenticationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.authenticationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.scope = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.bindingMessage = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.openbankingIntentId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.expiresAt = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartAuthenticationRequest {
+    return {
+      authenticationId: isSet(object.authenticationId)
+        ? globalThis.String(object.authenticationId)
+        : isSet(object.authentication_id)
+        ? globalThis.String(object.authentication_id)
+        : "",
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+        ? globalThis.String(object.client_id)
+        : "",
+      clientName: isSet(object.clientName)
+        ? globalThis.String(object.clientName)
+        : isSet(object.client_name)
+        ? globalThis.String(object.client_name)
+        : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
+      bindingMessage: isSet(object.bindingMessage)
+        ? globalThis.String(object.bindingMessage)
+        : isSet(object.binding_message)
+        ? globalThis.String(object.binding_message)
+        : "",
+      openbankingIntentId: isSet(object.openbankingIntentId)
+        ? globalThis.String(object.openbankingIntentId)
+        : isSet(object.openbanking_intent_id)
+        ? globalThis.String(object.openbanking_intent_id)
+        : "",
+      expiresAt: isSet(object.expiresAt)
+        ? globalThis.Number(object.expiresAt)
+        : isSet(object.expires_at)
+        ? globalThis.Number(object.expires_at)
+        : 0,
+    };
+  },
+
+  toJSON(message: StartAuthenticationRequest): unknown {
+    const obj: any = {};
+    if (message.authenticationId !== "") {
+      obj.authenticationId = message.authenticationId;
+    }
+    if (message.clientId !== "") {
+      obj.clientId = message.clientId;
+    }
+    if (message.clientName !== "") {
+      obj.clientName = message.clientName;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.scope !== "") {
+      obj.scope = message.scope;
+    }
+    if (message.bindingMessage !== "") {
+      obj.bindingMessage = message.bindingMessage;
+    }
+    if (message.openbankingIntentId !== "") {
+      obj.openbankingIntentId = message.openbankingIntentId;
+    }
+    if (message.expiresAt !== 0) {
+      obj.expiresAt = Math.round(message.expiresAt);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartAuthenticationRequest>, I>>(base?: I): StartAuthenticationRequest {
+    return StartAuthenticationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartAuthenticationRequest>, I>>(object: I): StartAuthenticationRequest {
+    const message = createBaseStartAuthenticationRequest();
+    message.authenticationId = object.authenticationId ?? "";
+    message.clientId = object.clientId ?? "";
+    message.clientName = object.clientName ?? "";
+    message.subject = object.subject ?? "";
+    message.scope = object.scope ?? "";
+    message.bindingMessage = object.bindingMessage ?? "";
+    message.openbankingIntentId = object.openbankingIntentId ?? "";
+    message.expiresAt = object.expiresAt ?? 0;
+    return message;
+  },
+};
+
+function createBaseStartAuthenticationResponse(): StartAuthenticationResponse {
+  return { authentication: undefined };
+}
+
+export const StartAuthenticationResponse: MessageFns<StartAuthenticationResponse> = {
+  encode(message: StartAuthenticationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.authentication !== undefined) {
+      DecoupledAuthentication.encode(message.authentication, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartAuthenticationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartAuthenticationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.authentication = DecoupledAuthentication.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartAuthenticationResponse {
+    return {
+      authentication: isSet(object.authentication)
+        ? DecoupledAuthentication.fromJSON(object.authentication)
+        : undefined,
+    };
+  },
+
+  toJSON(message: StartAuthenticationResponse): unknown {
+    const obj: any = {};
+    if (message.authentication !== undefined) {
+      obj.authentication = DecoupledAuthentication.toJSON(message.authentication);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartAuthenticationResponse>, I>>(base?: I): StartAuthenticationResponse {
+    return StartAuthenticationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartAuthenticationResponse>, I>>(object: I): StartAuthenticationResponse {
+    const message = createBaseStartAuthenticationResponse();
+    message.authentication = (object.authentication !== undefined && object.authentication !== null)
+      ? DecoupledAuthentication.fromPartial(object.authentication)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListPendingAuthenticationsRequest(): ListPendingAuthenticationsRequest {
+  return { subject: "" };
+}
+
+export const ListPendingAuthenticationsRequest: MessageFns<ListPendingAuthenticationsRequest> = {
+  encode(message: ListPendingAuthenticationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subject !== "") {
+      writer.uint32(10).string(message.subject);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPendingAuthenticationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPendingAuthenticationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPendingAuthenticationsRequest {
+    return { subject: isSet(object.subject) ? globalThis.String(object.subject) : "" };
+  },
+
+  toJSON(message: ListPendingAuthenticationsRequest): unknown {
+    const obj: any = {};
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPendingAuthenticationsRequest>, I>>(
+    base?: I,
+  ): ListPendingAuthenticationsRequest {
+    return ListPendingAuthenticationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPendingAuthenticationsRequest>, I>>(
+    object: I,
+  ): ListPendingAuthenticationsRequest {
+    const message = createBaseListPendingAuthenticationsRequest();
+    message.subject = object.subject ?? "";
+    return message;
+  },
+};
+
+function createBaseListPendingAuthenticationsResponse(): ListPendingAuthenticationsResponse {
+  return { authentications: [] };
+}
+
+export const ListPendingAuthenticationsResponse: MessageFns<ListPendingAuthenticationsResponse> = {
+  encode(message: ListPendingAuthenticationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.authentications) {
+      DecoupledAuthentication.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPendingAuthenticationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPendingAuthenticationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.authentications.push(DecoupledAuthentication.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPendingAuthenticationsResponse {
+    return {
+      authentications: globalThis.Array.isArray(object?.authentications)
+        ? object.authentications.map((e: any) => DecoupledAuthentication.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListPendingAuthenticationsResponse): unknown {
+    const obj: any = {};
+    if (message.authentications?.length) {
+      obj.authentications = message.authentications.map((e) => DecoupledAuthentication.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPendingAuthenticationsResponse>, I>>(
+    base?: I,
+  ): ListPendingAuthenticationsResponse {
+    return ListPendingAuthenticationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPendingAuthenticationsResponse>, I>>(
+    object: I,
+  ): ListPendingAuthenticationsResponse {
+    const message = createBaseListPendingAuthenticationsResponse();
+    message.authentications = object.authentications?.map((e) => DecoupledAuthentication.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDecideAuthenticationRequest(): DecideAuthenticationRequest {
+  return { authenticationId: "", subject: "", approve: false, accountIds: [], acr: "", amr: [], actor: "" };
+}
+
+export const DecideAuthenticationRequest: MessageFns<DecideAuthenticationRequest> = {
+  encode(message: DecideAuthenticationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.authenticationId !== "") {
+      writer.uint32(10).string(message.authenticationId);
+    }
+    if (message.subject !== "") {
+      writer.uint32(18).string(message.subject);
+    }
+    if (message.approve !== false) {
+      writer.uint32(24).bool(message.approve);
+    }
+    for (const v of message.accountIds) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.acr !== "") {
+      writer.uint32(42).string(message.acr);
+    }
+    for (const v of message.amr) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.actor !== "") {
+      writer.uint32(58).string(message.actor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecideAuthenticationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecideAuthenticationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.authenticationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.approve = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.accountIds.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.acr = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.amr.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecideAuthenticationRequest {
+    return {
+      authenticationId: isSet(object.authenticationId)
+        ? globalThis.String(object.authenticationId)
+        : isSet(object.authentication_id)
+        ? globalThis.String(object.authentication_id)
+        : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      approve: isSet(object.approve) ? globalThis.Boolean(object.approve) : false,
+      accountIds: globalThis.Array.isArray(object?.accountIds)
+        ? object.accountIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.account_ids)
+        ? object.account_ids.map((e: any) => globalThis.String(e))
+        : [],
+      acr: isSet(object.acr) ? globalThis.String(object.acr) : "",
+      amr: globalThis.Array.isArray(object?.amr) ? object.amr.map((e: any) => globalThis.String(e)) : [],
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+    };
+  },
+
+  toJSON(message: DecideAuthenticationRequest): unknown {
+    const obj: any = {};
+    if (message.authenticationId !== "") {
+      obj.authenticationId = message.authenticationId;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.approve !== false) {
+      obj.approve = message.approve;
+    }
+    if (message.accountIds?.length) {
+      obj.accountIds = message.accountIds;
+    }
+    if (message.acr !== "") {
+      obj.acr = message.acr;
+    }
+    if (message.amr?.length) {
+      obj.amr = message.amr;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecideAuthenticationRequest>, I>>(base?: I): DecideAuthenticationRequest {
+    return DecideAuthenticationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecideAuthenticationRequest>, I>>(object: I): DecideAuthenticationRequest {
+    const message = createBaseDecideAuthenticationRequest();
+    message.authenticationId = object.authenticationId ?? "";
+    message.subject = object.subject ?? "";
+    message.approve = object.approve ?? false;
+    message.accountIds = object.accountIds?.map((e) => e) || [];
+    message.acr = object.acr ?? "";
+    message.amr = object.amr?.map((e) => e) || [];
+    message.actor = object.actor ?? "";
+    return message;
+  },
+};
+
+function createBaseDecideAuthenticationResponse(): DecideAuthenticationResponse {
+  return { authentication: undefined };
+}
+
+export const DecideAuthenticationResponse: MessageFns<DecideAuthenticationResponse> = {
+  encode(message: DecideAuthenticationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.authentication !== undefined) {
+      DecoupledAuthentication.encode(message.authentication, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecideAuthenticationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecideAuthenticationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.authentication = DecoupledAuthentication.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecideAuthenticationResponse {
+    return {
+      authentication: isSet(object.authentication)
+        ? DecoupledAuthentication.fromJSON(object.authentication)
+        : undefined,
+    };
+  },
+
+  toJSON(message: DecideAuthenticationResponse): unknown {
+    const obj: any = {};
+    if (message.authentication !== undefined) {
+      obj.authentication = DecoupledAuthentication.toJSON(message.authentication);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecideAuthenticationResponse>, I>>(base?: I): DecideAuthenticationResponse {
+    return DecideAuthenticationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecideAuthenticationResponse>, I>>(object: I): DecideAuthenticationResponse {
+    const message = createBaseDecideAuthenticationResponse();
+    message.authentication = (object.authentication !== undefined && object.authentication !== null)
+      ? DecoupledAuthentication.fromPartial(object.authentication)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Consents is served by consent-service. auth-server reads and decides consents during
  * authorisation; token-introspection checks consent status.
@@ -2980,6 +4270,77 @@ export const ConsentsService = {
       Buffer.from(CreateGenericConsentResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateGenericConsentResponse => CreateGenericConsentResponse.decode(value),
   },
+  /**
+   * FindCustomer resolves a CIBA login_hint (a customer's username or subject) to the customer's
+   * subject, without credentials: the customer authenticates later, on their authentication
+   * device. NOT_FOUND when no customer matches. Idempotent.
+   */
+  findCustomer: {
+    path: "/obip.consents.v1.Consents/FindCustomer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FindCustomerRequest): Buffer => Buffer.from(FindCustomerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FindCustomerRequest => FindCustomerRequest.decode(value),
+    responseSerialize: (value: FindCustomerResponse): Buffer =>
+      Buffer.from(FindCustomerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FindCustomerResponse => FindCustomerResponse.decode(value),
+  },
+  /**
+   * StartAuthentication records a decoupled (CIBA) authentication request that waits for the
+   * customer's decision on their authentication device (the user portal). Called by auth-server
+   * once the engine has accepted the request. Idempotent on authentication_id: repeating it
+   * returns the stored request unchanged. INVALID_ARGUMENT when a required field is missing or
+   * expires_at is not in the future; NOT_FOUND when the subject is not a customer.
+   */
+  startAuthentication: {
+    path: "/obip.consents.v1.Consents/StartAuthentication" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StartAuthenticationRequest): Buffer =>
+      Buffer.from(StartAuthenticationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartAuthenticationRequest => StartAuthenticationRequest.decode(value),
+    responseSerialize: (value: StartAuthenticationResponse): Buffer =>
+      Buffer.from(StartAuthenticationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartAuthenticationResponse => StartAuthenticationResponse.decode(value),
+  },
+  /**
+   * ListPendingAuthentications returns a customer's decoupled requests that await a decision and
+   * have not expired, newest first. Idempotent.
+   */
+  listPendingAuthentications: {
+    path: "/obip.consents.v1.Consents/ListPendingAuthentications" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPendingAuthenticationsRequest): Buffer =>
+      Buffer.from(ListPendingAuthenticationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPendingAuthenticationsRequest =>
+      ListPendingAuthenticationsRequest.decode(value),
+    responseSerialize: (value: ListPendingAuthenticationsResponse): Buffer =>
+      Buffer.from(ListPendingAuthenticationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPendingAuthenticationsResponse =>
+      ListPendingAuthenticationsResponse.decode(value),
+  },
+  /**
+   * DecideAuthentication records the customer's decision on one of their decoupled requests:
+   * PENDING -> APPROVED or DENIED, one atomic conditional update. Approval authorises the
+   * request's intent (openbanking_intent_id) or creates a GENERIC consent from its scopes, with
+   * the selected accounts; denial rejects the intent. The decision is then delivered to
+   * auth-server (tokens.v1.Tokens/CompleteAuthentication), retried from a durable outbox until
+   * auth-server has it. NOT_FOUND when the request is unknown or another customer's;
+   * FAILED_PRECONDITION when it was already decided or has expired. Repeating the decision that
+   * was made returns the request unchanged.
+   */
+  decideAuthentication: {
+    path: "/obip.consents.v1.Consents/DecideAuthentication" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DecideAuthenticationRequest): Buffer =>
+      Buffer.from(DecideAuthenticationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DecideAuthenticationRequest => DecideAuthenticationRequest.decode(value),
+    responseSerialize: (value: DecideAuthenticationResponse): Buffer =>
+      Buffer.from(DecideAuthenticationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DecideAuthenticationResponse => DecideAuthenticationResponse.decode(value),
+  },
 } as const;
 
 export interface ConsentsServer extends UntypedServiceImplementation {
@@ -3026,6 +4387,36 @@ export interface ConsentsServer extends UntypedServiceImplementation {
    * belong to the subject. Not idempotent: each call creates a new consent; never retry it blindly.
    */
   createGenericConsent: handleUnaryCall<CreateGenericConsentRequest, CreateGenericConsentResponse>;
+  /**
+   * FindCustomer resolves a CIBA login_hint (a customer's username or subject) to the customer's
+   * subject, without credentials: the customer authenticates later, on their authentication
+   * device. NOT_FOUND when no customer matches. Idempotent.
+   */
+  findCustomer: handleUnaryCall<FindCustomerRequest, FindCustomerResponse>;
+  /**
+   * StartAuthentication records a decoupled (CIBA) authentication request that waits for the
+   * customer's decision on their authentication device (the user portal). Called by auth-server
+   * once the engine has accepted the request. Idempotent on authentication_id: repeating it
+   * returns the stored request unchanged. INVALID_ARGUMENT when a required field is missing or
+   * expires_at is not in the future; NOT_FOUND when the subject is not a customer.
+   */
+  startAuthentication: handleUnaryCall<StartAuthenticationRequest, StartAuthenticationResponse>;
+  /**
+   * ListPendingAuthentications returns a customer's decoupled requests that await a decision and
+   * have not expired, newest first. Idempotent.
+   */
+  listPendingAuthentications: handleUnaryCall<ListPendingAuthenticationsRequest, ListPendingAuthenticationsResponse>;
+  /**
+   * DecideAuthentication records the customer's decision on one of their decoupled requests:
+   * PENDING -> APPROVED or DENIED, one atomic conditional update. Approval authorises the
+   * request's intent (openbanking_intent_id) or creates a GENERIC consent from its scopes, with
+   * the selected accounts; denial rejects the intent. The decision is then delivered to
+   * auth-server (tokens.v1.Tokens/CompleteAuthentication), retried from a durable outbox until
+   * auth-server has it. NOT_FOUND when the request is unknown or another customer's;
+   * FAILED_PRECONDITION when it was already decided or has expired. Repeating the decision that
+   * was made returns the request unchanged.
+   */
+  decideAuthentication: handleUnaryCall<DecideAuthenticationRequest, DecideAuthenticationResponse>;
 }
 
 export interface ConsentsClient extends Client1 {
@@ -3211,6 +4602,92 @@ export interface ConsentsClient extends Client1 {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateGenericConsentResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * FindCustomer resolves a CIBA login_hint (a customer's username or subject) to the customer's
+   * subject, without credentials: the customer authenticates later, on their authentication
+   * device. NOT_FOUND when no customer matches. Idempotent.
+   */
+  findCustomer(
+    request: FindCustomerRequest,
+    callback: (error: ServiceError | null, response: FindCustomerResponse) => void,
+  ): ClientUnaryCall;
+  findCustomer(
+    request: FindCustomerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FindCustomerResponse) => void,
+  ): ClientUnaryCall;
+  findCustomer(
+    request: FindCustomerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FindCustomerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * StartAuthentication records a decoupled (CIBA) authentication request that waits for the
+   * customer's decision on their authentication device (the user portal). Called by auth-server
+   * once the engine has accepted the request. Idempotent on authentication_id: repeating it
+   * returns the stored request unchanged. INVALID_ARGUMENT when a required field is missing or
+   * expires_at is not in the future; NOT_FOUND when the subject is not a customer.
+   */
+  startAuthentication(
+    request: StartAuthenticationRequest,
+    callback: (error: ServiceError | null, response: StartAuthenticationResponse) => void,
+  ): ClientUnaryCall;
+  startAuthentication(
+    request: StartAuthenticationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StartAuthenticationResponse) => void,
+  ): ClientUnaryCall;
+  startAuthentication(
+    request: StartAuthenticationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StartAuthenticationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ListPendingAuthentications returns a customer's decoupled requests that await a decision and
+   * have not expired, newest first. Idempotent.
+   */
+  listPendingAuthentications(
+    request: ListPendingAuthenticationsRequest,
+    callback: (error: ServiceError | null, response: ListPendingAuthenticationsResponse) => void,
+  ): ClientUnaryCall;
+  listPendingAuthentications(
+    request: ListPendingAuthenticationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPendingAuthenticationsResponse) => void,
+  ): ClientUnaryCall;
+  listPendingAuthentications(
+    request: ListPendingAuthenticationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPendingAuthenticationsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * DecideAuthentication records the customer's decision on one of their decoupled requests:
+   * PENDING -> APPROVED or DENIED, one atomic conditional update. Approval authorises the
+   * request's intent (openbanking_intent_id) or creates a GENERIC consent from its scopes, with
+   * the selected accounts; denial rejects the intent. The decision is then delivered to
+   * auth-server (tokens.v1.Tokens/CompleteAuthentication), retried from a durable outbox until
+   * auth-server has it. NOT_FOUND when the request is unknown or another customer's;
+   * FAILED_PRECONDITION when it was already decided or has expired. Repeating the decision that
+   * was made returns the request unchanged.
+   */
+  decideAuthentication(
+    request: DecideAuthenticationRequest,
+    callback: (error: ServiceError | null, response: DecideAuthenticationResponse) => void,
+  ): ClientUnaryCall;
+  decideAuthentication(
+    request: DecideAuthenticationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DecideAuthenticationResponse) => void,
+  ): ClientUnaryCall;
+  decideAuthentication(
+    request: DecideAuthenticationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DecideAuthenticationResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -62,6 +62,30 @@ export interface RevokeGrantResponse {
   revokedCount: number;
 }
 
+/** CompleteAuthenticationRequest carries a customer's decision on a decoupled request. */
+export interface CompleteAuthenticationRequest {
+  /** auth-server's reference for the request (consents.v1.DecoupledAuthentication). */
+  authenticationId: string;
+  /** The customer who decided. */
+  subject: string;
+  /** True when the customer approved. */
+  approved: boolean;
+  /** On approval, the consent authorised or created; its tokens are linked to it. */
+  consentId: string;
+  /** On approval, the consent's OBIE intent id when it is one (then echoed in the ID token). */
+  openbankingIntentId: string;
+  /** How the customer authenticated on the device (Open Banking ACR). */
+  acr: string;
+  /** RFC 8176 methods of that authentication. */
+  amr: string[];
+  /** When the customer authenticated, in unix seconds. */
+  authenticatedAt: number;
+}
+
+/** CompleteAuthenticationResponse acknowledges the decision. */
+export interface CompleteAuthenticationResponse {
+}
+
 function createBaseRevokeByConsentRequest(): RevokeByConsentRequest {
   return { consentId: "", reason: "" };
 }
@@ -548,12 +572,276 @@ export const RevokeGrantResponse: MessageFns<RevokeGrantResponse> = {
   },
 };
 
+function createBaseCompleteAuthenticationRequest(): CompleteAuthenticationRequest {
+  return {
+    authenticationId: "",
+    subject: "",
+    approved: false,
+    consentId: "",
+    openbankingIntentId: "",
+    acr: "",
+    amr: [],
+    authenticatedAt: 0,
+  };
+}
+
+export const CompleteAuthenticationRequest: MessageFns<CompleteAuthenticationRequest> = {
+  encode(message: CompleteAuthenticationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.authenticationId !== "") {
+      writer.uint32(10).string(message.authenticationId);
+    }
+    if (message.subject !== "") {
+      writer.uint32(18).string(message.subject);
+    }
+    if (message.approved !== false) {
+      writer.uint32(24).bool(message.approved);
+    }
+    if (message.consentId !== "") {
+      writer.uint32(34).string(message.consentId);
+    }
+    if (message.openbankingIntentId !== "") {
+      writer.uint32(42).string(message.openbankingIntentId);
+    }
+    if (message.acr !== "") {
+      writer.uint32(50).string(message.acr);
+    }
+    for (const v of message.amr) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.authenticatedAt !== 0) {
+      writer.uint32(64).int64(message.authenticatedAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompleteAuthenticationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompleteAuthenticationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.authenticationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.approved = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.openbankingIntentId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.acr = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.amr.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.authenticatedAt = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CompleteAuthenticationRequest {
+    return {
+      authenticationId: isSet(object.authenticationId)
+        ? globalThis.String(object.authenticationId)
+        : isSet(object.authentication_id)
+        ? globalThis.String(object.authentication_id)
+        : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      approved: isSet(object.approved) ? globalThis.Boolean(object.approved) : false,
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+        ? globalThis.String(object.consent_id)
+        : "",
+      openbankingIntentId: isSet(object.openbankingIntentId)
+        ? globalThis.String(object.openbankingIntentId)
+        : isSet(object.openbanking_intent_id)
+        ? globalThis.String(object.openbanking_intent_id)
+        : "",
+      acr: isSet(object.acr) ? globalThis.String(object.acr) : "",
+      amr: globalThis.Array.isArray(object?.amr)
+        ? object.amr.map((e: any) => globalThis.String(e))
+        : [],
+      authenticatedAt: isSet(object.authenticatedAt)
+        ? globalThis.Number(object.authenticatedAt)
+        : isSet(object.authenticated_at)
+        ? globalThis.Number(object.authenticated_at)
+        : 0,
+    };
+  },
+
+  toJSON(message: CompleteAuthenticationRequest): unknown {
+    const obj: any = {};
+    if (message.authenticationId !== "") {
+      obj.authenticationId = message.authenticationId;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.approved !== false) {
+      obj.approved = message.approved;
+    }
+    if (message.consentId !== "") {
+      obj.consentId = message.consentId;
+    }
+    if (message.openbankingIntentId !== "") {
+      obj.openbankingIntentId = message.openbankingIntentId;
+    }
+    if (message.acr !== "") {
+      obj.acr = message.acr;
+    }
+    if (message.amr?.length) {
+      obj.amr = message.amr;
+    }
+    if (message.authenticatedAt !== 0) {
+      obj.authenticatedAt = Math.round(message.authenticatedAt);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CompleteAuthenticationRequest>, I>>(base?: I): CompleteAuthenticationRequest {
+    return CompleteAuthenticationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CompleteAuthenticationRequest>, I>>(
+    object: I,
+  ): CompleteAuthenticationRequest {
+    const message = createBaseCompleteAuthenticationRequest();
+    message.authenticationId = object.authenticationId ?? "";
+    message.subject = object.subject ?? "";
+    message.approved = object.approved ?? false;
+    message.consentId = object.consentId ?? "";
+    message.openbankingIntentId = object.openbankingIntentId ?? "";
+    message.acr = object.acr ?? "";
+    message.amr = object.amr?.map((e) => e) || [];
+    message.authenticatedAt = object.authenticatedAt ?? 0;
+    return message;
+  },
+};
+
+function createBaseCompleteAuthenticationResponse(): CompleteAuthenticationResponse {
+  return {};
+}
+
+export const CompleteAuthenticationResponse: MessageFns<CompleteAuthenticationResponse> = {
+  encode(_: CompleteAuthenticationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompleteAuthenticationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompleteAuthenticationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CompleteAuthenticationResponse {
+    return {};
+  },
+
+  toJSON(_: CompleteAuthenticationResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CompleteAuthenticationResponse>, I>>(base?: I): CompleteAuthenticationResponse {
+    return CompleteAuthenticationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CompleteAuthenticationResponse>, I>>(_: I): CompleteAuthenticationResponse {
+    const message = createBaseCompleteAuthenticationResponse();
+    return message;
+  },
+};
+
 /**
  * Tokens is served by auth-server. consent-service and dcr-service call it to cascade a revoked
- * consent or a removed client to every token derived from it.
+ * consent or a removed client to every token derived from it, and consent-service to deliver a
+ * customer's decision on a decoupled (CIBA) authentication request.
  *
  * Every method is idempotent: revoking what is already revoked succeeds with revoked_count 0,
- * so callers (and their durable outboxes) may retry freely.
+ * and a decision already delivered is accepted again, so callers (and their durable outboxes)
+ * may retry freely.
  */
 export type TokensService = typeof TokensService;
 export const TokensService = {
@@ -591,6 +879,26 @@ export const TokensService = {
     responseSerialize: (value: RevokeGrantResponse): Buffer => Buffer.from(RevokeGrantResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RevokeGrantResponse => RevokeGrantResponse.decode(value),
   },
+  /**
+   * CompleteAuthentication delivers the customer's decision on a decoupled (CIBA) request.
+   * Approval makes a grant linked to the consent, so the client's next token request gets
+   * tokens (a ping-mode client is notified first); denial makes it access_denied. NOT_FOUND when
+   * the request is unknown or has expired (the client then gets expired_token);
+   * FAILED_PRECONDITION when the subject is not the request's customer, or a different decision
+   * was already delivered.
+   */
+  completeAuthentication: {
+    path: "/obip.tokens.v1.Tokens/CompleteAuthentication" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CompleteAuthenticationRequest): Buffer =>
+      Buffer.from(CompleteAuthenticationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CompleteAuthenticationRequest => CompleteAuthenticationRequest.decode(value),
+    responseSerialize: (value: CompleteAuthenticationResponse): Buffer =>
+      Buffer.from(CompleteAuthenticationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CompleteAuthenticationResponse =>
+      CompleteAuthenticationResponse.decode(value),
+  },
 } as const;
 
 export interface TokensServer extends UntypedServiceImplementation {
@@ -600,6 +908,15 @@ export interface TokensServer extends UntypedServiceImplementation {
   revokeByClient: handleUnaryCall<RevokeByClientRequest, RevokeByClientResponse>;
   /** RevokeGrant revokes one grant and every token issued under it. */
   revokeGrant: handleUnaryCall<RevokeGrantRequest, RevokeGrantResponse>;
+  /**
+   * CompleteAuthentication delivers the customer's decision on a decoupled (CIBA) request.
+   * Approval makes a grant linked to the consent, so the client's next token request gets
+   * tokens (a ping-mode client is notified first); denial makes it access_denied. NOT_FOUND when
+   * the request is unknown or has expired (the client then gets expired_token);
+   * FAILED_PRECONDITION when the subject is not the request's customer, or a different decision
+   * was already delivered.
+   */
+  completeAuthentication: handleUnaryCall<CompleteAuthenticationRequest, CompleteAuthenticationResponse>;
 }
 
 export interface TokensClient extends Client1 {
@@ -651,6 +968,29 @@ export interface TokensClient extends Client1 {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RevokeGrantResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * CompleteAuthentication delivers the customer's decision on a decoupled (CIBA) request.
+   * Approval makes a grant linked to the consent, so the client's next token request gets
+   * tokens (a ping-mode client is notified first); denial makes it access_denied. NOT_FOUND when
+   * the request is unknown or has expired (the client then gets expired_token);
+   * FAILED_PRECONDITION when the subject is not the request's customer, or a different decision
+   * was already delivered.
+   */
+  completeAuthentication(
+    request: CompleteAuthenticationRequest,
+    callback: (error: ServiceError | null, response: CompleteAuthenticationResponse) => void,
+  ): ClientUnaryCall;
+  completeAuthentication(
+    request: CompleteAuthenticationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CompleteAuthenticationResponse) => void,
+  ): ClientUnaryCall;
+  completeAuthentication(
+    request: CompleteAuthenticationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CompleteAuthenticationResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const TokensClient = makeGenericClientConstructor(TokensService, "obip.tokens.v1.Tokens") as unknown as {
@@ -670,6 +1010,17 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
