@@ -72,6 +72,9 @@ async function main() {
       ISSUER: `https://127.0.0.1:${publicPort}`,
       MTLS_BASE_URL: `https://127.0.0.1:${mtlsPort}`,
       DEV_KEYS_DIR: join(stateDir, 'keys'),
+      // CIBA pings to demo TPPs on this machine, with certificates of the sandbox CA.
+      CIBA_PING_ALLOW_PRIVATE: 'true',
+      CIBA_PING_CA_FILE: caPath,
     },
     'consent-service': {
       // The customer portal at <public host>/portal; it signs in at auth-server and registers
@@ -80,6 +83,8 @@ async function main() {
       AUTH_SERVER_URL: `http://127.0.0.1:${serviceNamed('auth-server').http}`,
       CLIENT_REGISTRY_GRPC_TARGET: `127.0.0.1:${serviceNamed('dcr-service').grpc}`,
       DEV_KEYS_DIR: join(stateDir, 'keys'),
+      // Tests and demos approve CIBA requests without a browser (docs/portal.md).
+      SANDBOX_DEVICE_API: 'true',
     },
     'token-introspection': {
       ISSUER: `https://127.0.0.1:${publicPort}`,
@@ -158,6 +163,7 @@ async function main() {
     publicBaseUrl: twin.publicUrl,
     mtlsBaseUrl: twin.mtlsUrl,
     portalUrl: `${twin.publicUrl}/portal`,
+    cibaDeviceUrl: `http://127.0.0.1:${serviceNamed('consent-service').http}/sandbox/decoupled-authentications`,
     caCertificate: caPath,
     services: Object.fromEntries(
       running.map(({ name, process }) => [
@@ -175,7 +181,8 @@ async function main() {
   sandbox CA    ${caPath}   (trust it to avoid browser warnings)
   directory     ${directory.url}   (POST /tpps issues a software statement, certificate and key; aud of DCR requests: ${BANK_ID})
   customers     amelia.hart / Sandbox-Amelia-1, rahul.mehta / Sandbox-Rahul-2, grace.okafor / Sandbox-Grace-3
-  portal        ${twin.publicUrl}/portal   (customers sign in, see the consents they gave and revoke them)
+  portal        ${twin.publicUrl}/portal   (customers sign in, see the consents they gave and revoke them, approve CIBA requests)
+  CIBA device   http://127.0.0.1:${serviceNamed('consent-service').http}/sandbox/decoupled-authentications?username=amelia.hart   (pending CIBA requests; POST …/<id>/decision approves, see docs/ciba.md)
 ${running.map(({ name, process }) => `  ${name.padEnd(20)} ops http://127.0.0.1:${process.ports.ops}/readyz   grpc 127.0.0.1:${process.ports.grpc}`).join('\n')}
   admin token   .sandbox/admin-token   (bearer token for config-api at http://127.0.0.1:8085, all obip:* scopes, 12 h)
   endpoints     .sandbox/endpoints.json
