@@ -1,10 +1,12 @@
 // The part of autocannon 9 (no bundled types, no @types package installed) that the harness uses.
 declare module 'autocannon' {
-  interface AutocannonRequest {
+  export interface AutocannonRequest {
     method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
     path?: string;
     headers?: Record<string, string>;
     body?: string;
+    /** Called as each request is built; what it returns is sent. */
+    setupRequest?: (request: AutocannonRequest) => AutocannonRequest;
   }
   interface AutocannonOptions {
     url: string;

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { repoRoot } from './processes';
+import type { MonotonicWindow } from './requests';
 
 interface ProfileNode {
   id: number;
@@ -13,6 +14,20 @@ interface ProfileNode {
 interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
+  /** Monotonic clock, µs; sample i was taken at startTime + timeDeltas[0] + … + timeDeltas[i]. */
+  startTime?: number;
+  timeDeltas?: number[];
+}
+
+/** A profile narrowed to the samples taken within `window` (e.g. a load run's measured part). */
+export function withinWindow(profile: CpuProfile, window: MonotonicWindow | undefined): CpuProfile {
+  if (!window || profile.startTime === undefined || !profile.timeDeltas) return profile;
+  let at = profile.startTime;
+  const samples = profile.samples.filter((_, index) => {
+    at += profile.timeDeltas![index] ?? 0;
+    return at >= window.fromMicros && at <= window.toMicros;
+  });
+  return { nodes: profile.nodes, samples };
 }
 
 /** Self time by function (`name (file:line)`), as percentages of all samples, largest first. */
@@ -45,15 +60,20 @@ export function selfTimeByFile(profile: CpuProfile): Array<{ frame: string; perc
   return [...byFile.entries()].map(([frame, percent]) => ({ frame, percent })).sort((a, b) => b.percent - a.percent);
 }
 
-/** The top `limit` self-time functions of the (largest) profile in `dir`, as printable lines. */
-export function summariseCpuProfile(dir: string, limit: number): string[] {
+/**
+ * The top `limit` self-time functions of the (largest) profile in `dir`, as printable lines;
+ * with `window`, only the samples taken in it (the process's start-up and idle waits between
+ * runs left out).
+ */
+export function summariseCpuProfile(dir: string, limit: number, window?: MonotonicWindow): string[] {
   const files = readdirSync(dir).filter((file) => file.endsWith('.cpuprofile'));
   if (files.length === 0) return [`no .cpuprofile in ${dir}`];
   const profiles = files.map((file) => JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile);
-  const largest = profiles.sort((a, b) => b.samples.length - a.samples.length)[0]!;
+  const largest = withinWindow(profiles.sort((a, b) => b.samples.length - a.samples.length)[0]!, window);
   const line = ({ frame, percent }: { frame: string; percent: number }) =>
     `${percent.toFixed(1).padStart(5)} %  ${frame}`;
   return [
+    `${largest.samples.length} samples${window ? ' in the measured window' : ''}`,
     'self time by function:',
     ...selfTimeByFunction(largest).slice(0, limit).map(line),
     'self time by file or package:',

@@ -1,21 +1,42 @@
-// The autocannon process: reads its options (HttpLoadOptions) from argv[2] as JSON, runs one
-// bounded load, prints one JSON line (HttpLoadResult). Started by runHttpLoad, never imported.
-import autocannon from 'autocannon';
+// The autocannon process: reads its options (HttpLoadOptions) from argv[2] as JSON, prepares
+// the bodies, runs one bounded load, prints one JSON line (HttpLoadResult). Started by
+// runHttpLoad, never imported.
+import autocannon, { type AutocannonRequest } from 'autocannon';
 import type { HttpLoadOptions, HttpLoadResult } from './http-load';
+import { monotonicMicros, prepareBodies } from './requests';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as HttpLoadOptions;
 const prefix = options.expectBodyPrefix;
+const method = options.method ?? 'POST';
+const source = await prepareBodies(options);
 
+const requests =
+  source.kind === 'fixed'
+    ? // Each connection cycles through one prepared request per body (built once, not per request).
+      source.bodies.map((body) => ({ method, headers: options.headers, body }))
+    : source.kind === 'generated'
+      ? // One body per request over all connections, drawn as each request is built.
+        [
+          {
+            method,
+            headers: options.headers,
+            setupRequest: (request: AutocannonRequest) => ({ ...request, body: source.take() }),
+          },
+        ]
+      : [{ method, headers: options.headers }];
+
+const fromMicros = monotonicMicros();
 const result = await autocannon({
   url: options.url,
   connections: options.connections,
   duration: options.durationSeconds,
   pipelining: 1,
   ...(options.overallRate ? { overallRate: options.overallRate } : {}),
-  // Each connection cycles through one prepared request per token (built once, not per request).
-  requests: options.bodies.map((body) => ({ method: 'POST' as const, headers: options.headers, body })),
+  requests,
   ...(prefix ? { verifyBody: (body: string) => body.startsWith(prefix) } : {}),
 });
+
+const toMicros = monotonicMicros();
 
 const summary: HttpLoadResult = {
   requests: result.requests.total,
@@ -29,5 +50,7 @@ const summary: HttpLoadResult = {
   timeouts: result.timeouts,
   non2xx: result.non2xx,
   mismatches: (result as unknown as { mismatches?: number }).mismatches ?? 0,
+  bodiesReused: source.reused(),
+  window: { fromMicros, toMicros },
 };
 process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -1,17 +1,13 @@
 // HTTP load with autocannon, always in a separate process (issue 11), keep-alive connections.
 import { runJsonChild } from './processes';
+import type { MonotonicWindow, RequestSpec } from './requests';
 
-export interface HttpLoadOptions {
+export interface HttpLoadOptions extends RequestSpec {
   url: string;
   connections: number;
   durationSeconds: number;
   /** Requests per second over all connections; unset: as fast as the server answers. */
   overallRate?: number;
-  headers: Record<string, string>;
-  /** Request bodies, cycled through by each connection (one per pre-issued token). */
-  bodies: string[];
-  /** Response bodies must start with this; others are counted as mismatches. */
-  expectBodyPrefix?: string;
 }
 
 /** What one run measured; latencies in milliseconds. */
@@ -27,11 +23,21 @@ export interface HttpLoadResult {
   timeouts: number;
   non2xx: number;
   mismatches: number;
+  /** Generated bodies sent a second time because too few were made (0 when none are generated). */
+  bodiesReused?: number;
+  /** When the load ran, on the monotonic clock in µs (what `--cpu-prof` sample times use). */
+  window?: MonotonicWindow;
 }
 
 export const AUTOCANNON_CHILD = 'bench/src/harness/http-load.child.ts';
 
 /** Runs autocannon in a child process and returns its summary; the child is killed if it overruns. */
 export function runHttpLoad(options: HttpLoadOptions): Promise<HttpLoadResult> {
-  return runJsonChild<HttpLoadResult>(AUTOCANNON_CHILD, options, (options.durationSeconds + 30) * 1000);
+  // Generating bodies (e.g. signing client assertions) happens in the child before the load.
+  const generationSeconds = Math.ceil((options.generated?.count ?? 0) / 2_000);
+  return runJsonChild<HttpLoadResult>(
+    AUTOCANNON_CHILD,
+    options,
+    (options.durationSeconds + generationSeconds + 30) * 1000,
+  );
 }

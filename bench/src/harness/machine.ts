@@ -1,6 +1,7 @@
 // The machine and versions a result was measured on (issue 11: recorded with every result).
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './processes';
 
@@ -39,4 +40,37 @@ export function machineInfo(packages: readonly string[]): MachineInfo {
     platform: `${process.platform} ${process.arch}`,
     packages: Object.fromEntries(packages.map((name) => [name, packageVersion(name)])),
   };
+}
+
+/**
+ * The 1-minute load average (runnable and uninterruptible tasks, exponentially averaged), read
+ * around every measured run: on a shared machine it shows whether other work competed for the
+ * cores while a figure was taken.
+ */
+export function loadAverage1m(): number {
+  return Math.round(loadavg()[0]! * 100) / 100;
+}
+
+/** The code a result was measured on: the commit, and files under `paths` changed since it. */
+export interface SourceState {
+  commit: string;
+  /** Uncommitted changes (modified, added, deleted, untracked) under the measured code's paths. */
+  uncommitted: string[];
+}
+
+/** Read-only git queries (`--no-optional-locks`: not even the index's stat cache is written). */
+export function sourceState(paths: readonly string[]): SourceState | undefined {
+  const git = (...args: string[]) =>
+    execFileSync('git', ['--no-optional-locks', ...args], { cwd: repoRoot, encoding: 'utf8' }).trimEnd();
+  try {
+    return {
+      commit: git('rev-parse', '--short=12', 'HEAD'),
+      uncommitted: git('status', '--porcelain', '--', ...paths)
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice(3)),
+    };
+  } catch {
+    return undefined;
+  }
 }

@@ -5,17 +5,15 @@
 // generator spaces requests evenly and times each one from when it was due, so time spent
 // queued in the generator counts (no coordinated omission).
 import { runJsonChild } from './processes';
+import type { MonotonicWindow, RequestSpec } from './requests';
 
-export interface PacedLoadOptions {
+export interface PacedLoadOptions extends RequestSpec {
   url: string;
   connections: number;
   /** Requests per second, evenly spaced. */
   rate: number;
   warmupSeconds: number;
   durationSeconds: number;
-  headers: Record<string, string>;
-  bodies: string[];
-  expectBodyPrefix?: string;
 }
 
 /** Latencies in milliseconds, over the requests due in the measured window. */
@@ -31,15 +29,26 @@ export interface PacedLoadResult {
   timeouts: number;
   non2xx: number;
   mismatches: number;
+  /** Generated bodies sent a second time because too few were made (0 when none are generated). */
+  bodiesReused?: number;
+  /** When the load ran, on the monotonic clock in µs (what `--cpu-prof` sample times use). */
+  window?: MonotonicWindow;
+  /**
+   * p99 of how late the generator itself sent a request after it was due (ms): beyond a few
+   * milliseconds the generator, not the server, was short of CPU, and the latencies overstate the
+   * server's.
+   */
+  generatorLateP99?: number;
 }
 
 export const PACED_LOAD_CHILD = 'bench/src/harness/paced-load.child.ts';
 
 export function runPacedLoad(options: PacedLoadOptions): Promise<PacedLoadResult> {
+  const generationSeconds = Math.ceil((options.generated?.count ?? 0) / 2_000);
   return runJsonChild<PacedLoadResult>(
     PACED_LOAD_CHILD,
     options,
-    (options.warmupSeconds + options.durationSeconds + 30) * 1000,
+    (options.warmupSeconds + options.durationSeconds + generationSeconds + 30) * 1000,
   );
 }
 

@@ -8,31 +8,16 @@
 // Env: REDIS_URL, TOKENS_FILE, TOKEN_COUNT, GATEWAY_SUBJECT_DN, TPP_THUMBPRINT. Prints {"ready":{"port":N}}.
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider, { type KoaContextWithOidc } from 'oidc-provider';
-import { distinguishedNamesEqual } from '@obip/fapi';
-import { createClientCertificateReader, type ClientCertificate } from '@obip/http';
+import Provider from 'oidc-provider';
 import { createRedis } from '@obip/redis';
+import { engineMtlsFromEdge } from '../harness/engine-mtls';
 import { createEngineRedisAdapter } from './engine.redis-adapter';
 import { consentIdOf, GATEWAY_CLIENT_ID, ISSUER, kindOf, RESOURCE, TPP_CLIENT_ID } from './fixtures';
 
 const env = process.env;
 const redis = createRedis({ url: env.REDIS_URL!, keyPrefix: 'engine:' });
-const readCertificate = createClientCertificateReader({ format: 'nginx' });
-const presented = new WeakMap<IncomingMessage, ClientCertificate | null>();
-const certificateOf = (ctx: KoaContextWithOidc): ClientCertificate | undefined => {
-  let certificate = presented.get(ctx.req);
-  if (certificate === undefined) {
-    try {
-      certificate = readCertificate(ctx.req) ?? null;
-    } catch {
-      certificate = null;
-    }
-    presented.set(ctx.req, certificate);
-  }
-  return certificate ?? undefined;
-};
 
 const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
 const provider = new Provider(ISSUER, {
@@ -69,17 +54,7 @@ const provider = new Provider(ISSUER, {
       enabled: true,
       certificateBoundAccessTokens: true,
       tlsClientAuth: true,
-      getCertificate: (ctx: KoaContextWithOidc) => certificateOf(ctx)?.certificate,
-      certificateAuthorized: (ctx: KoaContextWithOidc) => certificateOf(ctx) !== undefined,
-      certificateSubjectMatches(ctx: KoaContextWithOidc, property: string, expected: string) {
-        const certificate = certificateOf(ctx);
-        if (!certificate || property !== 'tls_client_auth_subject_dn') return false;
-        try {
-          return distinguishedNamesEqual(certificate.subjectDn, expected, { orderInsensitive: true });
-        } catch {
-          return false;
-        }
-      },
+      ...engineMtlsFromEdge(),
     },
   },
   routes: { introspection: '/introspect' },

@@ -2,8 +2,7 @@
 // same mix of consent-bound (authorization_code) and client_credentials access tokens, all
 // certificate-bound as FAPI requires, and one bank gateway calling with its client certificate
 // forwarded by the edge the way ingress-nginx does.
-import { randomBytes, X509Certificate } from 'node:crypto';
-import { certificateThumbprintS256, subjectDnOf } from '@obip/fapi';
+import { randomBytes } from 'node:crypto';
 import type { TokenRecord } from '@obip/token-store';
 
 export const ISSUER = 'https://as.bank.bench';
@@ -48,23 +47,6 @@ export function benchTokenRecord(index: number, tppCertificateThumbprint: string
     consentId,
     openbankingIntentId: consentId,
     acr: 'urn:openbanking:psd2:sca',
-  };
-}
-
-/** The gateway's certificate as the edge forwards it, and what services derive from it. */
-export interface CallerCertificate {
-  headers: Record<string, string>;
-  subjectDn: string;
-  thumbprint: string;
-}
-
-/** ingress-nginx: `ssl-client-cert` (URL-encoded PEM) with `ssl-client-verify: SUCCESS`. */
-export function nginxCallerCertificate(certPem: string): CallerCertificate {
-  const certificate = new X509Certificate(certPem);
-  return {
-    headers: { 'ssl-client-cert': encodeURIComponent(certPem), 'ssl-client-verify': 'SUCCESS' },
-    subjectDn: subjectDnOf(certificate),
-    thumbprint: certificateThumbprintS256(certificate),
   };
 }
 

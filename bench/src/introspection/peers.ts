@@ -4,9 +4,10 @@
 // GetConsentStatus (every bench consent Authorised). The service caches both answers
 // (CLIENTS_CACHE_MS, CONSENT_STATUS_CACHE_MS), so under load they see a few calls a second.
 import { clientsV1, consentsV1 } from '@obip/contracts';
-import { DomainError, NotFoundError } from '@obip/errors';
+import { NotFoundError } from '@obip/errors';
 import { createGrpcServer } from '@obip/grpc';
 import { createLogger } from '@obip/observability';
+import { addClientRegistry, unimplementedInBench as unimplemented } from '../harness/client-registry';
 import { CONSENT_COUNT, consentIdOf, GATEWAY_CLIENT_ID, TPP_CLIENT_ID } from './fixtures';
 
 export interface BenchPeers {
@@ -15,10 +16,6 @@ export interface BenchPeers {
   calls(): { getClient: number; getConsentStatus: number };
   stop(): Promise<void>;
 }
-
-const unimplemented = () => {
-  throw new DomainError({ code: 'unimplemented', kind: 'internal', description: 'not part of the benchmark peers' });
-};
 
 export async function startBenchPeers(gatewaySubjectDn: string): Promise<BenchPeers> {
   const server = createGrpcServer({
@@ -44,18 +41,8 @@ export async function startBenchPeers(gatewaySubjectDn: string): Promise<BenchPe
       obip_resource_server: true,
     }),
   };
-  const calls = { getClient: 0, getConsentStatus: 0 };
-  server.addService(clientsV1.ClientRegistryService, {
-    getClient: async ({ clientId }) => {
-      calls.getClient += 1;
-      if (clientId !== GATEWAY_CLIENT_ID)
-        throw new NotFoundError('no client has this id', { code: 'client_not_found' });
-      return { client: gateway };
-    },
-    listClients: unimplemented,
-    setClientStatus: unimplemented,
-    createClient: unimplemented,
-  });
+  const calls = { getConsentStatus: 0 };
+  const getClientCalls = addClientRegistry(server, [gateway]);
   server.addService(consentsV1.ConsentsService, {
     getConsentStatus: async ({ consentId }) => {
       calls.getConsentStatus += 1;
@@ -77,5 +64,9 @@ export async function startBenchPeers(gatewaySubjectDn: string): Promise<BenchPe
     decideAuthentication: unimplemented,
   });
   const port = await server.listen('127.0.0.1', 0);
-  return { target: `ipv4:///127.0.0.1:${port}`, calls: () => ({ ...calls }), stop: () => server.shutdown(0) };
+  return {
+    target: `ipv4:///127.0.0.1:${port}`,
+    calls: () => ({ getClient: getClientCalls(), ...calls }),
+    stop: () => server.shutdown(0),
+  };
 }

@@ -47,7 +47,8 @@ export function checkTargets(results: IntrospectionResults): TargetCheck[] {
   ];
 }
 
-export function renderReadme(options: {
+/** The introspection section of bench/README.md (its findings.md included). */
+export function renderIntrospectionSection(options: {
   results: IntrospectionResults;
   machine: MachineInfo;
   measuredAt: string;
@@ -102,24 +103,7 @@ export function renderReadme(options: {
     .map(([name, version]) => `${name} ${version}`)
     .join(', ');
 
-  return `# bench
-
-Benchmarks of obip, measured as issue 11 asks: the load generator in its own process, the
-servers on loopback, ${plan.durationSeconds} s measured runs after a ${plan.warmupSeconds} s warm-up, ${plan.repeats} repeats per target
-(interleaved), the median with min–max. Speed is never asserted by a test: \`npm test\` runs
-only the harness's unit tests and a smoke test that each server answers correctly.
-
-\`\`\`sh
-npx nx run bench:bench:introspection   # or: node --import tsx bench/src/introspection/main.ts
-\`\`\`
-
-It rewrites \`bench/results/introspection.json\` and this file (about six minutes).
-\`node --import tsx bench/src/introspection/main.ts --profile\` instead runs obip alone under
-\`--cpu-prof\` and prints the functions with the most self time (the numbers of a profiled run
-are not results). \`--report-only\` renders this file again from the saved results and
-\`findings.md\` without measuring.
-
-## Introspection of opaque tokens (issue 6, issue 11 scenario 1)
+  return `## Introspection of opaque tokens (issue 6, issue 11 scenario 1)
 
 Measured ${measuredAt} on ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.platform},
 Node ${machine.node}; ${packages}.

@@ -14,6 +14,7 @@ import {
   type ServiceProcess,
 } from '@obip/testing';
 import { createTokenStore } from '@obip/token-store';
+import { nginxCallerCertificate } from '../harness/edge';
 import { startChildServer, type ChildServer } from '../harness/processes';
 import {
   benchTokenRecord,
@@ -22,7 +23,6 @@ import {
   ISSUER,
   kindOf,
   newOpaqueToken,
-  nginxCallerCertificate,
   TPP_CLIENT_ID,
 } from './fixtures';
 import { startBenchPeers, type BenchPeers } from './peers';

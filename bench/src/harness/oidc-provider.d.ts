@@ -1,4 +1,4 @@
-// The part of node-oidc-provider 9.x the engine baseline uses (the package ships no types;
+// The part of node-oidc-provider 9.x the engine baselines use (the package ships no types;
 // auth-server keeps its own narrow declarations, which a bench may not import).
 declare module 'oidc-provider' {
   import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -35,13 +35,23 @@ declare module 'oidc-provider' {
     addResourceScope(resource: string, scope: string): void;
   }
 
+  export const errors: {
+    InvalidTarget: new (description?: string) => Error;
+    InvalidRequest: new (description?: string) => Error;
+  };
+
   export class Provider {
     constructor(issuer: string, configuration?: Record<string, unknown>);
+    /** Trust X-Forwarded-Proto/-Host (Koa's `app.proxy`). */
+    proxy: boolean;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     on(event: string, listener: (...args: never[]) => void): this;
     readonly Grant: new (properties: { accountId: string; clientId: string }) => GrantInstance;
     readonly AccessToken: new (properties: Record<string, unknown>) => SavableModel;
-    readonly ClientCredentials: new (properties: Record<string, unknown>) => SavableModel;
+    readonly ClientCredentials: {
+      new (properties: Record<string, unknown>): SavableModel;
+      find(value: string): Promise<Record<string, unknown> | undefined>;
+    };
   }
   export default Provider;
 }

@@ -1,0 +1,189 @@
+// What every auth-server scenario starts: Redis and a MongoDB-compatible server (the harness's
+// throwaway ones, or the test run's), the ClientRegistry stand-in serving the bench TPP, obip's
+// auth-server as a real process (services/auth-server/src/main.ts) and the bare engine
+// (engine.server.ts), each in its own process. Scenarios add their floor and their requests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clientsV1 } from '@obip/contracts';
+import {
+  createTestPki,
+  generateSigningKey,
+  serviceMongoEnv,
+  startMongoServer,
+  startRedisServer,
+  startServiceProcess,
+  withDatabase,
+  type Jwk,
+  type ServiceProcess,
+} from '@obip/testing';
+import { nginxCallerCertificate, type CallerCertificate } from '../harness/edge';
+import { startChildServer } from '../harness/processes';
+import type { ClientAssertionSigner } from './assertions';
+import {
+  CLIENT_ASSERTION_ALG,
+  CLIENT_CREDENTIALS_TTL_SECONDS,
+  engineClientOf,
+  ISSUER,
+  MTLS_BASE_URL,
+  TPP_CLIENT_ID,
+  TPP_ORG_ID,
+  tppMetadata,
+} from './fixtures';
+import { startAuthServerPeers, type AuthServerPeers } from './peers';
+
+/** A server under test: where it listens and which process serves it. */
+export interface StartedServer {
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+  pid: number;
+}
+
+/** The bench TPP: its certificate as the edge forwards it, and how its assertions are signed. */
+export interface BenchTpp {
+  clientId: string;
+  certificate: CallerCertificate;
+  signer: ClientAssertionSigner;
+  publicJwk: Jwk;
+}
+
+export interface AuthServerTargets {
+  obip: StartedServer;
+  engine: StartedServer;
+  tpp: BenchTpp;
+  redisUrl: string;
+  service: ServiceProcess;
+  peers: AuthServerPeers;
+  /** Runs `cleanup` when the targets stop (first added, last run). */
+  onStop(cleanup: () => Promise<unknown> | unknown): void;
+  stop(): Promise<void>;
+}
+
+export interface StartAuthServerTargetsOptions {
+  /** A MongoDB URL naming auth-server's database (e.g. the test run's); unset: a throwaway server is started. */
+  mongoUrl?: string;
+  /** Node options for the auth-server process (e.g. `--cpu-prof --cpu-prof-dir=...`). */
+  serviceNodeOptions?: string;
+  /** Settings over the bench's own, for an experiment (e.g. `{ LOG_LEVEL: 'warn' }`); never in published runs. */
+  serviceEnv?: Record<string, string>;
+}
+
+const SERVICE_ENTRY = 'services/auth-server/src/main.ts';
+/** The versions recorded with auth-server results. */
+export const AUTH_SERVER_PACKAGES = [
+  'oidc-provider',
+  'jose',
+  'autocannon',
+  'ioredis',
+  '@grpc/grpc-js',
+  'tsx',
+  'typescript',
+];
+/** The code auth-server results measure, for the uncommitted-changes note. */
+export const AUTH_SERVER_SOURCES = ['services/auth-server', 'libs'];
+/** auth-server's REDIS_KEY_PREFIX here (its token records are `obip:tok:<sha256>`). */
+export const OBIP_REDIS_PREFIX = 'obip:';
+
+export async function startAuthServerTargets(options: StartAuthServerTargetsOptions = {}): Promise<AuthServerTargets> {
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+  };
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'obip-bench-as-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const redis = await startRedisServer();
+    cleanups.push(() => redis.dispose());
+    let mongoUrl = options.mongoUrl;
+    if (!mongoUrl) {
+      const mongo = await startMongoServer();
+      cleanups.push(() => mongo.stop());
+      mongoUrl = withDatabase(mongo.url, 'obip_auth_bench');
+    }
+
+    const pki = await createTestPki({ name: 'obip Bench' });
+    const certificate = nginxCallerCertificate(
+      (await pki.issueTppCertificate({ orgId: TPP_ORG_ID, softwareId: TPP_CLIENT_ID })).certPem,
+    );
+    const key = await generateSigningKey(CLIENT_ASSERTION_ALG);
+    const tpp: BenchTpp = {
+      clientId: TPP_CLIENT_ID,
+      certificate,
+      signer: { clientId: TPP_CLIENT_ID, audience: ISSUER, privateJwk: key.privateJwk, alg: CLIENT_ASSERTION_ALG },
+      publicJwk: key.publicJwk,
+    };
+    const now = Math.floor(Date.now() / 1000);
+    const peers = await startAuthServerPeers([
+      {
+        clientId: TPP_CLIENT_ID,
+        status: clientsV1.ClientStatus.CLIENT_STATUS_ACTIVE,
+        softwareId: TPP_CLIENT_ID,
+        orgId: TPP_ORG_ID,
+        metadataJson: JSON.stringify(tppMetadata()),
+        jwksJson: JSON.stringify({ keys: [key.publicJwk] }),
+        tlsClientAuthSubjectDn: '',
+        fapiProfile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY,
+        createdAt: now,
+        updatedAt: now,
+        statusReason: '',
+      },
+    ]);
+    cleanups.push(() => peers.stop());
+
+    const service = await startServiceProcess({
+      entry: SERVICE_ENTRY,
+      env: {
+        HTTP_PORT: '0',
+        GRPC_PORT: '0',
+        OPS_PORT: '0',
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: OBIP_REDIS_PREFIX,
+        ...serviceMongoEnv(mongoUrl),
+        ISSUER,
+        MTLS_BASE_URL,
+        CLIENT_REGISTRY_GRPC_TARGET: peers.target,
+        // Never called by these scenarios (login and consent only); connected lazily.
+        CONSENTS_GRPC_TARGET: peers.target,
+        DEV_KEYS_DIR: join(dir, 'dev-keys'),
+        CLIENT_CERT_HEADER_FORMAT: 'nginx',
+        TRUSTED_PROXY_CIDRS: '127.0.0.1/32',
+        CLIENT_CREDENTIALS_TTL_SECONDS: String(CLIENT_CREDENTIALS_TTL_SECONDS),
+        // One client sends every request: the per-client limit at its maximum (100 000 a
+        // minute), still counted in Redis on every request as in production.
+        TOKEN_RATE_LIMIT_PER_MINUTE: '100000',
+        PAR_RATE_LIMIT_PER_MINUTE: '100000',
+        LOG_LEVEL: 'info',
+        SHUTDOWN_GRACE_MS: '1000',
+        ...(options.serviceNodeOptions ? { NODE_OPTIONS: options.serviceNodeOptions } : {}),
+        ...options.serviceEnv,
+      },
+      timeoutMs: 60_000,
+    });
+    cleanups.push(async () => {
+      service.child.kill('SIGTERM');
+      const timer = setTimeout(() => service.kill(), 10_000);
+      await service.exited;
+      clearTimeout(timer);
+    });
+
+    const engine = await startChildServer<{ port: number }>({
+      script: 'bench/src/auth-server/engine.server.ts',
+      env: { CLIENT: JSON.stringify(engineClientOf(key.publicJwk)) },
+    });
+    cleanups.push(() => engine.stop());
+
+    return {
+      obip: { origin: `http://127.0.0.1:${service.ports.http}`, pid: service.child.pid! },
+      engine: { origin: `http://127.0.0.1:${engine.ready.port}`, pid: engine.pid },
+      tpp,
+      redisUrl: redis.url,
+      service,
+      peers,
+      onStop: (cleanup) => void cleanups.push(cleanup),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

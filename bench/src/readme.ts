@@ -1,0 +1,91 @@
+// bench/README.md, rendered from every scenario's saved results (bench/results/<scenario>.json)
+// and its findings.md: each scenario's command rewrites its own results and then this whole
+// file, so the sections of scenarios not run this time are kept as last measured.
+import { join } from 'node:path';
+import { repoRoot } from './harness/processes';
+import { readFindings, readResults, writeMarkdown } from './harness/results';
+import { renderIntrospectionSection } from './introspection/report';
+import type { IntrospectionResults } from './introspection/run';
+import type { SourceState } from './harness/machine';
+import { renderDiscoverySection } from './discovery/report';
+import type { DiscoveryResults } from './discovery/run';
+import { renderParSection } from './par/report';
+import type { ParResults } from './par/run';
+import { renderTokenSection } from './token/report';
+import type { TokenResults } from './token/run';
+
+const HEADER = `# bench
+
+Benchmarks of obip, measured as issue 11 asks: the load generator in its own process, the
+servers on loopback, 10 s measured runs after a 3 s warm-up, 3 repeats per target
+(interleaved), the median with min–max. Speed is never asserted by a test: \`npm test\` runs
+only the harness's unit tests and a smoke test that each server answers correctly.
+
+| scenario                              | command (or \`node --import tsx bench/src/<scenario>/main.ts\`) | results                            | takes      |
+| ------------------------------------- | ------------------------------------------------------- | ---------------------------------- | ---------- |
+| 1 introspection                        | \`npx nx run bench:bench:introspection\`                   | \`bench/results/introspection.json\` | ≈ 6 min    |
+| 2 token endpoint (client_credentials)  | \`npx nx run bench:bench:token\`                           | \`bench/results/token.json\`         | ≈ 6 min    |
+| 3 PAR with a signed request object     | \`npx nx run bench:bench:par\`                             | \`bench/results/par.json\`           | ≈ 7 min    |
+| 6 discovery and JWKS                   | \`npx nx run bench:bench:discovery\`                       | \`bench/results/discovery.json\`     | ≈ 10 min   |
+
+Each command measures its scenario, rewrites its results file and renders this whole file again
+from every results file present. \`--profile\` instead runs obip alone under \`--cpu-prof\` and
+prints the functions with the most self time while the measured run lasted (the numbers of a
+profiled run are not results). \`--report-only\` renders this file again from the saved results and
+each scenario's \`findings.md\` without measuring. The machine is shared: in scenarios 2, 3 and 6
+every measured run records the 1-minute load average just before and after it, and each section
+says whether other work competed for the cores.`;
+
+const scenarioDir = (name: string) => join(repoRoot, 'bench/src', name);
+
+export function renderBenchReadme(): string {
+  const sections = [HEADER];
+  const introspection = readResults<IntrospectionResults>('introspection');
+  if (introspection)
+    sections.push(
+      renderIntrospectionSection({
+        results: introspection,
+        machine: introspection.machine,
+        measuredAt: introspection.measuredAt,
+        findings: readFindings(scenarioDir('introspection')),
+      }),
+    );
+  const token = readResults<TokenResults & { source?: SourceState }>('token');
+  if (token)
+    sections.push(
+      renderTokenSection({
+        results: token,
+        machine: token.machine,
+        source: token.source,
+        measuredAt: token.measuredAt,
+        findings: readFindings(scenarioDir('token')),
+      }),
+    );
+  const par = readResults<ParResults & { source?: SourceState }>('par');
+  if (par)
+    sections.push(
+      renderParSection({
+        results: par,
+        machine: par.machine,
+        source: par.source,
+        measuredAt: par.measuredAt,
+        findings: readFindings(scenarioDir('par')),
+      }),
+    );
+  const discovery = readResults<DiscoveryResults & { source?: SourceState }>('discovery');
+  if (discovery)
+    sections.push(
+      renderDiscoverySection({
+        results: discovery,
+        machine: discovery.machine,
+        source: discovery.source,
+        measuredAt: discovery.measuredAt,
+        findings: readFindings(scenarioDir('discovery')),
+      }),
+    );
+  return `${sections.join('\n\n')}\n`;
+}
+
+export async function writeBenchReadme(): Promise<void> {
+  await writeMarkdown(join(repoRoot, 'bench/README.md'), renderBenchReadme());
+}
