@@ -157,14 +157,27 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       },
     }).then((process) => void processes.set(name, process));
 
+  // A service that fails to start must not leave the others running: their open pipes would keep
+  // the test file's process alive, and the suite would hang instead of failing.
+  const startAll = async (names: ServiceName[], env: Partial<Record<ServiceName, Record<string, string>>> = {}) => {
+    const results = await Promise.allSettled(names.map((name) => start(name, env[name])));
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (!failed) return;
+    for (const process of processes.values()) process.kill();
+    await Promise.allSettled([edge.twin?.stop(), directory.stop()]);
+    rmSync(state, { recursive: true, force: true });
+    throw failed.reason;
+  };
+  const edge: { twin?: IngressTwin } = {};
   const late = new Set(options.startLate ?? []);
-  await Promise.all(SERVICES.filter((name) => !late.has(name)).map((name) => start(name)));
+  await startAll(SERVICES.filter((name) => !late.has(name)));
   const twin = await startIngressTwin({
     pki,
     ports: { public: publicPort, mtls: mtlsPort },
     reloadable: options.reloadableEdge ?? false,
     upstreams: Object.fromEntries(SERVICES.map((name) => [name, `http://127.0.0.1:${ports[name].http}`])),
   });
+  edge.twin = twin;
   const publicAgent = new Agent({ connect: { ca: pki.caBundlePem } });
   const tppAgents: Agent[] = [];
 
@@ -236,7 +249,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   if (late.size > 0) {
     const lateEnv = (await options.lateEnv?.(platform)) ?? {};
-    await Promise.all([...late].map((name) => start(name, lateEnv[name])));
+    await startAll([...late], lateEnv);
   }
 
   return {
