@@ -78,6 +78,18 @@ export interface PlatformOptions {
  * MongoDB-compatible server (one database each), behind the edge twin.
  */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  // Ports are chosen before the services bind them (peers need each other's addresses), so a
+  // test file running alongside can take one in between: start again on fresh ports.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startPlatformOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !/EADDRINUSE|Address already in use/.test(String((error as Error)?.message))) throw error;
+    }
+  }
+}
+
+async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
   const pki = await createTestPki();
   const directory = await createTestDirectory({ pki });
   const state = mkdtempSync(join(tmpdir(), `obip-e2e-${options.name}-`));
