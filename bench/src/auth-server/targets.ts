@@ -18,7 +18,9 @@ import {
   type ServiceProcess,
 } from '@obip/testing';
 import { nginxCallerCertificate, type CallerCertificate } from '../harness/edge';
+import type { LoadTarget } from '../harness/passes';
 import { startChildServer } from '../harness/processes';
+import type { RequestSpec } from '../harness/requests';
 import type { ClientAssertionSigner } from './assertions';
 import {
   CLIENT_ASSERTION_ALG,
@@ -31,6 +33,7 @@ import {
   tppMetadata,
 } from './fixtures';
 import { startAuthServerPeers, type AuthServerPeers } from './peers';
+import type { EndpointTargetName } from './scenario';
 
 /** A server under test: where it listens and which process serves it. */
 export interface StartedServer {
@@ -184,6 +187,93 @@ export async function startAuthServerTargets(options: StartAuthServerTargetsOpti
     };
   } catch (error) {
     await stop();
+    throw error;
+  }
+}
+
+/** Key prefix of the floors' Redis records. */
+export const FLOOR_REDIS_PREFIX = 'floor:';
+
+/** One of the three servers an endpoint scenario loads, with the requests each run sends. */
+export interface EndpointTarget extends LoadTarget {
+  name: EndpointTargetName;
+  /** `http://127.0.0.1:<port><path>` */
+  url: string;
+}
+
+export interface EndpointTargets {
+  targets: Record<EndpointTargetName, EndpointTarget>;
+  servers: AuthServerTargets;
+  stop(): Promise<void>;
+}
+
+/** What differs between the endpoint scenarios that post one signed form per request. */
+export interface EndpointScenario {
+  /** The endpoint's path on every target, e.g. `/token`. */
+  path: string;
+  /** The scenario's floor server, e.g. `bench/src/token/floor.server.ts`. */
+  floorScript: string;
+  /** The floor's settings beyond Redis, the TPP and the issuer. */
+  floorEnv: Record<string, string>;
+  /** The export of ./assertions.ts that signs each run's request bodies in the load child. */
+  formsExport: string;
+  /** What every target's answer starts with. */
+  expectBodyPrefix: string;
+}
+
+/**
+ * obip's auth-server, the bare engine and the scenario's floor, each in its own process, and
+ * the requests each is sent: the scenario's signed forms, the TPP's certificate in the edge's
+ * headers.
+ */
+export async function startEndpointTargets(
+  scenario: EndpointScenario,
+  options: StartAuthServerTargetsOptions = {},
+): Promise<EndpointTargets> {
+  const servers = await startAuthServerTargets(options);
+  try {
+    const { tpp } = servers;
+    const floor = await startChildServer<{ port: number }>({
+      script: scenario.floorScript,
+      env: {
+        REDIS_URL: servers.redisUrl,
+        REDIS_KEY_PREFIX: FLOOR_REDIS_PREFIX,
+        CLIENT_ID: tpp.clientId,
+        CLIENT_JWKS: JSON.stringify({ keys: [tpp.publicJwk] }),
+        ISSUER,
+        ...scenario.floorEnv,
+      },
+    });
+    servers.onStop(() => floor.stop());
+
+    const requests: RequestSpec = {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...tpp.certificate.headers },
+      generated: {
+        module: 'bench/src/auth-server/assertions.ts',
+        exportName: scenario.formsExport,
+        argument: tpp.signer,
+        count: 0,
+      },
+      expectBodyPrefix: scenario.expectBodyPrefix,
+    };
+    const target = (name: EndpointTargetName, origin: string, pid: number): EndpointTarget => ({
+      name,
+      url: `${origin}${scenario.path}`,
+      pid,
+      requests,
+    });
+    return {
+      targets: {
+        obip: target('obip', servers.obip.origin, servers.obip.pid),
+        engine: target('engine', servers.engine.origin, servers.engine.pid),
+        floor: target('floor', `http://127.0.0.1:${floor.ready.port}`, floor.pid),
+      },
+      servers,
+      stop: () => servers.stop(),
+    };
+  } catch (error) {
+    await servers.stop();
     throw error;
   }
 }

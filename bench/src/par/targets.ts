@@ -1,86 +1,38 @@
-// Everything the PAR benchmark measures (issue 11 scenario 3): obip's auth-server and the bare
-// engine (../auth-server/targets.ts) and the floor (floor.server.ts), each in its own process,
-// and the requests each is sent: one pushed authorization request per request, its parameters in
-// a request object signed by the TPP, authenticated with its own client assertion, both signed in
-// the load child before the run (../auth-server/assertions.ts), the TPP's certificate in the
-// edge's headers.
+// Everything the PAR benchmark measures (issue 11 scenario 3), started by
+// ../auth-server/targets.ts startEndpointTargets: obip's auth-server, the bare engine and the
+// floor (floor.server.ts), each sent one pushed authorization request per request, its
+// parameters in a request object signed by the TPP, authenticated with its own client
+// assertion, both signed in the load child before the run (../auth-server/assertions.ts).
 import { closeRedis, createRedis } from '@obip/redis';
-import { startChildServer } from '../harness/processes';
-import type { LoadTarget } from '../harness/passes';
-import type { RequestSpec } from '../harness/requests';
 import { pushedAuthorizationForms } from '../auth-server/assertions';
-import { ISSUER, REDIRECT_URI } from '../auth-server/fixtures';
-import type { EndpointTargetName } from '../auth-server/scenario';
+import { REDIRECT_URI } from '../auth-server/fixtures';
 import {
-  startAuthServerTargets,
+  FLOOR_REDIS_PREFIX,
+  startEndpointTargets,
   type AuthServerTargets,
+  type EndpointTarget,
+  type EndpointTargets,
   type StartAuthServerTargetsOptions,
 } from '../auth-server/targets';
 
-export interface ParTarget extends LoadTarget {
-  name: EndpointTargetName;
-  /** `http://127.0.0.1:<port>/par` */
-  url: string;
-}
-
-export interface ParTargets {
-  targets: Record<EndpointTargetName, ParTarget>;
-  servers: AuthServerTargets;
-  stop(): Promise<void>;
-}
+export type ParTarget = EndpointTarget;
+export type ParTargets = EndpointTargets;
 
 /** What every target's answer starts with (RFC 9126 §2.2, the engine's member order). */
 export const PAR_RESPONSE_PREFIX = '{"expires_in":';
 const REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:';
-const FLOOR_PREFIX = 'floor:';
 
-export async function startParTargets(options: StartAuthServerTargetsOptions = {}): Promise<ParTargets> {
-  const servers = await startAuthServerTargets(options);
-  try {
-    const { tpp } = servers;
-    const floor = await startChildServer<{ port: number }>({
-      script: 'bench/src/par/floor.server.ts',
-      env: {
-        REDIS_URL: servers.redisUrl,
-        REDIS_KEY_PREFIX: FLOOR_PREFIX,
-        CLIENT_ID: tpp.clientId,
-        CLIENT_JWKS: JSON.stringify({ keys: [tpp.publicJwk] }),
-        ISSUER,
-        REDIRECT_URI,
-      },
-    });
-    servers.onStop(() => floor.stop());
-
-    const requests: RequestSpec = {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...tpp.certificate.headers },
-      generated: {
-        module: 'bench/src/auth-server/assertions.ts',
-        exportName: 'pushedAuthorizationForms',
-        argument: tpp.signer,
-        count: 0,
-      },
+export function startParTargets(options: StartAuthServerTargetsOptions = {}): Promise<ParTargets> {
+  return startEndpointTargets(
+    {
+      path: '/par',
+      floorScript: 'bench/src/par/floor.server.ts',
+      floorEnv: { REDIRECT_URI },
+      formsExport: 'pushedAuthorizationForms',
       expectBodyPrefix: PAR_RESPONSE_PREFIX,
-    };
-    const target = (name: EndpointTargetName, origin: string, pid: number): ParTarget => ({
-      name,
-      url: `${origin}/par`,
-      pid,
-      requests,
-    });
-    return {
-      targets: {
-        obip: target('obip', servers.obip.origin, servers.obip.pid),
-        engine: target('engine', servers.engine.origin, servers.engine.pid),
-        floor: target('floor', `http://127.0.0.1:${floor.ready.port}`, floor.pid),
-      },
-      servers,
-      stop: () => servers.stop(),
-    };
-  } catch (error) {
-    await servers.stop();
-    throw error;
-  }
+    },
+    options,
+  );
 }
 
 /**
@@ -105,7 +57,7 @@ export async function checkParAnswers(target: ParTarget, servers: AuthServerTarg
   if (!(typeof answer.expires_in === 'number' && answer.expires_in > 0 && answer.expires_in <= 60))
     problems.push(`expires_in ${String(answer.expires_in)}`);
   if (target.name === 'floor') {
-    const redis = createRedis({ url: servers.redisUrl, keyPrefix: FLOOR_PREFIX });
+    const redis = createRedis({ url: servers.redisUrl, keyPrefix: FLOOR_REDIS_PREFIX });
     try {
       const stored = await redis.get(`par:${answer.request_uri?.slice(REQUEST_URI_PREFIX.length)}`);
       if (!stored?.includes('.')) problems.push('the request object was not stored');

@@ -1,91 +1,44 @@
 // Everything the token endpoint benchmark measures, started the same way for the real run and
-// the smoke test: obip's auth-server and the bare engine (../auth-server/targets.ts) and the
-// floor (floor.server.ts), each in its own process, and the requests each is sent: one
-// client_credentials grant per request, each with a fresh client assertion signed in the load
-// child before the run (../auth-server/assertions.ts), and the TPP's certificate in the edge's
-// headers.
+// the smoke test (../auth-server/targets.ts startEndpointTargets): obip's auth-server, the bare
+// engine and the floor (floor.server.ts), each sent one client_credentials grant per request,
+// each with a fresh client assertion signed in the load child before the run
+// (../auth-server/assertions.ts).
 import { closeRedis, createRedis } from '@obip/redis';
 import { createTokenStore } from '@obip/token-store';
-import type { MeasuredServer } from '../harness/passes';
-import { startChildServer } from '../harness/processes';
-import type { RequestSpec } from '../harness/requests';
 import { clientCredentialsForms } from '../auth-server/assertions';
-import { CLIENT_CREDENTIALS_SCOPE, CLIENT_CREDENTIALS_TTL_SECONDS, ISSUER } from '../auth-server/fixtures';
+import { CLIENT_CREDENTIALS_SCOPE, CLIENT_CREDENTIALS_TTL_SECONDS } from '../auth-server/fixtures';
+import type { EndpointTargetName } from '../auth-server/scenario';
 import {
+  FLOOR_REDIS_PREFIX,
   OBIP_REDIS_PREFIX,
-  startAuthServerTargets,
+  startEndpointTargets,
   type AuthServerTargets,
+  type EndpointTarget,
+  type EndpointTargets,
   type StartAuthServerTargetsOptions,
 } from '../auth-server/targets';
 
-export type TokenTargetName = 'obip' | 'engine' | 'floor';
-
-export interface TokenTarget extends MeasuredServer {
-  name: TokenTargetName;
-  /** `http://127.0.0.1:<port>/token` */
-  url: string;
-  /** What every request of a run is (the bodies signed in the load child). */
-  requests: RequestSpec;
-}
-
-export interface TokenTargets {
-  targets: Record<TokenTargetName, TokenTarget>;
-  servers: AuthServerTargets;
-  stop(): Promise<void>;
-}
+export type TokenTargetName = EndpointTargetName;
+export type TokenTarget = EndpointTarget;
+export type TokenTargets = EndpointTargets;
 
 /** What every target's answer starts with (RFC 6749 §5.1, the engine's member order). */
 export const TOKEN_RESPONSE_PREFIX = '{"access_token":"';
-const FLOOR_PREFIX = 'floor:';
 
-export async function startTokenTargets(options: StartAuthServerTargetsOptions = {}): Promise<TokenTargets> {
-  const servers = await startAuthServerTargets(options);
-  try {
-    const { tpp } = servers;
-    const floor = await startChildServer<{ port: number }>({
-      script: 'bench/src/token/floor.server.ts',
-      env: {
-        REDIS_URL: servers.redisUrl,
-        REDIS_KEY_PREFIX: FLOOR_PREFIX,
-        CLIENT_ID: tpp.clientId,
-        CLIENT_JWKS: JSON.stringify({ keys: [tpp.publicJwk] }),
-        ISSUER,
+export function startTokenTargets(options: StartAuthServerTargetsOptions = {}): Promise<TokenTargets> {
+  return startEndpointTargets(
+    {
+      path: '/token',
+      floorScript: 'bench/src/token/floor.server.ts',
+      floorEnv: {
         TOKEN_TTL_SECONDS: String(CLIENT_CREDENTIALS_TTL_SECONDS),
         SCOPE: CLIENT_CREDENTIALS_SCOPE,
       },
-    });
-    servers.onStop(() => floor.stop());
-
-    const requests: RequestSpec = {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...tpp.certificate.headers },
-      generated: {
-        module: 'bench/src/auth-server/assertions.ts',
-        exportName: 'clientCredentialsForms',
-        argument: tpp.signer,
-        count: 0,
-      },
+      formsExport: 'clientCredentialsForms',
       expectBodyPrefix: TOKEN_RESPONSE_PREFIX,
-    };
-    const target = (name: TokenTargetName, origin: string, pid: number): TokenTarget => ({
-      name,
-      url: `${origin}/token`,
-      pid,
-      requests,
-    });
-    return {
-      targets: {
-        obip: target('obip', servers.obip.origin, servers.obip.pid),
-        engine: target('engine', servers.engine.origin, servers.engine.pid),
-        floor: target('floor', `http://127.0.0.1:${floor.ready.port}`, floor.pid),
-      },
-      servers,
-      stop: () => servers.stop(),
-    };
-  } catch (error) {
-    await servers.stop();
-    throw error;
-  }
+    },
+    options,
+  );
 }
 
 /**
@@ -129,7 +82,7 @@ async function boundThumbprint(target: TokenTarget, servers: AuthServerTargets, 
   }
   const redis = createRedis({
     url: servers.redisUrl,
-    keyPrefix: target.name === 'obip' ? OBIP_REDIS_PREFIX : FLOOR_PREFIX,
+    keyPrefix: target.name === 'obip' ? OBIP_REDIS_PREFIX : FLOOR_REDIS_PREFIX,
   });
   try {
     const record = await createTokenStore(redis).find(token);
