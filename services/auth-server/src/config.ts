@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting, splitList } from '@obip/config';
 import { DEFAULT_ADMIN_API_RESOURCE, subscriptionSettings } from '@obip/platform-config';
+import { RAR_TYPES } from './rar/rar.rules';
 
 /** An optional setting: unset means "derived" or "off", as its description says. */
 function optional<T extends z.ZodType>(schema: T, description: string) {
@@ -55,6 +56,14 @@ export const settingsShape = {
     'fapi2-security',
     'FAPI profile enforced for a client that dcr-service registered without one',
   ),
+  AUTHORIZATION_DETAILS_TYPES: z
+    .string()
+    .transform(splitList)
+    .pipe(z.array(z.enum(RAR_TYPES, { message: `each entry must be one of ${RAR_TYPES.join(', ')}` })))
+    .default([...RAR_TYPES])
+    .describe(
+      `comma-separated RFC 9396 authorization_details types accepted (${RAR_TYPES.join(', ')}); empty turns Rich Authorization Requests off`,
+    ),
 
   // --- Lifetimes (seconds; limits from the FAPI specs, see notes/fapi-and-dcr-rules.md §3.6) ---
   ACCESS_TOKEN_TTL_SECONDS: setting.integer(
@@ -76,6 +85,16 @@ export const settingsShape = {
     .describe(
       "resource indicator of config-api's admin API (its ADMIN_TOKEN_AUDIENCE): an administrator client's " +
         'client_credentials token for it is a JWT (RFC 9068) carrying the obip:* scopes the client holds',
+    ),
+  OPEN_BANKING_API_RESOURCE: z
+    .string()
+    .refine(
+      (value) => URL.canParse(value) && !value.includes('#'),
+      'must be an absolute URI without fragment (RFC 8707 §2)',
+    )
+    .default('urn:obip:open-banking-api')
+    .describe(
+      "resource indicator (RFC 8707) of the bank's Open Banking APIs: access tokens carrying RFC 9396 authorization_details are issued for it (aud), opaque and sender-constrained",
     ),
   ADMIN_TOKEN_TTL_SECONDS: setting.integer(300, 'lifetime of admin API access tokens (seconds)', {
     min: 30,

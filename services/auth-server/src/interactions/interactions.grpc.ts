@@ -143,15 +143,16 @@ export function createGrpcConsentDirectory(options: GrpcConsentDirectoryOptions)
         const consentId = consent?.consentId ?? intent.consentId;
         return { consentId, openbankingIntentId: consentId };
       }
-      // No intent: the approval itself is the consent (consents.v1 CreateGenericConsent). The
-      // port carries no RFC 9396 authorization_details yet, so none are recorded.
+      // No intent: the approval itself is the consent (consents.v1 CreateGenericConsent), with
+      // the RFC 9396 authorization_details the customer saw.
+      const details = request.authorizationDetails ?? [];
       const { consent } = await client
         .call('createGenericConsent', {
           clientId: request.clientId,
           subject: request.customerId,
           scope: request.scope,
           accountIds: request.accountIds,
-          authorizationDetailsJson: '',
+          authorizationDetailsJson: details.length > 0 ? JSON.stringify(details) : '',
           actor,
         })
         .catch(unanswered);

@@ -61,8 +61,17 @@ export function isFirstPartyScope(scope: unknown): boolean {
  */
 function isFirstPartyRequest(client: Record<string, unknown> | undefined, params: Record<string, unknown>): boolean {
   return (
-    requestedIntentId(params.claims) === undefined && isFirstPartyScope(params.scope) && isFirstPartyClient(client)
+    requestedIntentId(params.claims) === undefined &&
+    params.authorization_details === undefined &&
+    isFirstPartyScope(params.scope) &&
+    isFirstPartyClient(client)
   );
+}
+
+/** The RFC 9396 authorization_details of the consent prompt (the engine checked them, rar.feature.ts). */
+function requestedDetails(promptDetails: Record<string, unknown>): Record<string, unknown>[] {
+  const rar = promptDetails.rar;
+  return Array.isArray(rar) ? (rar as Record<string, unknown>[]) : [];
 }
 
 /** `openbanking_intent_id` requested as an ID token or userinfo claim (OBIE Security Profile). */
@@ -140,6 +149,7 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
           .split(' ')
           .filter(Boolean),
         accounts,
+        authorizationDetails: requestedDetails(details.prompt.details),
       }),
     );
   });
@@ -187,12 +197,14 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
     const clientId = String(details.params.client_id);
     const scope = String(details.params.scope ?? '');
     const intentId = requestedIntentId(details.params.claims);
+    const authorizationDetails = requestedDetails(details.prompt.details);
     const request: ConsentRequest = {
       clientId,
       customerId: details.session.accountId,
       scope,
       accountIds: asList(body.accounts),
       ...(intentId ? { intentId } : {}),
+      ...(authorizationDetails.length > 0 ? { authorizationDetails } : {}),
     };
     if (body.decision !== 'approve') {
       await directory.reject(request);
@@ -210,6 +222,12 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
     grant.addOIDCScope(scope);
     const missingClaims = (details.prompt.details.missingOIDCClaims as string[] | undefined) ?? [];
     if (missingClaims.length > 0) grant.addOIDCClaims(missingClaims);
+    // A resource's API scopes (RFC 8707: tokens carrying authorization_details are for one).
+    const missingResourceScopes = (details.prompt.details.missingResourceScopes ?? {}) as Record<string, string[]>;
+    for (const [resource, scopes] of Object.entries(missingResourceScopes)) {
+      grant.addResourceScope(resource, scopes.join(' '));
+    }
+    for (const detail of authorizationDetails) grant.addRar(detail);
     const grantId = await grant.save();
     await options.grants.linkConsent(grantId, consent);
     await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });

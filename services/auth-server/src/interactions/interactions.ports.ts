@@ -22,6 +22,8 @@ export interface ConsentRequest {
   accountIds: string[];
   /** `openbanking_intent_id` of the request, when the TPP created an intent first. */
   intentId?: string;
+  /** RFC 9396 authorization_details the customer was shown and approves with the scopes. */
+  authorizationDetails?: unknown[];
 }
 
 /** The consent the decision created or authorised. */

@@ -1,3 +1,4 @@
+import { describeAuthorizationDetail } from '../rar/rar.rules';
 import type { CustomerAccount } from './interactions.ports';
 
 /** HTML-escapes text for element content and quoted attribute values. */
@@ -54,8 +55,17 @@ export function consentPage(options: {
   clientName: string;
   scopes: string[];
   accounts: CustomerAccount[];
+  /** RFC 9396 authorization_details, each shown in full (rar.rules.ts allows nothing it cannot show). */
+  authorizationDetails?: Record<string, unknown>[];
 }): string {
   const scopes = options.scopes.map((scope) => `<li>${escapeHtml(scope)}</li>`).join('');
+  const details = (options.authorizationDetails ?? [])
+    .map(describeAuthorizationDetail)
+    .map(
+      ({ title, lines }) =>
+        `<li><strong>${escapeHtml(title)}</strong>${lines.length > 0 ? `<ul>${lines.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>` : ''}</li>`,
+    )
+    .join('');
   const accounts = options.accounts
     .map(
       (account) =>
@@ -66,6 +76,7 @@ export function consentPage(options: {
     'Share your account information',
     `<p>${escapeHtml(options.clientName)} asks for:</p>
 <ul>${scopes}</ul>
+${details ? `<section aria-labelledby="details-heading"><h2 id="details-heading">In detail</h2><ul>${details}</ul></section>` : ''}
 <form method="post" action="${escapeHtml(options.action)}">
 <fieldset><legend>Accounts to share</legend><ul>${accounts}</ul></fieldset>
 <p><button type="submit" name="decision" value="approve">Allow</button>

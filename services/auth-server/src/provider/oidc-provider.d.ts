@@ -50,6 +50,8 @@ declare module 'oidc-provider' {
     params?: Record<string, unknown>;
     /** The parsed request body of a POST. */
     body?: Record<string, unknown>;
+    /** The grant of an authorization request being answered. */
+    grant?: GrantInstance;
     isFapi(...profiles: string[]): string | undefined;
   }
 
@@ -84,7 +86,9 @@ declare module 'oidc-provider' {
     addOIDCScope(scope: string): void;
     addOIDCClaims(claims: string[]): void;
     addResourceScope(resource: string, scope: string): void;
-    addRar?(detail: unknown): void;
+    addRar(detail: unknown): void;
+    /** RFC 9396 authorization_details the grant holds (features.richAuthorizationRequests). */
+    rar?: unknown[];
     save(ttl?: number): Promise<string>;
     destroy(): Promise<void>;
   }
@@ -217,6 +221,9 @@ declare module 'oidc-provider' {
       constructor(description?: string);
     }
     class UnknownUserId extends OIDCProviderError {
+      constructor(description?: string);
+    }
+    class InvalidAuthorizationDetails extends OIDCProviderError {
       constructor(description?: string);
     }
   }

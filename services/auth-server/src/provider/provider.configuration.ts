@@ -5,15 +5,19 @@ import { cibaExpirySeconds, cibaFeature, type CibaFeatureInput } from '../ciba/c
 import type { AuthServerSettings } from '../config';
 import type { LiveSettings } from '../live/live.settings';
 import type { MtlsHooks } from '../mtls/mtls.certificates';
-import { adminApiResourceIndicators } from './provider.admin';
+import { resourceIndicatorsFeature } from './provider.resources';
 import { engineProfileOf, isPlatformProfile, PROFILE_METADATA, type PlatformProfile } from './provider.profile.rules';
 import { ENGINE_ROUTES } from './provider.routes';
+import { richAuthorizationRequestsFeature } from '../rar/rar.feature';
 
 /** ACR values of Open Banking UK (OBIE Security Profile): strong and regular customer authentication. */
 export const OPEN_BANKING_ACR_VALUES = ['urn:openbanking:psd2:sca', 'urn:openbanking:psd2:ca'];
 
 /** Scopes a TPP may request: OIDC, and the Open Banking API families. */
 export const SCOPES = ['openid', 'offline_access', 'accounts', 'payments', 'fundsconfirmations'];
+
+/** The scopes of the bank's Open Banking APIs (the OPEN_BANKING_API_RESOURCE resource server). */
+export const OPEN_BANKING_API_SCOPES = ['accounts', 'payments', 'fundsconfirmations'];
 
 /** The customer behind a grant, as the engine's `findAccount` returns it. */
 export interface AccountLookup {
@@ -132,6 +136,8 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
       id_token_signed_response_alg: 'PS256',
       authorization_signed_response_alg: 'PS256',
       token_endpoint_auth_method: 'private_key_jwt',
+      // RFC 9396 §10: a client may use every offered type unless its registration names fewer.
+      authorization_details_types: [...settings.AUTHORIZATION_DETAILS_TYPES],
     },
     // FAPI 2.0 SP 5.3.2.1-11: accept iat/nbf up to 10 s ahead.
     clockTolerance: 10,
@@ -200,6 +206,7 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
         tlsClientAuth: true,
         ...input.mtls,
       },
+      richAuthorizationRequests: richAuthorizationRequestsFeature(settings.AUTHORIZATION_DETAILS_TYPES),
       pushedAuthorizationRequests: {
         enabled: true,
         // Required per client by its profile (FAPI 2.0); FAPI 1.0 clients may also send by value.
@@ -208,9 +215,13 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
       },
       registration: { enabled: false },
       requestObjects: { enabled: true, requireSignedRequestObject: false },
-      resourceIndicators: adminApiResourceIndicators({
-        resource: settings.ADMIN_API_RESOURCE,
-        accessTokenTtlSeconds: settings.ADMIN_TOKEN_TTL_SECONDS,
+      resourceIndicators: resourceIndicatorsFeature({
+        admin: { resource: settings.ADMIN_API_RESOURCE, accessTokenTtlSeconds: settings.ADMIN_TOKEN_TTL_SECONDS },
+        openBanking: {
+          resource: settings.OPEN_BANKING_API_RESOURCE,
+          scopes: OPEN_BANKING_API_SCOPES,
+          accessTokenTtlSeconds: live.lifetimes.accessTokenSeconds,
+        },
       }),
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: false },

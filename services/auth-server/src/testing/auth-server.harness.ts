@@ -331,12 +331,15 @@ export async function loginAndConsent(
   browser: Browser,
   authorizationUrl: URL,
   decision: 'approve' | 'deny' = 'approve',
+  /** Sees the consent page's HTML before the decision is posted. */
+  inspectConsentPage?: (html: string) => void,
 ): Promise<URL> {
   const loginPage = await browser.follow(await browser.get(authorizationUrl.href));
   const loginAction = new URL(/action="([^"]+)"/.exec(loginPage.body)?.[1] ?? '', loginPage.url).href;
   const consentPage = await browser.follow(
     await browser.post(loginAction, new URLSearchParams({ username: CUSTOMER.username, password: CUSTOMER.password })),
   );
+  inspectConsentPage?.(consentPage.body);
   const consentAction = new URL(/action="([^"]+)"/.exec(consentPage.body)?.[1] ?? '', consentPage.url).href;
   const form = new URLSearchParams([
     ['accounts', 'acc-1'],
