@@ -235,6 +235,28 @@ describe('ConsentDirectory over consents.v1 against a real consent-service', () 
     assert.deepEqual(consent.accountIds, ['acc-22290-savings']);
   });
 
+  test('approving a request with authorization_details records them in the generic consent', async () => {
+    const details = [
+      { type: 'account_information', actions: ['list_accounts', 'read_balances'] },
+      {
+        type: 'payment_initiation',
+        instructedAmount: { currency: 'GBP', amount: '25.00' },
+        creditorName: 'Corner Shop Ltd',
+      },
+    ];
+    const recorded = await directory.approve({
+      clientId: 'tpp-generic',
+      customerId: AMELIA.subject,
+      scope: 'openid',
+      accountIds: [],
+      authorizationDetails: details,
+    });
+    const consent = await consentOf(recorded.consentId);
+    assert.equal(consent.kind, ConsentKind.CONSENT_KIND_GENERIC);
+    assert.equal(consent.status, ConsentStatus.CONSENT_STATUS_AUTHORISED);
+    assert.deepEqual(JSON.parse(consent.authorizationDetailsJson), details);
+  });
+
   test('rejecting with an intent rejects it', async () => {
     const intentId = await createIntent('tpp-directory');
     await directory.reject({
