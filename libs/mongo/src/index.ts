@@ -6,3 +6,4 @@ export {
   type MongoLogger,
 } from './mongo.connection';
 export { isDuplicateKeyError, isMongoUnavailableError, translateMongoError } from './mongo.errors';
+export { ensureExpiryIndex, type IndexableCollection } from './mongo.expiry';

@@ -145,7 +145,11 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     revocationMemorySeconds,
     clockToleranceSeconds: 10,
   });
-  await stores.ensureIndexes();
+  const { expiry } = await stores.ensureIndexes();
+  if (expiry === 'plain') {
+    logger.info('the database has no TTL indexes: expired grants and refresh tokens are removed by the purge sweep');
+  }
+  const purgeSweep = startPurgeSweep(stores, settings.EXPIRED_GRANTS_PURGE_MS, logger);
 
   const mtls = createMtlsHooks(
     createClientCertificateReader({
@@ -264,10 +268,34 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     liveSettings: () => ({ settings: live.settings(), version: live.version() }),
     stores,
     async close() {
+      clearInterval(purgeSweep);
       keysWatch?.stop();
       await pingSender.idle();
       await subscription?.stop();
       registry.close();
     },
   };
+}
+
+/** Deletes expired grants and refresh tokens every `intervalMs` (0: never); a failed sweep is logged and retried next time. */
+function startPurgeSweep(
+  stores: Pick<OidcStores, 'purgeExpired'>,
+  intervalMs: number,
+  logger: Pick<Logger, 'info' | 'warn'>,
+): NodeJS.Timeout | undefined {
+  if (intervalMs === 0) return undefined;
+  const timer = setInterval(() => {
+    stores
+      .purgeExpired()
+      .then((purged) => {
+        if (purged.grants + purged.refreshTokens + purged.consumptions > 0) {
+          logger.info({ purged }, 'expired grants and refresh tokens deleted');
+        }
+      })
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, 'the purge of expired grants failed; retrying next sweep'),
+      );
+  }, intervalMs);
+  timer.unref();
+  return timer;
 }

@@ -124,6 +124,11 @@ export const settingsShape = {
     min: 60,
     max: 30 * 86_400,
   }),
+  EXPIRED_GRANTS_PURGE_MS: setting.durationMs(
+    15 * 60_000,
+    'how often expired grants and refresh tokens are deleted from MongoDB (readers already ignore them; a TTL index also removes them where the server has one, FerretDB has none). 0 turns the sweep off',
+    { min: 0, max: 86_400_000 },
+  ),
   INTERACTION_TTL_SECONDS: setting.integer(600, 'how long a customer has to complete login and consent (seconds)', {
     min: 60,
     max: 3600,

@@ -6,7 +6,8 @@ import type { Connection } from 'mongoose';
 import { closeMongo, connectMongo } from '@obip/mongo';
 import { closeRedis, createRedis, type RedisClient } from '@obip/redis';
 import { dropTestDatabase, startRedisServer, testMongoUrl, testRedisPrefix, testRedisUrl } from '@obip/testing';
-import { createMongoModelStores, type MongoModelStores } from './adapter.mongo';
+import { LONGEST_REFRESH_TOKEN_SECONDS, createMongoModelStores, type MongoModelStores } from './adapter.mongo';
+import { storageIdOf } from './adapter.keys';
 import { createRedisModelStore, redisKeys, revokeGrantInRedis } from './adapter.redis';
 
 const newId = () => randomBytes(24).toString('base64url');
@@ -271,6 +272,46 @@ describe('adapter contract on real Redis and MongoDB', () => {
       await mongoStores.refreshTokens.upsert(id, payloadFor('RefreshToken', { jti: id }), 1);
       await new Promise((resolve) => setTimeout(resolve, 1100));
       assert.equal(await mongoStores.refreshTokens.find(id), undefined);
+    });
+
+    test('the purge deletes expired grants, refresh tokens and stale consumption markers, and nothing live', async () => {
+      const expiredGrant = `grant-${newId()}`;
+      const liveGrant = `grant-${newId()}`;
+      const endlessGrant = `grant-${newId()}`;
+      const expiredToken = newId();
+      const liveToken = newId();
+      await mongoStores.grants.upsert(expiredGrant, payloadFor('Grant', { jti: expiredGrant }), 60);
+      await mongoStores.grants.upsert(liveGrant, payloadFor('Grant', { jti: liveGrant }), 3600);
+      await mongoStores.grants.upsert(endlessGrant, payloadFor('Grant', { jti: endlessGrant }), undefined);
+      await mongoStores.refreshTokens.upsert(expiredToken, payloadFor('RefreshToken', { jti: expiredToken }), 60);
+      await mongoStores.refreshTokens.upsert(liveToken, payloadFor('RefreshToken', { jti: liveToken }), 3600);
+      const markers = mongo.collection<{ _id: string; at: Date }>('oidc_consumptions');
+      const staleMarker = `RefreshToken:stale-${newId()}`;
+      const freshMarker = `RefreshToken:fresh-${newId()}`;
+      const inTwoMinutes = new Date(Date.now() + 120_000);
+      await markers.insertMany([
+        { _id: staleMarker, at: new Date(inTwoMinutes.getTime() - LONGEST_REFRESH_TOKEN_SECONDS * 1000 - 1000) },
+        { _id: freshMarker, at: new Date() },
+      ]);
+
+      const purged = await mongoStores.purgeExpired(inTwoMinutes);
+      assert.ok(purged.grants >= 1 && purged.refreshTokens >= 1 && purged.consumptions >= 1, JSON.stringify(purged));
+      const grantIds = (
+        await mongo
+          .collection('oidc_grants')
+          .find({}, { projection: { _id: 1 } })
+          .toArray()
+      ).map((doc) => String(doc._id));
+      assert.ok(!grantIds.includes(expiredGrant), 'the expired grant is gone from the collection');
+      assert.ok(grantIds.includes(liveGrant) && grantIds.includes(endlessGrant));
+      assert.equal(await mongoStores.refreshTokens.find(liveToken).then((found) => found?.jti), liveToken);
+      const tokens = mongo.collection<{ _id: string }>('oidc_refresh_tokens');
+      assert.equal(await tokens.countDocuments({ _id: storageIdOf('RefreshToken', expiredToken) }), 0);
+      assert.equal(await tokens.countDocuments({ _id: storageIdOf('RefreshToken', liveToken) }), 1);
+      assert.equal(await markers.countDocuments({ _id: staleMarker }), 0);
+      assert.equal(await markers.countDocuments({ _id: freshMarker }), 1);
+      // A second sweep, as another replica's, finds nothing left to do.
+      assert.deepEqual(await mongoStores.purgeExpired(inTwoMinutes), { grants: 0, refreshTokens: 0, consumptions: 0 });
     });
 
     test('a refresh token is stored under its SHA-256, never as issued', async () => {

@@ -30,7 +30,8 @@ export interface OidcStores {
   grants: GrantStore;
   /** The revocation cascade behind the Tokens gRPC and code replay. */
   revocation: TokenRevocation;
-  ensureIndexes(): Promise<void>;
+  ensureIndexes: MongoModelStores['ensureIndexes'];
+  purgeExpired: MongoModelStores['purgeExpired'];
 }
 
 /** Durable models in MongoDB; clients from dcr-service; everything else short-lived in Redis. */
@@ -144,6 +145,7 @@ export function createOidcStores(options: OidcStoresOptions): OidcStores {
     grants: mongoStores.grants,
     revocation,
     ensureIndexes: () => mongoStores.ensureIndexes(),
+    purgeExpired: (now) => mongoStores.purgeExpired(now),
   };
 }
 

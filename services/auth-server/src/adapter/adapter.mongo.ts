@@ -1,6 +1,6 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { Schema, type Connection, type Model } from 'mongoose';
-import { isDuplicateKeyError } from '@obip/mongo';
+import { ensureExpiryIndex, isDuplicateKeyError } from '@obip/mongo';
 import { guarded } from './adapter.errors';
 import { storageIdOf } from './adapter.keys';
 
@@ -16,7 +16,7 @@ interface ModelDocument {
   payload: AdapterPayload;
   clientId: string | null;
   grantId: string | null;
-  /** Absent: never expires. No TTL index (FerretDB has none): readers check it, a janitor deletes. */
+  /** Absent: never expires. Readers check it; purgeExpired (and a TTL index where the server has them) deletes. */
   expiresAt: Date | null;
   consumedAt: number | null;
   consentId: string | null;
@@ -76,9 +76,21 @@ export interface RefreshTokenStore extends Adapter {
 export interface MongoModelStores {
   grants: GrantStore;
   refreshTokens: RefreshTokenStore;
-  /** Creates the indexes (idempotent); run once at start-up. */
-  ensureIndexes(): Promise<void>;
+  /**
+   * Creates the indexes (idempotent); run once at start-up. Resolves with whether the server
+   * removes expired documents itself (TTL index) or only the purge sweep does (FerretDB).
+   */
+  ensureIndexes(): Promise<{ expiry: 'ttl' | 'plain' }>;
+  /**
+   * Deletes grants and refresh tokens that expired before `now` and refresh-token consumption
+   * markers older than the longest refresh token lifetime; readers already ignore them, this
+   * keeps the collections from growing. Safe on every replica at once.
+   */
+  purgeExpired(now?: Date): Promise<{ grants: number; refreshTokens: number; consumptions: number }>;
 }
+
+/** REFRESH_TOKEN_TTL_SECONDS's upper bound: a consumption marker older than this guards a token long expired. */
+export const LONGEST_REFRESH_TOKEN_SECONDS = 365 * 86_400;
 
 /**
  * Durable engine models in MongoDB: grants (what a customer authorised a client to do, linked to
@@ -201,6 +213,27 @@ export function createMongoModelStores(connection: Connection, options: MongoMod
     ensureIndexes: () =>
       guarded('mongodb', async () => {
         await Promise.all([Grants.syncIndexes(), RefreshTokens.syncIndexes(), Consumptions.syncIndexes()]);
+        const [expiry] = await Promise.all([
+          ensureExpiryIndex(Grants.collection, 'expiresAt'),
+          ensureExpiryIndex(RefreshTokens.collection, 'expiresAt'),
+          ensureExpiryIndex(Consumptions.collection, 'at'),
+        ]);
+        return { expiry };
+      }),
+    purgeExpired: (now = new Date()) =>
+      guarded('mongodb', async () => {
+        const expired = { expiresAt: { $ne: null, $lte: now } };
+        const markersBefore = new Date(now.getTime() - LONGEST_REFRESH_TOKEN_SECONDS * 1000);
+        const [grantsGone, refreshTokensGone, consumptionsGone] = await Promise.all([
+          Grants.deleteMany(expired),
+          RefreshTokens.deleteMany(expired),
+          Consumptions.deleteMany({ at: { $lte: markersBefore } }),
+        ]);
+        return {
+          grants: grantsGone.deletedCount,
+          refreshTokens: refreshTokensGone.deletedCount,
+          consumptions: consumptionsGone.deletedCount,
+        };
       }),
   };
 }
