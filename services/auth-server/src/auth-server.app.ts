@@ -19,7 +19,12 @@ import { createOidcStores, type OidcStores } from './adapter/adapter.factory';
 import { createInteractionsRouter } from './interactions/interactions.http';
 import type { ConsentDirectory } from './interactions/interactions.ports';
 import { errorPage } from './interactions/interactions.views';
-import { watchSigningKeysFile, type SigningKeysWatch } from './keys/keys.reload';
+import {
+  watchCookieKeysFile,
+  watchSigningKeysFile,
+  type KeyFileWatch,
+  type SigningKeysWatch,
+} from './keys/keys.reload';
 import { loadKeyMaterial } from './keys/keys.signing';
 import { createLiveEngine, type LiveEngine } from './live/live.engine';
 import { liveSettingsFromEnvironment, liveSettingsFromPlatform, type LiveSettings } from './live/live.settings';
@@ -196,7 +201,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
 
   const live = createLiveEngine({
     issuer,
-    initial: { live: startup.live, jwks: keys.jwks },
+    initial: { live: startup.live, jwks: keys.jwks, cookieKeys: keys.cookieKeys },
     ...(startup.version === undefined ? {} : { initialVersion: startup.version }),
     logger: logger.child({ component: 'engine' }),
     build(inputs) {
@@ -206,7 +211,6 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
         ...inputs,
         adapter: stores.adapter,
         replayStore,
-        cookieKeys: keys.cookieKeys,
         dpopNonceSecret: keys.dpopNonceSecret,
         mtls: mtls.engineFeature,
         accounts,
@@ -231,6 +235,17 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
           current: () => live.signingKeys(),
           onKeys: (jwks) => live.applySigningKeys(jwks),
           logger: logger.child({ component: 'signing-keys' }),
+        })
+      : undefined;
+
+  const cookieKeysWatch: KeyFileWatch | undefined =
+    settings.COOKIE_KEYS_FILE && settings.SIGNING_KEYS_RELOAD_MS > 0
+      ? watchCookieKeysFile({
+          file: settings.COOKIE_KEYS_FILE,
+          intervalMs: settings.SIGNING_KEYS_RELOAD_MS,
+          current: () => live.cookieKeys(),
+          onKeys: (cookieKeys) => live.applyCookieKeys(cookieKeys),
+          logger: logger.child({ component: 'cookie-keys' }),
         })
       : undefined;
 
@@ -270,6 +285,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     async close() {
       clearInterval(purgeSweep);
       keysWatch?.stop();
+      cookieKeysWatch?.stop();
       await pingSender.idle();
       await subscription?.stop();
       registry.close();

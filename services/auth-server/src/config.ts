@@ -146,6 +146,10 @@ export const settingsShape = {
       .pipe(z.array(z.string().min(32, 'each key must be at least 32 characters')).min(1)),
     'comma-separated keys that sign the session and interaction cookies, newest first (older ones still verify). Unset: a development key kept in DEV_KEYS_DIR, with a warning',
   ),
+  COOKIE_KEYS_FILE: optional(
+    z.string().min(1),
+    'path of a file with the cookie keys (a Kubernetes Secret mount), comma- or line-separated, newest first, re-read every SIGNING_KEYS_RELOAD_MS: rotate by putting a new key first and removing the oldest once its cookies have aged out (SESSION_TTL_SECONDS). Instead of COOKIE_KEYS',
+  ),
   DPOP_NONCE_SECRET: optional(
     z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes, base64url without padding (43 characters)'),
     'secret from which DPoP server nonces are derived (RFC 9449 §8); the same on every replica. Unset: a development secret kept in DEV_KEYS_DIR, with a warning',

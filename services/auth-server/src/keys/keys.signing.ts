@@ -22,6 +22,7 @@ export interface KeyMaterial {
 export interface KeySettings {
   SIGNING_KEYS_FILE?: string;
   COOKIE_KEYS?: string[];
+  COOKIE_KEYS_FILE?: string;
   DPOP_NONCE_SECRET?: string;
   DEV_KEYS_DIR: string;
 }
@@ -121,6 +122,26 @@ async function developmentMaterial(dir: string): Promise<DevelopmentMaterial> {
   return JSON.parse(content) as DevelopmentMaterial;
 }
 
+/** Most cookie keys in force: the signing one and the ones still accepted while cookies age out. */
+const MAX_COOKIE_KEYS = 10;
+
+/**
+ * Cookie keys from a file (COOKIE_KEYS_FILE): separated by commas or line breaks, newest first;
+ * each at least 32 characters.
+ */
+export function parseCookieKeys(text: string, setting: string): string[] {
+  const keys = text
+    .split(/[,\r\n]+/)
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  if (keys.length === 0) throw new KeyConfigurationError(setting, 'holds no key');
+  if (keys.length > MAX_COOKIE_KEYS)
+    throw new KeyConfigurationError(setting, `holds more than ${MAX_COOKIE_KEYS} keys`);
+  if (keys.some((key) => key.length < 32))
+    throw new KeyConfigurationError(setting, 'each key must be at least 32 characters');
+  return keys;
+}
+
 /**
  * The keys and secrets auth-server signs with: from settings when given, otherwise development
  * material from DEV_KEYS_DIR (the caller logs a warning naming each such setting).
@@ -149,6 +170,17 @@ export async function loadKeyMaterial(settings: KeySettings): Promise<KeyMateria
   }
 
   let cookieKeys = settings.COOKIE_KEYS;
+  if (settings.COOKIE_KEYS_FILE) {
+    if (cookieKeys)
+      throw new KeyConfigurationError('COOKIE_KEYS_FILE', 'set COOKIE_KEYS or COOKIE_KEYS_FILE, not both');
+    let text: string;
+    try {
+      text = readFileSync(settings.COOKIE_KEYS_FILE, 'utf8');
+    } catch {
+      throw new KeyConfigurationError('COOKIE_KEYS_FILE', 'cannot be read');
+    }
+    cookieKeys = parseCookieKeys(text, 'COOKIE_KEYS_FILE');
+  }
   if (!cookieKeys) {
     developmentDefaults.push('COOKIE_KEYS');
     cookieKeys = [(await dev()).cookieKey];

@@ -7,10 +7,12 @@ export interface EngineInputs {
   live: LiveSettings;
   /** Private signing JWKS; the first key of each alg signs. */
   jwks: { keys: JWK[] };
+  /** Cookie keys, newest first: the first signs, all verify. */
+  cookieKeys: string[];
 }
 
 /** Why a new engine was built while serving. */
-export type EngineRebuildCause = 'settings' | 'signing_keys';
+export type EngineRebuildCause = 'settings' | 'signing_keys' | 'cookie_keys';
 
 /** The part of a pino logger the live engine writes to. */
 export interface LiveEngineLogger {
@@ -61,13 +63,17 @@ export interface LiveEngine {
   applySettings(next: LiveSettings, version: number): LiveSettingName[];
   /** Swaps in an engine signing with `jwks`. Throws, keeping the current keys, when it cannot be built. */
   applySigningKeys(jwks: { keys: JWK[] }): void;
+  /** The cookie keys in force. */
+  cookieKeys(): string[];
+  /** Swaps in an engine signing cookies with the first of `keys` and verifying with all of them. */
+  applyCookieKeys(keys: string[]): void;
 }
 
 /**
  * Creates the live engine with its first instance.
  *
  * @example
- * const engine = createLiveEngine({ issuer, initial: { live, jwks: keys.jwks }, build: (inputs) => createProvider({ ...fixed, ...inputs }), logger });
+ * const engine = createLiveEngine({ issuer, initial: { live, jwks: keys.jwks, cookieKeys: keys.cookieKeys }, build: (inputs) => createProvider({ ...fixed, ...inputs }), logger });
  * app.use(engineHandler(() => engine.provider(), origins));
  * engine.applySettings(liveSettingsFromPlatform(config.settings), version);
  */
@@ -119,6 +125,12 @@ export function createLiveEngine(options: LiveEngineOptions): LiveEngine {
 
     applySigningKeys(jwks) {
       swap({ ...inputs, jwks }, 'signing_keys', `signing keys ${jwks.keys.map((key) => key.kid).join(', ')}`);
+    },
+
+    cookieKeys: () => inputs.cookieKeys,
+
+    applyCookieKeys(cookieKeys) {
+      swap({ ...inputs, cookieKeys }, 'cookie_keys', `${cookieKeys.length} cookie keys`);
     },
   };
 }

@@ -155,7 +155,7 @@ const metricsByRegistry = new WeakMap<Registry, EngineMetrics>();
  * - `obip_dpop_nonce_challenges_total{endpoint}`: requests answered with `use_dpop_nonce` and a
  *   fresh `DPoP-Nonce` (RFC 9449 §8), which the client then retries.
  * - `obip_engine_rebuilds_total{cause}`: engines swapped in while serving (`settings`,
- *   `signing_keys`).
+ *   `signing_keys`, `cookie_keys`).
  * - `obip_rate_limited_requests_total{endpoint}`: requests refused with 429 (`token`, `par`).
  * - `obip_ciba_pings_total{outcome}`: CIBA pings to clients' notification endpoints that ended,
  *   `delivered`, `refused` (a 3xx/4xx answer or a refused address) or `failed` (retries spent).
@@ -204,7 +204,7 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
   });
   const rebuilds = new Counter({
     name: 'obip_engine_rebuilds_total',
-    help: 'Engines built and swapped in while serving, by cause (settings, signing_keys)',
+    help: 'Engines built and swapped in while serving, by cause (settings, signing_keys, cookie_keys)',
     labelNames: ['cause'] as const,
     registers: [registry],
   });
