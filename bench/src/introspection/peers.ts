@@ -62,6 +62,7 @@ export async function startBenchPeers(gatewaySubjectDn: string): Promise<BenchPe
     startAuthentication: unimplemented,
     listPendingAuthentications: unimplemented,
     decideAuthentication: unimplemented,
+    getVerifiedIdentity: unimplemented,
   });
   const port = await server.listen('127.0.0.1', 0);
   return {

@@ -2,7 +2,8 @@
 // anchors through the admin API, and the platform applies them without a restart — auth-server
 // issues tokens with the new lifetime, and the edge (the nginx twin, written and reloaded by
 // config-api's local sink as it would write the ingress Secret in a cluster) admits TPPs whose
-// transport certificate comes from a newly trusted CA.
+// transport certificate comes from a newly trusted CA. An admin also revokes a TPP's authorised
+// consent through config-api, and its tokens stop working.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
@@ -23,7 +24,13 @@ import {
   type TestSoftware,
 } from '@obip/testing';
 import { DEFAULT_ADMIN_API_RESOURCE } from '@obip/platform-config';
-import { startPlatform, type Platform } from '../platform/platform';
+import {
+  authorizationUrlForIntent,
+  intentApi,
+  loginAndConsent,
+  startPlatform,
+  type Platform,
+} from '../platform/platform';
 
 const NAME = 'config_live';
 const ADMIN_ISSUER = 'https://admin-idp.bank.test';
@@ -32,6 +39,8 @@ let configApi: ServiceProcess;
 let adminIssuer: AdminTokenIssuer;
 let configUrl: string;
 let operators: TestSoftware;
+/** The bank's API gateway: the resource server that introspects tokens. */
+let gateway: oidc.Configuration;
 const configDatabase = testMongoUrl(`${NAME}_config`);
 
 attachServerLogsOnFailure({
@@ -43,11 +52,20 @@ attachServerLogsOnFailure({
 
 before(async () => {
   const configGrpcPort = await freePort();
+  let gatewaySoftware: TestSoftware | undefined;
+  let gatewayClientId = '';
   platform = await startPlatform({
     name: NAME,
     reloadableEdge: true,
     env: { 'auth-server': { CONFIG_GRPC_TARGET: `127.0.0.1:${configGrpcPort}` } },
+    startLate: ['token-introspection'],
+    lateEnv: async (started) => {
+      gatewaySoftware = await started.directory.registerSoftware({ clientName: 'Bank API gateway' });
+      gatewayClientId = (await started.register(gatewaySoftware)).client_id;
+      return { 'token-introspection': { RESOURCE_SERVER_CLIENT_IDS: gatewayClientId } };
+    },
   });
+  gateway = await platform.relyingParty(gatewaySoftware!, gatewayClientId);
   adminIssuer = await startAdminTokenIssuer(ADMIN_ISSUER);
   // The operators' key pair: its public half becomes the bootstrap administrator client.
   operators = await platform.directory.registerSoftware();
@@ -74,6 +92,7 @@ before(async () => {
       }),
       CLIENT_REGISTRY_GRPC_TARGET: platform.grpcAddress('dcr-service'),
       TOKENS_GRPC_TARGET: platform.grpcAddress('auth-server'),
+      CONSENTS_GRPC_TARGET: platform.grpcAddress('consent-service'),
       PUBLICATION_POLL_MS: '200',
       K8S_SYNC: 'local',
       LOCAL_CA_BUNDLE_FILE: platform.twin.clientCaBundleFile,
@@ -247,6 +266,89 @@ describe('config-api changes applied live', () => {
     await assert.rejects(
       oidc.clientCredentialsGrant(operatorsClient, { scope: 'obip:config:read' }),
       (error: unknown) => (error as { error?: string }).error === 'invalid_client',
+    );
+  });
+});
+
+describe('admin revocation through config-api', () => {
+  test("an admin revokes a TPP's authorised consent: its tokens turn inactive at introspection and the refresh token is refused", async () => {
+    const software = await platform.directory.registerSoftware({ roles: ['AISP'] });
+    const { client_id: clientId } = await platform.register(software, { response_types: ['code'] });
+    const tpp = await platform.relyingParty(software, clientId);
+    const { access_token: ccToken } = await oidc.clientCredentialsGrant(tpp, { scope: 'accounts' });
+    const created = await intentApi(
+      platform,
+      software,
+      ccToken,
+      'POST',
+      '/open-banking/v3.1/aisp/account-access-consents',
+      {
+        Data: { Permissions: ['ReadAccountsDetail'], ExpirationDateTime: '2999-01-01T00:00:00+00:00' },
+        Risk: {},
+      },
+    );
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const consentId = created.body!.Data.ConsentId;
+    const { url, verifier, state } = await authorizationUrlForIntent(tpp, software.redirectUris[0]!, consentId);
+    const callback = await loginAndConsent(platform.browser(), url, {
+      username: 'amelia.hart',
+      password: 'Sandbox-Amelia-1',
+    });
+    const tokens = await oidc.authorizationCodeGrant(tpp, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    assert.equal((await oidc.tokenIntrospection(gateway, tokens.access_token)).active, true);
+
+    const adminToken = await adminIssuer.mint({
+      scopes: ['obip:consents:read', 'obip:consents:write', 'obip:audit:read'],
+      clientId: 'bank-admin-console',
+      subject: 'ops@bank.test',
+    });
+    const asAdmin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+    const read = await fetch(`${configUrl}/v1/consents/${consentId}`, { headers: asAdmin });
+    assert.equal(read.status, 200, await read.clone().text());
+    const current = (await read.json()) as { status: string; clientId: string };
+    assert.deepEqual([current.status, current.clientId], ['Authorised', clientId], 'read from consent-service');
+
+    const revoked = await fetch(`${configUrl}/v1/consents/${consentId}/revoke`, {
+      method: 'POST',
+      headers: asAdmin,
+      body: JSON.stringify({ reason: 'fraud reported by the customer' }),
+    });
+    assert.equal(revoked.status, 200, await revoked.clone().text());
+    assert.equal(((await revoked.json()) as { status: string }).status, 'Revoked');
+    const seenByTpp = await intentApi(
+      platform,
+      software,
+      ccToken,
+      'GET',
+      `/open-banking/v3.1/aisp/account-access-consents/${consentId}`,
+    );
+    assert.equal(seenByTpp.body!.Data.Status, 'Revoked', 'the TPP sees it revoked');
+
+    // token-introspection checks consent status, so the access token is inactive at once.
+    await eventually(
+      async () => ((await oidc.tokenIntrospection(gateway, tokens.access_token)).active ? undefined : true),
+      'the access token is inactive at introspection',
+      5_000,
+    );
+    // consent-service's outbox reaches auth-server, which revokes the grant.
+    await eventually(
+      async () =>
+        oidc.refreshTokenGrant(tpp, tokens.refresh_token!).then(
+          () => undefined,
+          (error: unknown) => (error as { error?: string }).error,
+        ),
+      'auth-server refuses the refresh token',
+    ).then((error) => assert.equal(error, 'invalid_grant'));
+
+    const audit = (await (
+      await fetch(`${configUrl}/v1/audit?resource=consent&resourceId=${consentId}`, { headers: asAdmin })
+    ).json()) as { entries: Array<{ action: string; actor: { subject: string; clientId: string } }> };
+    assert.deepEqual(
+      audit.entries.map((entry) => [entry.action, entry.actor.subject, entry.actor.clientId]),
+      [['consent.revoke', 'ops@bank.test', 'bank-admin-console']],
     );
   });
 });

@@ -9,6 +9,8 @@ export const ADMIN_API_SCOPES = [
   'obip:keys:rotate',
   'obip:clients:write',
   'obip:audit:read',
+  'obip:consents:read',
+  'obip:consents:write',
 ] as const;
 export type AdminApiScope = (typeof ADMIN_API_SCOPES)[number];
 

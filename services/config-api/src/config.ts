@@ -64,10 +64,18 @@ export const settingsShape = {
     '127.0.0.1:50051',
     'host:port of auth-server gRPC (tokens.v1.Tokens): suspending a client revokes its tokens',
   ),
-  PEER_DEADLINE_MS: setting.durationMs(3_000, 'deadline of one gRPC call to dcr-service or auth-server', {
-    min: 100,
-    max: 30_000,
-  }),
+  CONSENTS_GRPC_TARGET: setting.string(
+    '127.0.0.1:50053',
+    'host:port of consent-service gRPC (consents.v1.Consents) for /v1/consents: reading a consent and revoking it as an admin',
+  ),
+  PEER_DEADLINE_MS: setting.durationMs(
+    3_000,
+    'deadline of one gRPC call to dcr-service, auth-server or consent-service',
+    {
+      min: 100,
+      max: 30_000,
+    },
+  ),
   PUBLICATION_POLL_MS: setting.durationMs(
     1_000,
     'how often a replica checks for changes other replicas published, for its WatchConfig streams',

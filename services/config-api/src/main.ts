@@ -9,6 +9,10 @@ import { startBootstrapAdminClient } from './clients/clients.bootstrap';
 import { createClientOnboarding, type ClientOnboarding } from './clients/clients.service';
 import { composeConfigApi, type ConfigApiComponents } from './compose';
 import { loadConfig } from './config';
+import { createGrpcConsents } from './consents/consents.grpc';
+import { createConsentsRouter } from './consents/consents.http';
+import { consentsOpenApiPaths } from './consents/consents.openapi';
+import { createConsentAdministration } from './consents/consents.service';
 import { createPlatformSecretsSink } from './kubernetes';
 
 const settings = loadConfig();
@@ -29,6 +33,7 @@ const sink = createPlatformSecretsSink(settings, {
 });
 const registry = createGrpcClientRegistry(settings.CLIENT_REGISTRY_GRPC_TARGET, settings.PEER_DEADLINE_MS);
 const tokens = createGrpcTokenRevoker(settings.TOKENS_GRPC_TARGET, settings.PEER_DEADLINE_MS);
+const consents = createGrpcConsents(settings.CONSENTS_GRPC_TARGET, settings.PEER_DEADLINE_MS);
 
 const components = await composeConfigApi({
   settings,
@@ -43,8 +48,9 @@ const components = await composeConfigApi({
         (built.onboarding = createClientOnboarding({ registry: registry.port, tokens: tokens.port, audit })),
         guard,
       ),
+      createConsentsRouter(createConsentAdministration({ consents: consents.port, audit }), guard),
     ],
-    openApiPaths: clientsOpenApiPaths(),
+    openApiPaths: { ...clientsOpenApiPaths(), ...consentsOpenApiPaths() },
   }),
 });
 built.components = components;
@@ -73,6 +79,7 @@ await runService({
     await sink.stop();
     registry.close();
     tokens.close();
+    consents.close();
   },
   http: components.app,
   grpc: {

@@ -22,6 +22,11 @@ export const settingsShape = {
     'how often consents whose expiry fell due are marked Expired (reads also expire them on the spot)',
     { min: 100, max: 3_600_000 },
   ),
+  CONSENT_IDEMPOTENCY_KEY_TTL_SECONDS: setting.integer(
+    86_400,
+    'how long an x-idempotency-key binds the payment consent it created, in seconds (OBIE Read/Write API: 24 hours); after it the same key creates a new consent. An expired key is replaced when reused and removed by the expiry sweep (CONSENT_EXPIRY_SWEEP_MS)',
+    { min: 60, max: 604_800 },
+  ),
   CONSENT_PAYMENT_CURRENCIES: setting.list(['GBP'], 'ISO 4217 currencies domestic payment consents may use'),
   CONSENT_LINKS_BASE_URL: z
     .string()

@@ -52,6 +52,7 @@ const consents = createConsentService({
   repository,
   accounts: customers,
   authorisationWindowSeconds: settings.CONSENT_AUTHORISATION_WINDOW_SECONDS,
+  idempotencyKeyTtlSeconds: settings.CONSENT_IDEMPOTENCY_KEY_TTL_SECONDS,
   onCascadePending: () => relay.kick(),
 });
 
@@ -116,6 +117,9 @@ grpcServer.addService(consentsV1.ConsentsService, createConsentsGrpcHandlers({ c
 
 const expirySweep = setInterval(() => {
   consents.expireDue().catch((error: unknown) => logger.warn({ err: error }, 'consent expiry sweep failed'));
+  consents
+    .purgeExpiredIdempotencyKeys()
+    .catch((error: unknown) => logger.warn({ err: error }, 'idempotency key purge failed'));
   authentications
     .purgeDue()
     .catch((error: unknown) => logger.warn({ err: error }, 'decoupled authentication purge failed'));

@@ -138,6 +138,7 @@ export function createGrpcConsentDirectory(options: GrpcConsentDirectoryOptions)
             subject: request.customerId,
             accountIds: request.accountIds,
             actor,
+            identityReleaseJson: '',
           })
           .catch(unanswered);
         const consentId = consent?.consentId ?? intent.consentId;
@@ -154,6 +155,7 @@ export function createGrpcConsentDirectory(options: GrpcConsentDirectoryOptions)
           accountIds: request.accountIds,
           authorizationDetailsJson: details.length > 0 ? JSON.stringify(details) : '',
           actor,
+          identityReleaseJson: '',
         })
         .catch(unanswered);
       if (!consent?.consentId) throw new DependencyUnavailableError('consent-service returned no consent');

@@ -8,7 +8,7 @@ import type { AuditTrail } from './audit.service';
 
 const auditQuerySchema = z
   .object({
-    resource: z.enum(['settings', 'directory', 'trust-anchor', 'key', 'client']).optional(),
+    resource: z.enum(['settings', 'directory', 'trust-anchor', 'key', 'client', 'consent']).optional(),
     resourceId: z.string().min(1).max(200).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z.string().max(200).optional(),

@@ -106,7 +106,7 @@ describe('the bootstrap administrator client', () => {
     const metadata = JSON.parse(client.metadataJson) as Record<string, unknown>;
     assert.equal(
       metadata.scope,
-      'obip:config:read obip:config:write obip:keys:rotate obip:clients:write obip:audit:read',
+      'obip:config:read obip:config:write obip:keys:rotate obip:clients:write obip:audit:read obip:consents:read obip:consents:write',
     );
     assert.deepEqual(metadata.grant_types, ['client_credentials']);
     assert.deepEqual(metadata.jwks, METADATA.jwks);

@@ -55,7 +55,9 @@ const guarded = {
   '401': problemResponse('No access token, or one that is invalid, expired or from an untrusted issuer', challenge),
   '403': problemResponse('The token lacks the scope this operation needs (insufficient_scope)', challenge),
   '500': problemResponse('Unexpected error'),
-  '503': problemResponse('A dependency (MongoDB, a token issuer JWKS, dcr-service) is not answering; retry'),
+  '503': problemResponse(
+    'A dependency (MongoDB, a token issuer JWKS, dcr-service, consent-service) is not answering; retry',
+  ),
 };
 
 const ifMatch = {
@@ -164,7 +166,7 @@ export function configApiOpenApi(extraPaths: Record<string, object> = {}) {
       title: 'obip config-api',
       version: '1',
       description:
-        'Admin API of the platform: settings, trusted directories, trust anchors, signing keys, manual client onboarding and the audit trail. Internal host only. Bearer JWT access tokens (RFC 9068) from a trusted issuer, with obip:* scopes.',
+        'Admin API of the platform: settings, trusted directories, trust anchors, signing keys, manual client onboarding, consent revocation and the audit trail. Internal host only. Bearer JWT access tokens (RFC 9068) from a trusted issuer, with obip:* scopes.',
     },
     security: [{ bearer: [] }],
     components: {
@@ -345,7 +347,7 @@ export function configApiOpenApi(extraPaths: Record<string, object> = {}) {
             {
               name: 'resource',
               in: 'query',
-              schema: { type: 'string', enum: ['settings', 'directory', 'trust-anchor', 'key', 'client'] },
+              schema: { type: 'string', enum: ['settings', 'directory', 'trust-anchor', 'key', 'client', 'consent'] },
             },
             { name: 'resourceId', in: 'query', schema: string },
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200 } },

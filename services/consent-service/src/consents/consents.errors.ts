@@ -9,6 +9,7 @@ export const CONSENT_ERROR_CODES = {
   alreadyConsumed: 'consent_already_consumed',
   subjectMismatch: 'consent_subject_mismatch',
   invalidAccounts: 'invalid_account_selection',
+  invalidIdentityRelease: 'invalid_identity_release',
   invalidRequest: 'invalid_request',
 } as const;
 

@@ -64,6 +64,7 @@ describe('consents.v1.Consents over a real gRPC connection', () => {
       subject: AMELIA,
       accountIds: ['acc-22289-current'],
       actor: 'auth-server',
+      identityReleaseJson: '',
     });
     assert.equal(authorised.consent?.status, ConsentStatus.CONSENT_STATUS_AUTHORISED);
     assert.equal(authorised.consent?.subject, AMELIA);
@@ -111,6 +112,7 @@ describe('consents.v1.Consents over a real gRPC connection', () => {
       subject: AMELIA,
       accountIds: ['acc-22289-current'],
       actor: 'a',
+      identityReleaseJson: '',
     });
     const consumed = await client.call('consumeConsent', { consentId: consent.id, actor: 'auth-server' });
     assert.equal(consumed.consent?.status, ConsentStatus.CONSENT_STATUS_CONSUMED);
@@ -127,6 +129,7 @@ describe('consents.v1.Consents over a real gRPC connection', () => {
         subject: AMELIA,
         accountIds: ['acc-31754-current'],
         actor: 'a',
+        identityReleaseJson: '',
       }),
     );
     assert.equal(error.kind, 'bad_request');
@@ -213,6 +216,7 @@ describe('consents.v1.Consents over a real gRPC connection', () => {
       accountIds: ['acc-22289-current'],
       authorizationDetailsJson: JSON.stringify(PAYMENT_DETAILS),
       actor: 'auth-server',
+      identityReleaseJson: '',
       ...overrides,
     });
 
@@ -294,5 +298,197 @@ describe('consents.v1.Consents over a real gRPC connection', () => {
         assert.equal(error.kind, 'bad_request');
       });
     }
+  });
+
+  describe('verified identity (OIDC4IDA verified_claims)', () => {
+    const RAHUL = 'cust-0b81d4a2-rahul';
+    const GRACE = 'cust-5c2e6f90-grace';
+    const RELEASE = [{ trust_framework: 'uk_tfida', claims: ['given_name', 'family_name', 'birthdate'] }];
+
+    test('GetVerifiedIdentity returns everything the bank verified about the customer, as verified_claims', async () => {
+      const { verifiedClaimsJson } = await client.call('getVerifiedIdentity', { subject: AMELIA });
+      const verified = JSON.parse(verifiedClaimsJson);
+      assert.equal(verified.length, 1);
+      const [{ verification, claims }] = verified;
+      assert.equal(verification.trust_framework, 'uk_tfida');
+      assert.equal(verification.assurance_level, 'medium');
+      assert.equal(verification.time, '2025-06-03T09:41:00Z');
+      assert.equal(verification.evidence[0].type, 'document');
+      assert.equal(verification.evidence[0].document_details.type, 'passport');
+      assert.deepEqual(Object.keys(claims).sort(), [
+        'address',
+        'birthdate',
+        'family_name',
+        'given_name',
+        'nationalities',
+        'place_of_birth',
+      ]);
+      assert.deepEqual(verified, await fixture.customers.verifiedIdentity(AMELIA), 'the directory’s data, unfiltered');
+
+      const rahul = JSON.parse((await client.call('getVerifiedIdentity', { subject: RAHUL })).verifiedClaimsJson);
+      assert.deepEqual(
+        rahul.map((element: { verification: { trust_framework: string } }) => element.verification.trust_framework),
+        ['uk_tfida', 'eidas'],
+      );
+    });
+
+    test('GetVerifiedIdentity of a customer with nothing verified is an empty array', async () => {
+      assert.deepEqual(await client.call('getVerifiedIdentity', { subject: GRACE }), { verifiedClaimsJson: '[]' });
+    });
+
+    test('GetVerifiedIdentity of an unknown subject is NOT_FOUND customer_not_found; without one INVALID_ARGUMENT', async () => {
+      for (const subject of ['cust-unknown', 'amelia.hart', 'x'.repeat(300)]) {
+        const unknown = await failure(client.call('getVerifiedIdentity', { subject }));
+        assert.equal(unknown.kind, 'not_found', subject);
+        assert.equal(unknown.code, 'customer_not_found');
+      }
+      const empty = await failure(client.call('getVerifiedIdentity', { subject: '' }));
+      assert.equal(empty.kind, 'bad_request');
+    });
+
+    test('AuthorizeConsent records the identity release on the consent and names it in the history entry', async () => {
+      const created = await newAccessConsent();
+      const { consent } = await client.call('authorizeConsent', {
+        consentId: created.id,
+        subject: AMELIA,
+        accountIds: ['acc-22289-current'],
+        actor: 'auth-server',
+        identityReleaseJson: JSON.stringify(RELEASE),
+      });
+      assert.deepEqual(JSON.parse(consent!.identityReleaseJson), RELEASE);
+      assert.deepEqual((await client.call('getConsent', { consentId: created.id })).consent, consent);
+      const listed = await client.call('listConsents', { subject: AMELIA, pageSize: 100, pageToken: '', status: 0 });
+      assert.deepEqual(
+        JSON.parse(listed.consents.find((item) => item.consentId === created.id)!.identityReleaseJson),
+        RELEASE,
+      );
+      const stored = await fixture.consents.get(created.id);
+      assert.deepEqual(stored.identityRelease, [
+        { trustFramework: 'uk_tfida', claims: ['given_name', 'family_name', 'birthdate'] },
+      ]);
+      const entry = stored.history.at(-1)!;
+      assert.deepEqual([entry.from, entry.to, entry.actor], ['AwaitingAuthorisation', 'Authorised', 'auth-server']);
+      assert.equal(
+        entry.reason,
+        'approved by the customer; verified identity released: given_name, family_name, birthdate (uk_tfida)',
+      );
+    });
+
+    test('a consent authorised without an identity release says nothing was released', async () => {
+      const created = await newAccessConsent();
+      const { consent } = await client.call('authorizeConsent', {
+        consentId: created.id,
+        subject: AMELIA,
+        accountIds: ['acc-22289-current'],
+        actor: 'auth-server',
+        identityReleaseJson: '',
+      });
+      assert.equal(consent?.identityReleaseJson, '');
+      assert.equal((await fixture.consents.get(created.id)).history.at(-1)?.reason, 'approved by the customer');
+    });
+
+    test('CreateGenericConsent records the identity release of every verification released', async () => {
+      const release = [
+        { trust_framework: 'uk_tfida', claims: ['address'] },
+        { trust_framework: 'eidas', claims: ['given_name', 'nationalities'] },
+      ];
+      const { consent, historyEntry } = await client.call('createGenericConsent', {
+        clientId: 'tpp-grpc-identity',
+        subject: RAHUL,
+        scope: 'openid',
+        accountIds: [],
+        authorizationDetailsJson: '',
+        actor: 'auth-server',
+        identityReleaseJson: JSON.stringify(release),
+      });
+      assert.deepEqual(JSON.parse(consent!.identityReleaseJson), release);
+      assert.equal(
+        historyEntry?.reason,
+        'approved by the customer; verified identity released: address (uk_tfida); given_name, nationalities (eidas)',
+      );
+      assert.deepEqual((await client.call('getConsent', { consentId: consent!.consentId })).consent, consent);
+      assert.deepEqual((await fixture.consents.get(consent!.consentId)).history.at(-1)?.reason, historyEntry?.reason);
+    });
+
+    const claims32 = Array.from({ length: 32 }, (_, index) => `claim_${index}`);
+    const malformed: Array<[string, string]> = [
+      ['is not JSON', '[{'],
+      ['is not an array', JSON.stringify(RELEASE[0])],
+      ['has more than 8 entries', JSON.stringify(Array.from({ length: 9 }, () => RELEASE[0]))],
+      ['has an entry that is not an object', '["given_name"]'],
+      ['has an empty trust_framework', JSON.stringify([{ trust_framework: '', claims: ['given_name'] }])],
+      [
+        'has a trust_framework of 65 characters',
+        JSON.stringify([{ trust_framework: 'x'.repeat(65), claims: ['given_name'] }]),
+      ],
+      ['has a trust_framework that is not a string', JSON.stringify([{ trust_framework: 7, claims: ['given_name'] }])],
+      ['has no claims', JSON.stringify([{ trust_framework: 'uk_tfida', claims: [] }])],
+      [
+        'has claim values instead of names',
+        JSON.stringify([{ trust_framework: 'uk_tfida', claims: { given_name: 'Amelia' } }]),
+      ],
+      ['has more than 32 claims', JSON.stringify([{ trust_framework: 'uk_tfida', claims: [...claims32, 'one_more'] }])],
+      ['names a claim twice', JSON.stringify([{ trust_framework: 'uk_tfida', claims: ['given_name', 'given_name'] }])],
+      ['has a claim name that is not one', JSON.stringify([{ trust_framework: 'uk_tfida', claims: ['Given Name'] }])],
+      ['names a nested member', JSON.stringify([{ trust_framework: 'uk_tfida', claims: ['address.locality'] }])],
+      [
+        'carries a value beside the names',
+        JSON.stringify([{ trust_framework: 'uk_tfida', claims: ['given_name'], values: { given_name: 'Amelia' } }]),
+      ],
+      ['is longer than 20 000 characters', `[${' '.repeat(20_000)}]`],
+    ];
+    for (const [why, identityReleaseJson] of malformed) {
+      test(`an identity release that ${why} is INVALID_ARGUMENT invalid_identity_release and stores nothing`, async () => {
+        const created = await newAccessConsent();
+        const refused = await failure(
+          client.call('authorizeConsent', {
+            consentId: created.id,
+            subject: AMELIA,
+            accountIds: ['acc-22289-current'],
+            actor: 'auth-server',
+            identityReleaseJson,
+          }),
+        );
+        assert.equal(refused.kind, 'bad_request');
+        assert.equal(refused.code, 'invalid_identity_release');
+        const unchanged = await fixture.consents.get(created.id);
+        assert.equal(unchanged.status, 'AwaitingAuthorisation');
+        assert.deepEqual(unchanged.identityRelease, []);
+        assert.equal(unchanged.history.length, 1);
+
+        const clientId = `tpp-grpc-identity-refused-${malformed.findIndex(([name]) => name === why)}`;
+        const generic = await failure(
+          client.call('createGenericConsent', {
+            clientId,
+            subject: AMELIA,
+            scope: 'openid',
+            accountIds: [],
+            authorizationDetailsJson: '',
+            actor: 'auth-server',
+            identityReleaseJson,
+          }),
+        );
+        assert.equal(generic.kind, 'bad_request');
+        assert.equal(generic.code, 'invalid_identity_release');
+        const listed = await client.call('listConsents', { clientId, pageSize: 0, pageToken: '', status: 0 });
+        assert.deepEqual(listed.consents, []);
+      });
+    }
+
+    test('the largest identity release allowed is accepted: 8 entries of 32 claims, every name at its longest', async () => {
+      const largest = Array.from({ length: 8 }, (_, index) => ({
+        trust_framework: `${'f'.repeat(63)}${index}`,
+        claims: claims32.map((name) => `${name}_`.padEnd(64, 'x')),
+      }));
+      const created = await newAccessConsent();
+      const { consent } = await client.call('authorizeConsent', {
+        consentId: created.id,
+        subject: AMELIA,
+        accountIds: ['acc-22289-current'],
+        actor: 'auth-server',
+        identityReleaseJson: JSON.stringify(largest),
+      });
+      assert.deepEqual(JSON.parse(consent!.identityReleaseJson), largest);
+    });
   });
 });

@@ -8,6 +8,8 @@ import type { ServiceHandlers } from '@obip/grpc';
 import { createCibaGrpcHandlers } from '../ciba/ciba.grpc';
 import type { DecoupledAuthenticationService } from '../ciba/ciba.service';
 import type { CustomerDirectory } from '../customers/customers.directory';
+import { UnknownCustomerError } from '../customers/customers.errors';
+import { CONSENT_ERROR_CODES } from './consents.errors';
 import type { Consent, ConsentHistoryEntry, ConsentKind, ConsentStatus } from './consents.model';
 import type { ConsentService } from './consents.service';
 
@@ -53,6 +55,15 @@ export function toProtoConsent(consent: Consent): consentsV1.Consent {
     createdAt: seconds(consent.createdAt),
     updatedAt: seconds(consent.statusUpdatedAt),
     expiresAt: seconds(consent.expiresAt),
+    identityReleaseJson:
+      consent.identityRelease.length === 0
+        ? ''
+        : JSON.stringify(
+            consent.identityRelease.map((release) => ({
+              trust_framework: release.trustFramework,
+              claims: release.claims,
+            })),
+          ),
   };
 }
 
@@ -89,6 +100,33 @@ function parseAuthorizationDetails(json: string): unknown[] {
   return parsed;
 }
 
+/**
+ * Longest identity_release_json accepted: 8 entries of a 64-character framework and 32 names of
+ * 64 characters fit in about 18 000, so anything longer is not a release.
+ */
+const IDENTITY_RELEASE_JSON_CHARS = 20_000;
+
+/**
+ * The identity_release_json of an AuthorizeConsent or CreateGenericConsent request: empty means
+ * nothing released. Its entries are checked by the service (consents.rules checkIdentityRelease).
+ */
+function parseIdentityRelease(json: string): unknown[] {
+  if (json === '') return [];
+  const refuse = (description: string) =>
+    new BadRequestError(`identity_release_json ${description}`, { code: CONSENT_ERROR_CODES.invalidIdentityRelease });
+  if (json.length > IDENTITY_RELEASE_JSON_CHARS) {
+    throw refuse(`is longer than ${IDENTITY_RELEASE_JSON_CHARS} characters`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw refuse('is not JSON');
+  }
+  if (!Array.isArray(parsed)) throw refuse('must be a JSON array');
+  return parsed;
+}
+
 function required(value: string, field: string): string {
   if (!value) throw new BadRequestError(`${field} is required`);
   return value;
@@ -116,6 +154,7 @@ export function createConsentsGrpcHandlers(dependencies: {
         subject: required(request.subject, 'subject'),
         accountIds: request.accountIds,
         actor: request.actor,
+        identityRelease: parseIdentityRelease(request.identityReleaseJson),
       });
       return { consent: toProtoConsent(consent) };
     },
@@ -194,6 +233,7 @@ export function createConsentsGrpcHandlers(dependencies: {
         accountIds: request.accountIds,
         authorizationDetails: parseAuthorizationDetails(request.authorizationDetailsJson),
         actor: request.actor,
+        identityRelease: parseIdentityRelease(request.identityReleaseJson),
       });
       const [entry] = consent.history;
       if (!entry) throw new Error('a created consent has no history entry');
@@ -212,6 +252,16 @@ export function createConsentsGrpcHandlers(dependencies: {
           identification: account.identification,
         })),
       };
+    },
+    async getVerifiedIdentity(request) {
+      const subject = required(request.subject, 'subject');
+      // Bounded like every input; no subject is this long, so it names no customer.
+      if (subject.length > 256) throw new UnknownCustomerError();
+      const verified = await customers.verifiedIdentity(subject);
+      if (verified === undefined) throw new UnknownCustomerError();
+      // Everything the bank holds: auth-server filters it against the client's request and the
+      // customer's approval before anything leaves the platform (consents.v1).
+      return { verifiedClaimsJson: JSON.stringify(verified) };
     },
   };
 }

@@ -46,6 +46,18 @@ export interface TokenCascade {
   deliveredAt: Date | null;
 }
 
+/**
+ * Verified identity data the customer agreed to release to the client (issue 13, OpenID Connect
+ * for Identity Assurance 1.0): the names of the claims released from one verification, never
+ * their values. The values stay in the bank's customer directory.
+ */
+export interface IdentityRelease {
+  /** The trust framework of the verification released from, e.g. `uk_tfida`. */
+  trustFramework: string;
+  /** Names of the claims released from it, e.g. `given_name`. */
+  claims: string[];
+}
+
 export interface Consent {
   id: string;
   kind: ConsentKind;
@@ -57,6 +69,8 @@ export interface Consent {
   permissions: string[];
   /** Accounts the customer selected when authorising. */
   accountIds: string[];
+  /** Verified identity data released when the customer authorised it; empty when none. */
+  identityRelease: IdentityRelease[];
   /** OAuth scopes a generic consent was created from; empty otherwise. */
   scopes: string[];
   /**
@@ -79,4 +93,7 @@ export interface Consent {
 }
 
 /** A consent about to be stored: everything the store does not decide itself. */
-export type NewConsent = Omit<Consent, 'history' | 'revision' | 'cascade' | 'statusUpdatedAt' | 'status' | 'subject'>;
+export type NewConsent = Omit<
+  Consent,
+  'history' | 'revision' | 'cascade' | 'statusUpdatedAt' | 'status' | 'subject' | 'identityRelease'
+>;

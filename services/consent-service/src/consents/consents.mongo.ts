@@ -6,6 +6,7 @@ import type {
   ConsentHistoryEntry,
   ConsentKind,
   ConsentStatus,
+  IdentityRelease,
   NewConsent,
   TokenCascade,
 } from './consents.model';
@@ -26,6 +27,8 @@ export interface ConsentDocument {
   subject: string | null;
   permissions: string[];
   accountIds: string[];
+  /** Absent on consents stored before identity release existed: read as none. */
+  identityRelease?: IdentityRelease[];
   scopes: string[];
   request: Record<string, unknown>;
   risk: Record<string, unknown>;
@@ -47,6 +50,14 @@ const historySchema = new Schema<ConsentHistoryEntry>(
     at: { type: Date, required: true },
     actor: { type: String, required: true },
     reason: { type: String, default: '' },
+  },
+  { _id: false },
+);
+
+const identityReleaseSchema = new Schema<IdentityRelease>(
+  {
+    trustFramework: { type: String, required: true },
+    claims: { type: [String], default: [] },
   },
   { _id: false },
 );
@@ -73,6 +84,7 @@ const consentSchema = new Schema<ConsentDocument>(
     subject: { type: String, default: null },
     permissions: { type: [String], default: [] },
     accountIds: { type: [String], default: [] },
+    identityRelease: { type: [identityReleaseSchema], default: [] },
     scopes: { type: [String], default: [] },
     request: { type: Schema.Types.Mixed, required: true },
     risk: { type: Schema.Types.Mixed, required: true },
@@ -132,6 +144,8 @@ const idempotencySchema = new Schema<IdempotencyDocument>(
   },
   { collection: 'idempotency_keys', versionKey: false },
 );
+// The purge sweep removes keys by age (FerretDB has no TTL indexes, ARCHITECTURE: Data and state).
+idempotencySchema.index({ createdAt: 1 });
 
 /** The consents model of a connection, registered once (the revocation outbox shares it). */
 export function consentModelOf(connection: Connection): Model<ConsentDocument> {
@@ -154,6 +168,10 @@ export function toConsent(document: ConsentDocument): Consent {
     subject: document.subject ?? undefined,
     permissions: [...document.permissions],
     accountIds: [...document.accountIds],
+    identityRelease: (document.identityRelease ?? []).map((release) => ({
+      trustFramework: release.trustFramework,
+      claims: [...release.claims],
+    })),
     scopes: [...document.scopes],
     request: document.request,
     risk: document.risk,
@@ -219,6 +237,7 @@ export async function createMongoConsentRepository(connection: Connection): Prom
         subject: authorised?.subject ?? null,
         permissions: consent.permissions,
         accountIds: consent.accountIds,
+        identityRelease: authorised?.identityRelease ?? [],
         scopes: consent.scopes,
         request: consent.request,
         risk: consent.risk,
@@ -258,6 +277,7 @@ export async function createMongoConsentRepository(connection: Connection): Prom
       };
       if (change.subject !== undefined) set.subject = change.subject;
       if (change.accountIds !== undefined) set.accountIds = change.accountIds;
+      if (change.identityRelease !== undefined) set.identityRelease = change.identityRelease;
       if (change.cascade !== undefined) set.cascade = change.cascade;
       const updated = await guard(() =>
         Consents.findOneAndUpdate(
@@ -309,7 +329,7 @@ export async function createMongoConsentRepository(connection: Connection): Prom
     },
 
     async reserveIdempotencyKey(record: IdempotencyRecord) {
-      const _id = createHash('sha256').update(`${record.clientId}\n${record.key}`).digest('base64url');
+      const _id = idempotencyIdOf(record);
       try {
         await IdempotencyKeys.create({ _id, ...record });
         return { reserved: true as const };
@@ -329,5 +349,29 @@ export async function createMongoConsentRepository(connection: Connection): Prom
         },
       };
     },
+
+    async replaceIdempotencyKey(expired: IdempotencyRecord, successor: IdempotencyRecord) {
+      // Conditional on the consent id of the holder it replaces: ids are never reused, so a
+      // holder that changed since it was read no longer matches.
+      const { matchedCount } = await guard(() =>
+        IdempotencyKeys.updateOne(
+          { _id: idempotencyIdOf(expired), consentId: expired.consentId },
+          {
+            $set: { bodyHash: successor.bodyHash, consentId: successor.consentId, createdAt: successor.createdAt },
+          },
+        ).exec(),
+      );
+      return matchedCount === 1;
+    },
+
+    async purgeIdempotencyKeys(cutoff) {
+      const { deletedCount } = await guard(() => IdempotencyKeys.deleteMany({ createdAt: { $lte: cutoff } }).exec());
+      return deletedCount;
+    },
   };
+}
+
+/** The primary key of a client's idempotency key. */
+function idempotencyIdOf(record: { clientId: string; key: string }): string {
+  return createHash('sha256').update(`${record.clientId}\n${record.key}`).digest('base64url');
 }

@@ -72,13 +72,14 @@ export function describeConsentRepositoryContract(
           createdAt,
         }),
         undefined,
-        { subject, entry },
+        { subject, entry, identityRelease: [{ trustFramework: 'uk_tfida', claims: ['given_name', 'birthdate'] }] },
       );
       const found = await repository.findById(stored.id);
       assert.ok(found);
       assert.equal(found.status, 'Authorised');
       assert.equal(found.subject, subject);
       assert.deepEqual(found.accountIds, ['acc-1']);
+      assert.deepEqual(found.identityRelease, [{ trustFramework: 'uk_tfida', claims: ['given_name', 'birthdate'] }]);
       assert.deepEqual(found.scopes, ['openid', 'accounts']);
       assert.deepEqual(found.statusUpdatedAt, createdAt);
       assert.equal(found.revision, 0);
@@ -112,11 +113,13 @@ export function describeConsentRepositoryContract(
         expiryDueAt: undefined,
         subject: 'cust-1',
         accountIds: ['acc-1'],
+        identityRelease: [{ trustFramework: 'eidas', claims: ['family_name'] }],
       });
       assert.ok(updated);
       assert.equal(updated.status, 'Authorised');
       assert.equal(updated.subject, 'cust-1');
       assert.deepEqual(updated.accountIds, ['acc-1']);
+      assert.deepEqual(updated.identityRelease, [{ trustFramework: 'eidas', claims: ['family_name'] }]);
       assert.deepEqual(updated.statusUpdatedAt, at);
       assert.equal(updated.revision, 1);
       assert.deepEqual(updated.history.at(-1), {
@@ -231,6 +234,58 @@ export function describeConsentRepositoryContract(
         existing: record,
       });
       assert.deepEqual(await repository.reserveIdempotencyKey({ ...record, clientId: 'client-b' }), { reserved: true });
+    });
+
+    test('hands an idempotency key on only from the holder it names', async () => {
+      const key = `key-${randomUUID()}`.slice(0, 40);
+      const expired = {
+        clientId: 'client-a',
+        key,
+        bodyHash: 'h1',
+        consentId: `pdc-${randomUUID()}`,
+        createdAt: new Date('2026-03-01T10:00:00Z'),
+      };
+      await repository.reserveIdempotencyKey(expired);
+      const successor = {
+        ...expired,
+        bodyHash: 'h2',
+        consentId: `pdc-${randomUUID()}`,
+        createdAt: new Date('2026-03-02T10:00:01Z'),
+      };
+      assert.equal(await repository.replaceIdempotencyKey(expired, successor), true);
+      assert.equal(
+        await repository.replaceIdempotencyKey(expired, { ...successor, consentId: `pdc-${randomUUID()}` }),
+        false,
+        'a holder that has been replaced no longer matches',
+      );
+      assert.deepEqual(await repository.reserveIdempotencyKey({ ...expired, consentId: 'pdc-x' }), {
+        reserved: false,
+        existing: successor,
+      });
+      const unknown = { ...expired, key: `key-${randomUUID()}`.slice(0, 40) };
+      assert.equal(await repository.replaceIdempotencyKey(unknown, successor), false, 'nothing to replace');
+      assert.deepEqual(await repository.reserveIdempotencyKey(unknown), { reserved: true }, 'and nothing created');
+    });
+
+    test('removes the idempotency keys reserved at or before a cutoff', async () => {
+      const record = (key: string, createdAt: string) => ({
+        clientId: 'client-purge',
+        key,
+        bodyHash: 'h',
+        consentId: `pdc-${randomUUID()}`,
+        createdAt: new Date(createdAt),
+      });
+      const old = record(`old-${randomUUID()}`.slice(0, 40), '2020-01-01T00:00:00Z');
+      const atCutoff = record(`cut-${randomUUID()}`.slice(0, 40), '2020-06-01T00:00:00Z');
+      const recent = record(`new-${randomUUID()}`.slice(0, 40), '2999-01-01T00:00:00Z');
+      for (const reservation of [old, atCutoff, recent]) await repository.reserveIdempotencyKey(reservation);
+      assert.ok((await repository.purgeIdempotencyKeys(new Date('2020-06-01T00:00:00Z'))) >= 2);
+      assert.deepEqual(await repository.reserveIdempotencyKey(old), { reserved: true }, 'removed');
+      assert.deepEqual(await repository.reserveIdempotencyKey(atCutoff), { reserved: true }, 'removed');
+      assert.deepEqual(await repository.reserveIdempotencyKey({ ...recent, consentId: 'pdc-y' }), {
+        reserved: false,
+        existing: recent,
+      });
     });
   });
 }

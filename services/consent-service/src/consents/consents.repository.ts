@@ -3,7 +3,14 @@
  * adapter (`consents.mongo.ts`) implements it and passes the contract suite
  * (`consents.repository.contract.ts`) against the real server.
  */
-import type { Consent, ConsentHistoryEntry, ConsentStatus, NewConsent, TokenCascade } from './consents.model';
+import type {
+  Consent,
+  ConsentHistoryEntry,
+  ConsentStatus,
+  IdentityRelease,
+  NewConsent,
+  TokenCascade,
+} from './consents.model';
 
 /** One transition as a single conditional update: applied only while the status is still `from`. */
 export interface ConsentTransition {
@@ -16,6 +23,7 @@ export interface ConsentTransition {
   /** Set by an authorisation. */
   subject?: string;
   accountIds?: string[];
+  identityRelease?: IdentityRelease[];
   /** The token-revocation outbox entry written with the transition. */
   cascade?: TokenCascade;
 }
@@ -27,6 +35,8 @@ export interface ConsentTransition {
 export interface AuthorisedAtCreation {
   /** The customer who approved it. */
   subject: string;
+  /** Verified identity data the customer released with the approval; empty when none. */
+  identityRelease: IdentityRelease[];
   /** Its only history entry: null → Authorised, with who, when and why. */
   entry: ConsentHistoryEntry & { from: null; to: 'Authorised' };
 }
@@ -74,9 +84,17 @@ export interface ConsentRepository {
   claimConsumption(consentId: string, actor: string, at: Date): Promise<boolean>;
   /**
    * Reserves `record.key` for `record.clientId`: `reserved` when it was free, otherwise the
-   * record that holds it.
+   * record that holds it (however old: whether it still binds the key is the service's rule).
    */
   reserveIdempotencyKey(
     record: IdempotencyRecord,
   ): Promise<{ reserved: true } | { reserved: false; existing: IdempotencyRecord }>;
+  /**
+   * Hands a key from `expired` to `successor` (same client and key) in one single-document
+   * conditional update, applied only while `expired` still holds it: true when this call
+   * replaced it, false when another caller replaced or removed it first.
+   */
+  replaceIdempotencyKey(expired: IdempotencyRecord, successor: IdempotencyRecord): Promise<boolean>;
+  /** Removes the idempotency keys reserved at or before `cutoff`; how many. */
+  purgeIdempotencyKeys(cutoff: Date): Promise<number>;
 }

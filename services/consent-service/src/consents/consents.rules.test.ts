@@ -4,13 +4,17 @@ import type { DomainError } from '@obip/errors';
 import type { ConsentKind, ConsentStatus } from './consents.model';
 import {
   TRANSITIONS,
+  approvalReason,
   authorisationDeadlineOf,
   checkAccountSelection,
   checkGenericGrant,
+  checkIdentityRelease,
   decideTransition,
   MAX_AUTHORIZATION_DETAILS,
   expiryDueAt,
+  idempotencyKeyCutoff,
   isExpiryDue,
+  isIdempotencyKeyExpired,
   type TransitionName,
 } from './consents.rules';
 
@@ -179,5 +183,65 @@ describe('the grant of a generic consent (RFC 9396)', () => {
   test(`refuses more than ${MAX_AUTHORIZATION_DETAILS} authorization_details`, () => {
     const many = Array.from({ length: MAX_AUTHORIZATION_DETAILS + 1 }, () => ({ type: 'x' }));
     assert.throws(() => checkGenericGrant([], many), refusedWith('invalid_request', 'bad_request'));
+  });
+});
+
+describe('the window of an x-idempotency-key (OBIE Read/Write API: 24 hours)', () => {
+  const reservedAt = new Date('2026-03-01T10:00:00.000Z');
+  const day = 86_400;
+
+  test('binds its consent until the window has passed', () => {
+    assert.equal(isIdempotencyKeyExpired({ createdAt: reservedAt }, new Date('2026-03-02T09:59:59.999Z'), day), false);
+  });
+
+  test('frees the key once the window has passed, to the millisecond', () => {
+    assert.equal(isIdempotencyKeyExpired({ createdAt: reservedAt }, new Date('2026-03-02T10:00:00.000Z'), day), true);
+    assert.deepEqual(idempotencyKeyCutoff(new Date('2026-03-02T10:00:00.000Z'), day), reservedAt);
+  });
+
+  test('follows the configured window', () => {
+    assert.equal(isIdempotencyKeyExpired({ createdAt: reservedAt }, new Date('2026-03-01T10:01:00.000Z'), 60), true);
+    assert.equal(isIdempotencyKeyExpired({ createdAt: reservedAt }, new Date('2026-03-01T10:00:59.000Z'), 60), false);
+  });
+});
+
+describe('identity release (OIDC4IDA claims the customer agreed to share)', () => {
+  test('reads the caller’s entries into this service’s terms, in order, names only', () => {
+    assert.deepEqual(
+      checkIdentityRelease([
+        { trust_framework: 'uk_tfida', claims: ['given_name', 'address'] },
+        { trust_framework: 'uk_tfida', claims: ['birthdate'] },
+      ]),
+      [
+        { trustFramework: 'uk_tfida', claims: ['given_name', 'address'] },
+        { trustFramework: 'uk_tfida', claims: ['birthdate'] },
+      ],
+      'two verifications under one framework are two entries',
+    );
+    assert.deepEqual(checkIdentityRelease([]), []);
+  });
+
+  test('refuses a malformed release with invalid_identity_release', () => {
+    for (const entries of [
+      [null],
+      [{ trust_framework: 'uk_tfida' }],
+      [{ claims: ['given_name'] }],
+      [{ trust_framework: 'uk_tfida', claims: ['given_name', 7] }],
+      [{ trust_framework: 'uk_tfida', claims: ['_given_name'] }],
+      [{ trust_framework: 'uk_tfida', claims: [`a${'b'.repeat(64)}`] }],
+    ]) {
+      assert.throws(() => checkIdentityRelease(entries), refusedWith('invalid_identity_release', 'bad_request'));
+    }
+  });
+
+  test('the approval reason names what was released, and only that', () => {
+    assert.equal(approvalReason([]), 'approved by the customer');
+    assert.equal(
+      approvalReason([
+        { trustFramework: 'uk_tfida', claims: ['given_name', 'family_name'] },
+        { trustFramework: 'eidas', claims: ['nationalities'] },
+      ]),
+      'approved by the customer; verified identity released: given_name, family_name (uk_tfida); nationalities (eidas)',
+    );
   });
 });

@@ -3,7 +3,7 @@
  * named here once; the service applies it as one conditional update.
  */
 import { CONSENT_ERROR_CODES, ConsentDecisionError, ConsentKindError, ConsentStatusError } from './consents.errors';
-import type { Consent, ConsentKind, ConsentStatus } from './consents.model';
+import type { Consent, ConsentKind, ConsentStatus, IdentityRelease } from './consents.model';
 
 export type TransitionName = 'authorise' | 'reject' | 'consume' | 'revoke' | 'expire';
 
@@ -181,6 +181,67 @@ export function checkAccountSelection(
   }
 }
 
+/** Bounds of an identity release (consents.v1 AuthorizeConsentRequest.identity_release_json). */
+export const IDENTITY_RELEASE_LIMITS = { entries: 8, trustFrameworkChars: 64, claims: 32 } as const;
+
+/** A claim name as OpenID Connect and OIDC4IDA spell them: lower snake case, top-level only. */
+const CLAIM_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+
+/**
+ * The verified identity data a customer released, as the caller sent it (consents.v1:
+ * `[{"trust_framework", "claims": [names]}]`, names only, never values): at most
+ * {@link IDENTITY_RELEASE_LIMITS}.entries entries, each naming its verification's trust framework
+ * and 1 to 32 distinct claim names. Nothing else may appear in an entry, so no claim value can
+ * be recorded on a consent by mistake. Returns the release in this service's terms; throws
+ * {@link ConsentDecisionError} (invalid_identity_release) otherwise.
+ *
+ * @example
+ * checkIdentityRelease([{ trust_framework: 'uk_tfida', claims: ['given_name'] }]);
+ * // [{ trustFramework: 'uk_tfida', claims: ['given_name'] }]
+ */
+export function checkIdentityRelease(entries: readonly unknown[]): IdentityRelease[] {
+  const refuse = (description: string) =>
+    new ConsentDecisionError(`identity release: ${description}`, CONSENT_ERROR_CODES.invalidIdentityRelease);
+  if (entries.length > IDENTITY_RELEASE_LIMITS.entries) {
+    throw refuse(`at most ${IDENTITY_RELEASE_LIMITS.entries} entries may be released`);
+  }
+  return entries.map((entry, index) => {
+    const at = `entry ${index + 1}`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw refuse(`${at} is not an object`);
+    const { trust_framework: trustFramework, claims, ...others } = entry as Record<string, unknown>;
+    const [other] = Object.keys(others);
+    if (other !== undefined) throw refuse(`${at} has a member other than trust_framework and claims: ${other}`);
+    if (
+      typeof trustFramework !== 'string' ||
+      trustFramework.length === 0 ||
+      trustFramework.length > IDENTITY_RELEASE_LIMITS.trustFrameworkChars
+    ) {
+      throw refuse(
+        `${at}: trust_framework must be a string of 1 to ${IDENTITY_RELEASE_LIMITS.trustFrameworkChars} characters`,
+      );
+    }
+    if (!Array.isArray(claims) || claims.length === 0 || claims.length > IDENTITY_RELEASE_LIMITS.claims) {
+      throw refuse(`${at}: claims must be an array of 1 to ${IDENTITY_RELEASE_LIMITS.claims} claim names`);
+    }
+    if (!claims.every((name): name is string => typeof name === 'string' && CLAIM_NAME.test(name))) {
+      throw refuse(`${at}: every claim must be a claim name like given_name (${CLAIM_NAME.source})`);
+    }
+    if (new Set(claims).size !== claims.length) throw refuse(`${at}: a claim is named twice`);
+    return { trustFramework, claims: [...claims] };
+  });
+}
+
+/**
+ * The reason recorded with an approval: what the customer approved and, when they released
+ * verified identity data, which claims under which trust framework (names only), so that the
+ * consent's history says what was shared.
+ */
+export function approvalReason(release: readonly IdentityRelease[]): string {
+  if (release.length === 0) return 'approved by the customer';
+  const released = release.map((entry) => `${entry.claims.join(', ')} (${entry.trustFramework})`).join('; ');
+  return `approved by the customer; verified identity released: ${released}`;
+}
+
 /** Most authorization_details objects one generic consent may carry. */
 export const MAX_AUTHORIZATION_DETAILS = 20;
 
@@ -209,4 +270,18 @@ export function checkGenericGrant(scopes: readonly string[], authorizationDetail
   if (scopes.length === 0 && authorizationDetails.length === 0) {
     throw new ConsentDecisionError('a consent needs scopes or authorization_details to grant');
   }
+}
+
+/**
+ * OBIE Read/Write API 3.1 "Idempotency": an x-idempotency-key binds its payment consent for 24
+ * hours (`ttlSeconds`, a setting); after that the same key may be sent again and creates a new
+ * consent. A reservation made at or before this instant no longer binds its key.
+ */
+export function idempotencyKeyCutoff(now: Date, ttlSeconds: number): Date {
+  return new Date(now.getTime() - ttlSeconds * 1000);
+}
+
+/** Whether the reservation of an idempotency key has outlived its window at `now`. */
+export function isIdempotencyKeyExpired(reservation: { createdAt: Date }, now: Date, ttlSeconds: number): boolean {
+  return reservation.createdAt <= idempotencyKeyCutoff(now, ttlSeconds);
 }

@@ -251,6 +251,85 @@ describe('consent service on the real MongoDB-compatible server', () => {
       );
       assert.equal(new Set(results.map((result) => result.consent.id)).size, 1);
     });
+
+    describe('after the 24-hour window (OBIE Read/Write API: Idempotency)', () => {
+      const DAY_MS = 86_400_000;
+      const create = (clientId: string, key: string, bodyHash: string) =>
+        fixture.consents.createDomesticPaymentConsent(
+          { clientId, request, risk: {}, expiresAt: undefined },
+          { key, bodyHash },
+        );
+      /** Runs `work` with the service's clock moved `ms` past the real time. */
+      const later = async <T>(ms: number, work: () => Promise<T>): Promise<T> => {
+        fixture.clock.now = new Date(Date.now() + ms);
+        try {
+          return await work();
+        } finally {
+          fixture.clock.now = new Date();
+        }
+      };
+
+      test('the same key and body still give back the same consent just before the window ends', async () => {
+        const key = `k-${Date.now()}-within`;
+        const first = await create('tpp-1', key, 'h');
+        const second = await later(DAY_MS - 60_000, () => create('tpp-1', key, 'h'));
+        assert.equal(second.consent.id, first.consent.id);
+        assert.equal(second.created, false);
+        await later(DAY_MS - 60_000, () =>
+          assert.rejects(create('tpp-1', key, 'other'), withCode('idempotency_key_reused')),
+        );
+      });
+
+      test('the same key creates a new consent, which the key then gives back', async () => {
+        const key = `k-${Date.now()}-expired`;
+        const first = await create('tpp-1', key, 'h');
+        const renewed = await later(DAY_MS + 1_000, () => create('tpp-1', key, 'h'));
+        assert.notEqual(renewed.consent.id, first.consent.id);
+        assert.equal(renewed.created, true);
+        assert.equal(renewed.consent.status, 'AwaitingAuthorisation');
+        const again = await later(DAY_MS + 2_000, () => create('tpp-1', key, 'h'));
+        assert.equal(again.consent.id, renewed.consent.id, 'the new consent holds the key for its own window');
+        assert.equal((await fixture.repository.findById(first.consent.id))?.id, first.consent.id, 'the old one stays');
+      });
+
+      test('the same key with another body is accepted', async () => {
+        const key = `k-${Date.now()}-newbody`;
+        const first = await create('tpp-1', key, 'h1');
+        const renewed = await later(DAY_MS + 1_000, () => create('tpp-1', key, 'h2'));
+        assert.notEqual(renewed.consent.id, first.consent.id);
+        assert.equal(renewed.created, true);
+        await later(DAY_MS + 2_000, () =>
+          assert.rejects(create('tpp-1', key, 'h1'), withCode('idempotency_key_reused'), 'now bound to the new body'),
+        );
+      });
+
+      test('requests racing to reuse an expired key create exactly one new consent', async () => {
+        const clientId = `tpp-race-${Date.now()}`;
+        const key = 'k-race-expired';
+        const first = await create(clientId, key, 'h');
+        const results = await later(DAY_MS + 1_000, () =>
+          Promise.all(Array.from({ length: 6 }, () => create(clientId, key, 'h'))),
+        );
+        const ids = new Set(results.map((result) => result.consent.id));
+        assert.equal(ids.size, 1, 'every request is given the same consent');
+        assert.ok(!ids.has(first.consent.id));
+        const stored = await fixture.repository.list({ owner: { clientId }, limit: 100 });
+        assert.deepEqual(stored.map((consent) => consent.id).sort(), [...ids, first.consent.id].sort());
+      });
+
+      test('the sweep removes keys whose window has passed and keeps the others', async () => {
+        const keys = fixture.mongo.collection('idempotency_keys');
+        const old = `k-${Date.now()}-old`;
+        await create('tpp-sweep', old, 'h');
+        const fresh = `k-${Date.now()}-fresh`;
+        await later(DAY_MS + 1_000, async () => {
+          await create('tpp-sweep', fresh, 'h');
+          assert.ok((await fixture.consents.purgeExpiredIdempotencyKeys()) >= 1);
+        });
+        assert.equal(await keys.countDocuments({ clientId: 'tpp-sweep', key: old }), 0);
+        assert.equal(await keys.countDocuments({ clientId: 'tpp-sweep', key: fresh }), 1);
+      });
+    });
   });
 
   describe('races', () => {

@@ -2,19 +2,30 @@
  * The consent use cases, written against ports: create, read, the lifecycle transitions,
  * listing and expiry. Transport adapters (intents HTTP, consents gRPC) call these.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { BadRequestError, ConflictError } from '@obip/errors';
 import { CONSENT_ERROR_CODES, ConsentNotFoundError, ConsentStatusError } from './consents.errors';
-import type { Consent, ConsentHistoryEntry, ConsentKind, ConsentStatus, NewConsent } from './consents.model';
-import type { ConsentRepository } from './consents.repository';
+import type {
+  Consent,
+  ConsentHistoryEntry,
+  ConsentKind,
+  ConsentStatus,
+  IdentityRelease,
+  NewConsent,
+} from './consents.model';
+import type { ConsentRepository, IdempotencyRecord } from './consents.repository';
 import {
   TRANSITIONS,
+  approvalReason,
   authorisationDeadlineOf,
   checkAccountSelection,
   checkGenericGrant,
+  checkIdentityRelease,
   decideTransition,
   expiryDueAt,
+  idempotencyKeyCutoff,
   isExpiryDue,
+  isIdempotencyKeyExpired,
   type TransitionName,
 } from './consents.rules';
 
@@ -35,6 +46,8 @@ export interface ConsentServiceOptions {
   accounts: AccountsOfCustomer;
   /** How long a consent may await authorisation before it expires, in seconds. */
   authorisationWindowSeconds: number;
+  /** How long an x-idempotency-key binds its payment consent, in seconds (default 86 400, OBIE's 24 hours). */
+  idempotencyKeyTtlSeconds?: number;
   /** Called after a transition wrote a token-revocation outbox entry, to deliver it at once. */
   onCascadePending?: () => void;
   now?: () => Date;
@@ -77,6 +90,11 @@ export interface CreateApprovedGenericInput {
   authorizationDetails: unknown[];
   /** Who records the approval (usually `auth-server`); empty records the customer. */
   actor: string;
+  /**
+   * Verified identity data the customer released with the approval, as the caller sent it
+   * (`[{"trust_framework", "claims"}]`, checked by {@link checkIdentityRelease}); none when absent.
+   */
+  identityRelease?: unknown[];
 }
 
 export interface Idempotency {
@@ -114,6 +132,21 @@ export function newConsentId(kind: ConsentKind): string {
   return `${ID_PREFIX[kind]}${randomUUID()}`;
 }
 
+/**
+ * The id of the payment consent that takes over an expired idempotency key: derived from the
+ * expired holder and the request body, so requests racing to reuse the key with the same body
+ * name the same consent. Where the conditional update lets more than one of them through
+ * (FerretDB, docs/testing.md), the consent's unique id still lets only one create it.
+ */
+export function successorConsentId(expired: Pick<IdempotencyRecord, 'consentId'>, bodyHash: string): string {
+  const bytes = createHash('sha256').update(`${expired.consentId}\n${bodyHash}`).digest().subarray(0, 16);
+  // RFC 9562 UUID version 8 (custom), so it reads like every other consent id.
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${ID_PREFIX['domestic-payment']}${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 export type ConsentService = ReturnType<typeof createConsentService>;
 
 /**
@@ -124,6 +157,7 @@ export type ConsentService = ReturnType<typeof createConsentService>;
 export function createConsentService(options: ConsentServiceOptions) {
   const { repository } = options;
   const now = options.now ?? (() => new Date());
+  const idempotencyKeyTtlSeconds = options.idempotencyKeyTtlSeconds ?? 86_400;
 
   function newConsent(
     kind: ConsentKind,
@@ -204,6 +238,7 @@ export function createConsentService(options: ConsentServiceOptions) {
     decision: {
       subject?: string;
       accountIds?: string[];
+      identityRelease?: IdentityRelease[];
       /** Extra checks on the consent as it is, before anything is written. */
       check?: (consent: Consent) => void | Promise<void>;
       /** When the transition already happened: return unchanged only if this agrees. */
@@ -244,6 +279,7 @@ export function createConsentService(options: ConsentServiceOptions) {
         expiryDueAt: expiryDueAt(next),
         ...(decision.subject === undefined ? {} : { subject: decision.subject }),
         ...(decision.accountIds === undefined ? {} : { accountIds: decision.accountIds }),
+        ...(decision.identityRelease === undefined ? {} : { identityRelease: decision.identityRelease }),
         ...(cascades
           ? {
               cascade: {
@@ -268,6 +304,39 @@ export function createConsentService(options: ConsentServiceOptions) {
     });
   }
 
+  /**
+   * Reserves an idempotency key for a new payment consent: `reserved` with the id to create it
+   * under, or the reservation that still binds the key. A reservation past its window counts as
+   * absent and is replaced by one conditional update; a caller that loses that race reads the
+   * key again and finds the winner's reservation.
+   */
+  async function reserveIdempotencyKey(
+    clientId: string,
+    idempotency: Idempotency,
+    consentId: string,
+  ): Promise<{ reserved: true; consentId: string } | { reserved: false; existing: IdempotencyRecord }> {
+    for (let attempt = 0; attempt < MAX_TRANSITION_ATTEMPTS; attempt += 1) {
+      const record: IdempotencyRecord = {
+        clientId,
+        key: idempotency.key,
+        bodyHash: idempotency.bodyHash,
+        consentId,
+        createdAt: now(),
+      };
+      const reservation = await repository.reserveIdempotencyKey(record);
+      if (reservation.reserved) return { reserved: true, consentId };
+      const held = reservation.existing;
+      if (!isIdempotencyKeyExpired(held, record.createdAt, idempotencyKeyTtlSeconds)) return reservation;
+      const successor = { ...record, consentId: successorConsentId(held, idempotency.bodyHash) };
+      if (await repository.replaceIdempotencyKey(held, successor)) {
+        return { reserved: true, consentId: successor.consentId };
+      }
+    }
+    throw new ConflictError('this x-idempotency-key is being reused by too many requests at once', {
+      code: 'consent_contended',
+    });
+  }
+
   return {
     async createAccountAccessConsent(input: CreateAccountAccessInput): Promise<Consent> {
       return store(
@@ -285,10 +354,11 @@ export function createConsentService(options: ConsentServiceOptions) {
 
     /**
      * Creates a payment consent; with an idempotency key, the same key and body give back the
-     * same consent (OBIE: x-idempotency-key), and the same key with another body is refused.
-     * The key is reserved before the consent is written, under a unique index, so two racing
-     * requests cannot both create one; if the first writer died after reserving, the next
-     * request with the same body creates the consent under the reserved id.
+     * same consent (OBIE: x-idempotency-key), and the same key with another body is refused,
+     * for `idempotencyKeyTtlSeconds` after the key was first used; after that the key creates a
+     * new consent. The key is reserved before the consent is written, under a unique index, so
+     * two racing requests cannot both create one; if the first writer died after reserving, the
+     * next request with the same body creates the consent under the reserved id.
      */
     async createDomesticPaymentConsent(
       input: CreateIntentInput,
@@ -306,14 +376,16 @@ export function createConsentService(options: ConsentServiceOptions) {
           expiresAt: input.expiresAt,
         });
       if (!idempotency) return { consent: await store(build(id)), created: true };
-      const reservation = await repository.reserveIdempotencyKey({
-        clientId: input.clientId,
-        key: idempotency.key,
-        bodyHash: idempotency.bodyHash,
-        consentId: id,
-        createdAt: now(),
-      });
-      if (reservation.reserved) return { consent: await store(build(id)), created: true };
+      const reservation = await reserveIdempotencyKey(input.clientId, idempotency, id);
+      if (reservation.reserved) {
+        try {
+          return { consent: await store(build(reservation.consentId)), created: true };
+        } catch (error) {
+          // A racing request with the same key and body created it first (see the branch below).
+          if (!(error instanceof ConflictError)) throw error;
+          return { consent: await load(reservation.consentId), created: false };
+        }
+      }
       if (reservation.existing.bodyHash !== idempotency.bodyHash) {
         throw new BadRequestError('this x-idempotency-key was already used with a different request body', {
           code: 'idempotency_key_reused',
@@ -358,6 +430,7 @@ export function createConsentService(options: ConsentServiceOptions) {
      */
     async createApprovedGenericConsent(input: CreateApprovedGenericInput): Promise<Consent> {
       if (!input.clientId) throw new BadRequestError('client_id is required');
+      const identityRelease = checkIdentityRelease(input.identityRelease ?? []);
       await checkGenericApproval(input);
       const consent = newConsent('generic', input.consentId ?? newConsentId('generic'), {
         clientId: input.clientId,
@@ -371,12 +444,13 @@ export function createConsentService(options: ConsentServiceOptions) {
       try {
         return await repository.insert(consent, expiryDueAt({ ...consent, status: 'Authorised' }), {
           subject: input.subject,
+          identityRelease,
           entry: {
             from: null,
             to: 'Authorised',
             at: consent.createdAt,
             actor: input.actor || `customer:${input.subject}`,
-            reason: 'approved by the customer',
+            reason: approvalReason(identityRelease),
           },
         });
       } catch (error) {
@@ -414,23 +488,29 @@ export function createConsentService(options: ConsentServiceOptions) {
 
     /**
      * The customer approves: AwaitingAuthorisation → Authorised with the accounts they selected,
-     * each of which must be theirs. Repeating it for the same customer returns the consent.
+     * each of which must be theirs, and the verified identity data they released (recorded on
+     * the consent and named in the history entry). Repeating it for the same customer returns
+     * the consent.
      */
     async authorise(input: {
       consentId: string;
       subject: string;
       accountIds: string[];
       actor: string;
+      /** As the caller sent it (`[{"trust_framework", "claims"}]`); none when absent. */
+      identityRelease?: unknown[];
     }): Promise<Consent> {
       if (!input.subject) throw new BadRequestError('subject is required');
+      const identityRelease = checkIdentityRelease(input.identityRelease ?? []);
       return transition(
         input.consentId,
         'authorise',
-        { actor: input.actor || `customer:${input.subject}`, reason: 'approved by the customer' },
+        { actor: input.actor || `customer:${input.subject}`, reason: approvalReason(identityRelease) },
         undefined,
         {
           subject: input.subject,
           accountIds: input.accountIds,
+          identityRelease,
           sameAs: (consent) => consent.subject === input.subject,
           check: (consent) => checkSelection(consent, input.subject, input.accountIds),
         },
@@ -510,6 +590,14 @@ export function createConsentService(options: ConsentServiceOptions) {
         consents: await Promise.all(page.map((consent) => (isExpiryDue(consent, at) ? expire(consent) : consent))),
         nextPageToken,
       };
+    },
+
+    /**
+     * Removes the idempotency keys whose window has passed, so they do not pile up (no TTL
+     * indexes on FerretDB); a key reused before this runs is replaced on the spot instead.
+     */
+    async purgeExpiredIdempotencyKeys(): Promise<number> {
+      return repository.purgeIdempotencyKeys(idempotencyKeyCutoff(now(), idempotencyKeyTtlSeconds));
     },
 
     /** Records the expiry of up to `limit` consents whose expiry has fallen due; how many it expired. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { CustomerAccount, CustomerDirectory } from './customers.directory';
+import type { CustomerAccount, CustomerDirectory, VerifiedClaims } from './customers.directory';
 import { verifyPassword } from './customers.password';
 
 // Imported rather than read from disk, so that the service bundle carries the sandbox data.
@@ -29,6 +29,98 @@ const accountSchema = z
   })
   .strict();
 
+/*
+ * Verified identity as the OpenID Identity Assurance Schema Definition 1.0 shapes it (see
+ * customers.directory.ts). Strict: a misspelt member would otherwise reach clients unnoticed.
+ */
+const dateTime = z.iso.datetime({ offset: true });
+const text = (max: number) => z.string().min(1).max(max);
+/** ICAO Doc 9303 codes: three letters, a few shorter (Germany is `D`). */
+const icaoCountry = z.string().regex(/^[A-Z]{1,3}$/, 'must be an ICAO country code, e.g. GBR');
+
+const checkSchema = z
+  .object({
+    check_method: text(64),
+    organization: text(256).optional(),
+    txn: text(256).optional(),
+    time: dateTime.optional(),
+  })
+  .strict();
+const issuerSchema = z.object({ name: text(256), country_code: icaoCountry.optional() }).strict();
+
+const evidenceSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('document'),
+      check_details: z.array(checkSchema).min(1).max(10).optional(),
+      time: dateTime.optional(),
+      document_details: z
+        .object({
+          type: text(64),
+          document_number: text(64).optional(),
+          issuer: issuerSchema.optional(),
+          date_of_issuance: z.iso.date().optional(),
+          date_of_expiry: z.iso.date().optional(),
+        })
+        .strict(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('electronic_record'),
+      check_details: z.array(checkSchema).min(1).max(10).optional(),
+      time: dateTime.optional(),
+      record: z.object({ type: text(64), source: issuerSchema.optional() }).strict(),
+    })
+    .strict(),
+]);
+
+const verifiedClaimsSchema = z
+  .object({
+    verification: z
+      .object({
+        trust_framework: text(64),
+        assurance_level: text(64).optional(),
+        time: dateTime.optional(),
+        verification_process: text(256).optional(),
+        evidence: z.array(evidenceSchema).min(1).max(10).optional(),
+      })
+      .strict(),
+    claims: z
+      .object({
+        given_name: text(256).optional(),
+        family_name: text(256).optional(),
+        birthdate: z.iso.date().optional(),
+        place_of_birth: z
+          .object({
+            country: z
+              .string()
+              .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code')
+              .optional(),
+            region: text(256).optional(),
+            locality: text(256).optional(),
+          })
+          .strict()
+          .optional(),
+        nationalities: z.array(icaoCountry).min(1).max(10).optional(),
+        address: z
+          .object({
+            formatted: text(512).optional(),
+            street_address: text(256).optional(),
+            locality: text(256).optional(),
+            region: text(256).optional(),
+            postal_code: text(32).optional(),
+            country: text(64).optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      // A verification that established no claim has nothing to release.
+      .refine((claims) => Object.keys(claims).length > 0, 'must hold at least one claim'),
+  })
+  .strict();
+
 const fileSchema = z.object({
   about: z.string().optional(),
   customers: z.array(
@@ -39,6 +131,8 @@ const fileSchema = z.object({
         name: z.string().min(1),
         passwordHash: z.string().startsWith('scrypt$'),
         accounts: z.array(accountSchema),
+        /** Absent means nothing verified. */
+        verifiedIdentity: z.array(verifiedClaimsSchema).max(20).default([]),
       })
       .strict(),
   ),
@@ -67,11 +161,21 @@ export async function loadSandboxCustomerDirectory(file?: string): Promise<Custo
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
+    const customer = customerNamed(data, issue?.path);
     throw new Error(
-      `customer data file ${file ?? 'sandbox-customers.json'}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'is invalid'}`,
+      `customer data file ${file ?? 'sandbox-customers.json'}: ${customer ? `customer ${customer}: ` : ''}${issue?.path.join('.') ?? ''} ${issue?.message ?? 'is invalid'}`,
     );
   }
   return createSandboxCustomerDirectory(parsed.data.customers);
+}
+
+/** The username (else subject) of the customer a schema issue is in, so the message names them. */
+function customerNamed(data: unknown, path: readonly PropertyKey[] | undefined): string | undefined {
+  if (path?.[0] !== 'customers' || typeof path[1] !== 'number') return undefined;
+  const customer = (data as { customers?: unknown[] }).customers?.[path[1]] as
+    { username?: unknown; subject?: unknown } | undefined;
+  const name = customer?.username ?? customer?.subject;
+  return typeof name === 'string' && name !== '' ? JSON.stringify(name) : `#${path[1] + 1}`;
 }
 
 export function createSandboxCustomerDirectory(customers: readonly SandboxCustomer[]): CustomerDirectory {
@@ -101,6 +205,11 @@ export function createSandboxCustomerDirectory(customers: readonly SandboxCustom
     async findAccount(accountId) {
       const account = accounts.get(accountId);
       return account ? { ...account } : undefined;
+    },
+    async verifiedIdentity(subject) {
+      const customer = bySubject.get(subject);
+      // A copy: callers filter what they release and must not change the directory's data.
+      return customer ? structuredClone<VerifiedClaims[]>(customer.verifiedIdentity) : undefined;
     },
   };
 }

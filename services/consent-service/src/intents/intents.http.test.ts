@@ -55,7 +55,8 @@ describe('OBIE intent APIs over HTTP', () => {
   let tppB: Tpp;
 
   before(async () => {
-    fixture = await startConsentFixture('intents');
+    // A one-minute idempotency window, so a test can step past it.
+    fixture = await startConsentFixture('intents', { idempotencyKeyTtlSeconds: 60 });
     const pki = await createTestPki();
     const makeTpp = async (clientId: string, softwareId: string): Promise<Tpp> => {
       const certificate = await pki.issueTppCertificate({ orgId: '0015800001041REAAY', softwareId });
@@ -293,6 +294,35 @@ describe('OBIE intent APIs over HTTP', () => {
       });
       assert.equal(reply.status, 400);
       assert.deepEqual(obieErrorCodes(reply.body), ['UK.OBIE.Header.Invalid']);
+    });
+
+    test('once the x-idempotency-key window has passed, the key is accepted again with another body', async () => {
+      const key = `idem-${Date.now()}-3`;
+      const id = (reply: { body: unknown }) => (reply.body as { Data: { ConsentId: string } }).Data.ConsentId;
+      const first = await obieRequest(fixture.url, 'POST', PISP, {
+        headers: await tppA.headers('payments', { 'x-idempotency-key': key }),
+        body: paymentBody(),
+      });
+      assert.equal(first.status, 201);
+      fixture.clock.now = new Date(Date.now() + 61_000);
+      try {
+        const renewed = await obieRequest(fixture.url, 'POST', PISP, {
+          headers: await tppA.headers('payments', { 'x-idempotency-key': key }),
+          body: paymentBody('1.00'),
+        });
+        assert.equal(renewed.status, 201);
+        assert.notEqual(id(renewed), id(first));
+        const read = await obieRequest(fixture.url, 'GET', `${PISP}/${id(renewed)}`, {
+          headers: await tppA.headers('payments'),
+        });
+        assert.equal(
+          (read.body as { Data: { Initiation: { InstructedAmount: { Amount: string } } } }).Data.Initiation
+            .InstructedAmount.Amount,
+          '1.00',
+        );
+      } finally {
+        fixture.clock.now = new Date();
+      }
     });
 
     test('refuses a payment consent without x-idempotency-key', async () => {

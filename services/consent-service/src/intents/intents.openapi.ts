@@ -98,7 +98,8 @@ export const INTENTS_OPENAPI = {
             name: 'x-idempotency-key',
             in: 'header',
             required: true,
-            description: 'the same key and body give back the same consent; the same key with another body is refused',
+            description:
+              'within 24 hours of its first use (CONSENT_IDEMPOTENCY_KEY_TTL_SECONDS), the same key and body give back the same consent and the same key with another body is refused; after that the key creates a new consent',
             schema: { type: 'string', minLength: 1, maxLength: 40 },
           },
         ],

@@ -119,6 +119,42 @@ describe('the customer portal over HTTP', () => {
     assert.ok(!/<script/i.test(reply.body), 'no script at all');
   });
 
+  test('a consent shows the verified identity the customer shared, by name and trust framework, escaped', async () => {
+    const consent = await fixture.consents.createAccountAccessConsent({
+      clientId: 'tpp-budget',
+      permissions: ['ReadAccountsBasic'],
+      request: { Permissions: ['ReadAccountsBasic'] },
+      risk: {},
+      expiresAt: undefined,
+    });
+    await fixture.consents.authorise({
+      consentId: consent.id,
+      subject: AMELIA,
+      accountIds: [AMELIA_CURRENT],
+      actor: 'auth-server',
+      identityRelease: [
+        { trust_framework: 'uk_tfida', claims: ['given_name', 'family_name', 'birthdate'] },
+        { trust_framework: 'x<b>y</b>', claims: ['place_of_birth', 'tax_id_code'] },
+      ],
+    });
+    const plain = await authorisedConsent(AMELIA, 'tpp-budget');
+    const { cookie } = await signedIn(AMELIA);
+    const reply = await request('/portal', { cookie });
+    assert.equal(reply.status, 200);
+    const article = (id: string) => {
+      const start = reply.body.indexOf(`id="consent-${id}"`);
+      return reply.body.slice(start, reply.body.indexOf('</article>', start));
+    };
+    assert.match(
+      article(consent.id),
+      /<dt>Verified identity shared<\/dt><dd><ul><li>given name, family name, date of birth — checked under uk_tfida<\/li>/,
+    );
+    assert.ok(article(consent.id).includes('place of birth, tax id code — checked under x&lt;b&gt;y&lt;/b&gt;'));
+    assert.ok(!reply.body.includes('<b>y'), 'no markup from the release reaches the page');
+    assert.match(article(consent.id), /verified identity released: given_name, family_name, birthdate \(uk_tfida\)/);
+    assert.doesNotMatch(article(plain.id), /Verified identity shared/, 'nothing shown when nothing was shared');
+  });
+
   test('a logo that is not an https URL is not shown', async () => {
     const consent = await authorisedConsent(RAHUL, 'tpp-plain');
     const { cookie } = await signedIn(RAHUL);

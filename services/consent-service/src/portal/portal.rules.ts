@@ -67,6 +67,26 @@ export function permissionLabel(code: string): string {
   return words.map((word, index) => (index === 0 ? word : word.toLowerCase())).join(' ');
 }
 
+/** Verified identity claims (OpenID Connect Core 5.1, OIDC4IDA claims) in words. */
+const IDENTITY_CLAIM_LABELS: Readonly<Record<string, string>> = {
+  given_name: 'given name',
+  family_name: 'family name',
+  middle_name: 'middle name',
+  birthdate: 'date of birth',
+  place_of_birth: 'place of birth',
+  nationalities: 'nationalities',
+  address: 'address',
+  birth_family_name: 'family name at birth',
+  birth_given_name: 'given name at birth',
+  salutation: 'salutation',
+  title: 'title',
+};
+
+/** A released identity claim as the customer reads it: `birthdate` → `date of birth`. */
+export function identityClaimLabel(name: string): string {
+  return IDENTITY_CLAIM_LABELS[name] ?? name.replaceAll('_', ' ');
+}
+
 /** What kind of access the consent gives, in words. */
 export function kindLabel(kind: Consent['kind']): string {
   switch (kind) {

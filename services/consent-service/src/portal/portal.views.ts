@@ -4,7 +4,14 @@
  * labelled sections, status in words (never colour alone), native disclosure for history.
  */
 import type { Consent, ConsentHistoryEntry } from '../consents/consents.model';
-import { actorLabel, displayableLogoUri, isRevocable, kindLabel, permissionLabel } from './portal.rules';
+import {
+  actorLabel,
+  displayableLogoUri,
+  identityClaimLabel,
+  isRevocable,
+  kindLabel,
+  permissionLabel,
+} from './portal.rules';
 
 /** HTML-escapes text for element content and quoted attribute values. */
 export function escapeHtml(value: string): string {
@@ -133,6 +140,18 @@ function accountsList(accounts: AccountView[]): string {
     : `<ul>${accounts.map((account) => `<li>${escapeHtml(account.label)}</li>`).join('')}</ul>`;
 }
 
+/**
+ * The verified identity data the customer released with the consent, one line per verification:
+ * which claims, checked under which trust framework. Names only: the values were never stored.
+ */
+function identityReleaseList(release: Consent['identityRelease']): string {
+  const items = release.map(
+    (entry) =>
+      `<li>${escapeHtml(entry.claims.map(identityClaimLabel).join(', '))} — checked under ${escapeHtml(entry.trustFramework)}</li>`,
+  );
+  return `<ul>${items.join('')}</ul>`;
+}
+
 function historyList(history: ConsentHistoryEntry[], subject: string, tppName: string): string {
   const entries = [...history]
     .reverse()
@@ -163,6 +182,7 @@ ${tppHeading(tpp, headingId)}
 <dt>Type</dt><dd>${escapeHtml(kindLabel(consent.kind))}</dd>
 <dt>${consent.kind === 'domestic-payment' ? 'Payment' : 'Permissions'}</dt><dd>${whatItAllows(consent)}</dd>
 <dt>Accounts</dt><dd>${accountsList(view.accounts)}</dd>
+${consent.identityRelease.length > 0 ? `<dt>Verified identity shared</dt><dd>${identityReleaseList(consent.identityRelease)}</dd>` : ''}
 <dt>Requested</dt><dd>${time(consent.createdAt)}</dd>
 ${granted ? `<dt>Granted</dt><dd>${time(granted)}</dd>` : ''}
 <dt>Expires</dt><dd>${consent.expiresAt ? time(consent.expiresAt) : 'No expiry date'}</dd>

@@ -58,7 +58,12 @@ export interface ConsentFixture {
 /** Starts the repository, service and HTTP app on a database and key prefix of their own. */
 export async function startConsentFixture(
   name: string,
-  options: { authorisationWindowSeconds?: number; onCascadePending?: () => void; onDecisionRecorded?: () => void } = {},
+  options: {
+    authorisationWindowSeconds?: number;
+    idempotencyKeyTtlSeconds?: number;
+    onCascadePending?: () => void;
+    onDecisionRecorded?: () => void;
+  } = {},
 ): Promise<ConsentFixture> {
   const mongoUrl = testMongoUrl(name);
   const mongo = await connectMongo({ url: mongoUrl, serverSelectionTimeoutMS: 5_000 });
@@ -71,6 +76,9 @@ export async function startConsentFixture(
     repository,
     accounts: customers,
     authorisationWindowSeconds: options.authorisationWindowSeconds ?? 1_800,
+    ...(options.idempotencyKeyTtlSeconds === undefined
+      ? {}
+      : { idempotencyKeyTtlSeconds: options.idempotencyKeyTtlSeconds }),
     now,
     ...(options.onCascadePending ? { onCascadePending: options.onCascadePending } : {}),
   });

@@ -85,6 +85,7 @@ export async function startPeers(): Promise<Peers> {
     startAuthentication: unimplemented,
     listPendingAuthentications: unimplemented,
     decideAuthentication: unimplemented,
+    getVerifiedIdentity: unimplemented,
   });
   const port = await server.listen('127.0.0.1', 0);
   return {

@@ -225,6 +225,12 @@ export interface Consent {
   updatedAt: number;
   /** When the consent expires, in unix seconds; 0 when it does not expire. */
   expiresAt: number;
+  /**
+   * The verified identity data the customer agreed to release to the client when authorising,
+   * by name only (never values): a JSON array of {"trust_framework": string, "claims": [claim
+   * names]}, as in AuthorizeConsentRequest.identity_release_json; empty when nothing was released.
+   */
+  identityReleaseJson: string;
 }
 
 /** ConsentHistoryEntry is one change of a consent's status, from its audit trail. */
@@ -263,6 +269,17 @@ export interface AuthorizeConsentRequest {
   accountIds: string[];
   /** Who performed the change (usually "auth-server"), for the audit trail. */
   actor: string;
+  /**
+   * The verified identity data (GetVerifiedIdentity) the customer agreed on the consent page to
+   * release to the client, by name only, never values: a JSON array of at most 8 entries
+   * {"trust_framework": string, "claims": [claim names]}, one per verification released, where
+   * trust_framework is that verification's (1 to 64 characters) and claims are the names of the
+   * claims released from it (1 to 32 distinct names, each matching ^[a-z][a-z0-9_]{0,63}$, e.g.
+   * "given_name"). Empty when nothing is released. Recorded on the consent and in the history
+   * entry of the authorisation. INVALID_ARGUMENT (invalid_identity_release) when malformed;
+   * nothing is stored then.
+   */
+  identityReleaseJson: string;
 }
 
 /** AuthorizeConsentResponse carries the authorised consent. */
@@ -430,6 +447,12 @@ export interface CreateGenericConsentRequest {
    * customer ("customer:<subject>").
    */
   actor: string;
+  /**
+   * The verified identity data the customer agreed to release, by name only, in the form and
+   * with the limits of AuthorizeConsentRequest.identity_release_json; empty when nothing is
+   * released. Recorded on the consent and in its history entry.
+   */
+  identityReleaseJson: string;
 }
 
 /** CreateGenericConsentResponse carries the consent that was created. */
@@ -562,6 +585,23 @@ export interface DecideAuthenticationResponse {
   authentication?: DecoupledAuthentication | undefined;
 }
 
+/** GetVerifiedIdentityRequest names the customer. */
+export interface GetVerifiedIdentityRequest {
+  /** The customer's subject identifier. Required. */
+  subject: string;
+}
+
+/** GetVerifiedIdentityResponse carries the customer's verified identity. */
+export interface GetVerifiedIdentityResponse {
+  /**
+   * A JSON array of OpenID Connect for Identity Assurance 1.0 verified_claims objects, each
+   * {"verification": {"trust_framework", "assurance_level", "time", "verification_process",
+   * "evidence": [...]}, "claims": {...}}; "[]" when the customer has no verified identity.
+   * Personal data: never log it.
+   */
+  verifiedClaimsJson: string;
+}
+
 function createBaseConsent(): Consent {
   return {
     consentId: "",
@@ -575,6 +615,7 @@ function createBaseConsent(): Consent {
     createdAt: 0,
     updatedAt: 0,
     expiresAt: 0,
+    identityReleaseJson: "",
   };
 }
 
@@ -612,6 +653,9 @@ export const Consent: MessageFns<Consent> = {
     }
     if (message.expiresAt !== 0) {
       writer.uint32(88).int64(message.expiresAt);
+    }
+    if (message.identityReleaseJson !== "") {
+      writer.uint32(98).string(message.identityReleaseJson);
     }
     return writer;
   },
@@ -717,6 +761,14 @@ export const Consent: MessageFns<Consent> = {
             message.expiresAt = longToNumber(reader.int64());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.identityReleaseJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -772,6 +824,11 @@ export const Consent: MessageFns<Consent> = {
         : isSet(object.expires_at)
         ? globalThis.Number(object.expires_at)
         : 0,
+      identityReleaseJson: isSet(object.identityReleaseJson)
+        ? globalThis.String(object.identityReleaseJson)
+        : isSet(object.identity_release_json)
+        ? globalThis.String(object.identity_release_json)
+        : "",
     };
   },
 
@@ -810,6 +867,9 @@ export const Consent: MessageFns<Consent> = {
     if (message.expiresAt !== 0) {
       obj.expiresAt = Math.round(message.expiresAt);
     }
+    if (message.identityReleaseJson !== "") {
+      obj.identityReleaseJson = message.identityReleaseJson;
+    }
     return obj;
   },
 
@@ -829,6 +889,7 @@ export const Consent: MessageFns<Consent> = {
     message.createdAt = object.createdAt ?? 0;
     message.updatedAt = object.updatedAt ?? 0;
     message.expiresAt = object.expiresAt ?? 0;
+    message.identityReleaseJson = object.identityReleaseJson ?? "";
     return message;
   },
 };
@@ -1117,7 +1178,7 @@ export const GetConsentResponse: MessageFns<GetConsentResponse> = {
 };
 
 function createBaseAuthorizeConsentRequest(): AuthorizeConsentRequest {
-  return { consentId: "", subject: "", accountIds: [], actor: "" };
+  return { consentId: "", subject: "", accountIds: [], actor: "", identityReleaseJson: "" };
 }
 
 export const AuthorizeConsentRequest: MessageFns<AuthorizeConsentRequest> = {
@@ -1133,6 +1194,9 @@ export const AuthorizeConsentRequest: MessageFns<AuthorizeConsentRequest> = {
     }
     if (message.actor !== "") {
       writer.uint32(34).string(message.actor);
+    }
+    if (message.identityReleaseJson !== "") {
+      writer.uint32(42).string(message.identityReleaseJson);
     }
     return writer;
   },
@@ -1182,6 +1246,14 @@ export const AuthorizeConsentRequest: MessageFns<AuthorizeConsentRequest> = {
             message.actor = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.identityReleaseJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1208,6 +1280,11 @@ export const AuthorizeConsentRequest: MessageFns<AuthorizeConsentRequest> = {
         ? object.account_ids.map((e: any) => globalThis.String(e))
         : [],
       actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      identityReleaseJson: isSet(object.identityReleaseJson)
+        ? globalThis.String(object.identityReleaseJson)
+        : isSet(object.identity_release_json)
+        ? globalThis.String(object.identity_release_json)
+        : "",
     };
   },
 
@@ -1225,6 +1302,9 @@ export const AuthorizeConsentRequest: MessageFns<AuthorizeConsentRequest> = {
     if (message.actor !== "") {
       obj.actor = message.actor;
     }
+    if (message.identityReleaseJson !== "") {
+      obj.identityReleaseJson = message.identityReleaseJson;
+    }
     return obj;
   },
 
@@ -1237,6 +1317,7 @@ export const AuthorizeConsentRequest: MessageFns<AuthorizeConsentRequest> = {
     message.subject = object.subject ?? "";
     message.accountIds = object.accountIds?.map((e) => e) || [];
     message.actor = object.actor ?? "";
+    message.identityReleaseJson = object.identityReleaseJson ?? "";
     return message;
   },
 };
@@ -2754,7 +2835,15 @@ export const ListCustomerAccountsResponse: MessageFns<ListCustomerAccountsRespon
 };
 
 function createBaseCreateGenericConsentRequest(): CreateGenericConsentRequest {
-  return { clientId: "", subject: "", scope: "", accountIds: [], authorizationDetailsJson: "", actor: "" };
+  return {
+    clientId: "",
+    subject: "",
+    scope: "",
+    accountIds: [],
+    authorizationDetailsJson: "",
+    actor: "",
+    identityReleaseJson: "",
+  };
 }
 
 export const CreateGenericConsentRequest: MessageFns<CreateGenericConsentRequest> = {
@@ -2776,6 +2865,9 @@ export const CreateGenericConsentRequest: MessageFns<CreateGenericConsentRequest
     }
     if (message.actor !== "") {
       writer.uint32(50).string(message.actor);
+    }
+    if (message.identityReleaseJson !== "") {
+      writer.uint32(58).string(message.identityReleaseJson);
     }
     return writer;
   },
@@ -2841,6 +2933,14 @@ export const CreateGenericConsentRequest: MessageFns<CreateGenericConsentRequest
             message.actor = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.identityReleaseJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2873,6 +2973,11 @@ export const CreateGenericConsentRequest: MessageFns<CreateGenericConsentRequest
         ? globalThis.String(object.authorization_details_json)
         : "",
       actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      identityReleaseJson: isSet(object.identityReleaseJson)
+        ? globalThis.String(object.identityReleaseJson)
+        : isSet(object.identity_release_json)
+        ? globalThis.String(object.identity_release_json)
+        : "",
     };
   },
 
@@ -2896,6 +3001,9 @@ export const CreateGenericConsentRequest: MessageFns<CreateGenericConsentRequest
     if (message.actor !== "") {
       obj.actor = message.actor;
     }
+    if (message.identityReleaseJson !== "") {
+      obj.identityReleaseJson = message.identityReleaseJson;
+    }
     return obj;
   },
 
@@ -2910,6 +3018,7 @@ export const CreateGenericConsentRequest: MessageFns<CreateGenericConsentRequest
     message.accountIds = object.accountIds?.map((e) => e) || [];
     message.authorizationDetailsJson = object.authorizationDetailsJson ?? "";
     message.actor = object.actor ?? "";
+    message.identityReleaseJson = object.identityReleaseJson ?? "";
     return message;
   },
 };
@@ -4120,6 +4229,146 @@ export const DecideAuthenticationResponse: MessageFns<DecideAuthenticationRespon
   },
 };
 
+function createBaseGetVerifiedIdentityRequest(): GetVerifiedIdentityRequest {
+  return { subject: "" };
+}
+
+export const GetVerifiedIdentityRequest: MessageFns<GetVerifiedIdentityRequest> = {
+  encode(message: GetVerifiedIdentityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subject !== "") {
+      writer.uint32(10).string(message.subject);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetVerifiedIdentityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetVerifiedIdentityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetVerifiedIdentityRequest {
+    return { subject: isSet(object.subject) ? globalThis.String(object.subject) : "" };
+  },
+
+  toJSON(message: GetVerifiedIdentityRequest): unknown {
+    const obj: any = {};
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetVerifiedIdentityRequest>, I>>(base?: I): GetVerifiedIdentityRequest {
+    return GetVerifiedIdentityRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetVerifiedIdentityRequest>, I>>(object: I): GetVerifiedIdentityRequest {
+    const message = createBaseGetVerifiedIdentityRequest();
+    message.subject = object.subject ?? "";
+    return message;
+  },
+};
+
+function createBaseGetVerifiedIdentityResponse(): GetVerifiedIdentityResponse {
+  return { verifiedClaimsJson: "" };
+}
+
+export const GetVerifiedIdentityResponse: MessageFns<GetVerifiedIdentityResponse> = {
+  encode(message: GetVerifiedIdentityResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.verifiedClaimsJson !== "") {
+      writer.uint32(10).string(message.verifiedClaimsJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetVerifiedIdentityResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetVerifiedIdentityResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.verifiedClaimsJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetVerifiedIdentityResponse {
+    return {
+      verifiedClaimsJson: isSet(object.verifiedClaimsJson)
+        ? globalThis.String(object.verifiedClaimsJson)
+        : isSet(object.verified_claims_json)
+        ? globalThis.String(object.verified_claims_json)
+        : "",
+    };
+  },
+
+  toJSON(message: GetVerifiedIdentityResponse): unknown {
+    const obj: any = {};
+    if (message.verifiedClaimsJson !== "") {
+      obj.verifiedClaimsJson = message.verifiedClaimsJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetVerifiedIdentityResponse>, I>>(base?: I): GetVerifiedIdentityResponse {
+    return GetVerifiedIdentityResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetVerifiedIdentityResponse>, I>>(object: I): GetVerifiedIdentityResponse {
+    const message = createBaseGetVerifiedIdentityResponse();
+    message.verifiedClaimsJson = object.verifiedClaimsJson ?? "";
+    return message;
+  },
+};
+
 /**
  * Consents is served by consent-service. auth-server reads and decides consents during
  * authorisation; token-introspection checks consent status.
@@ -4341,6 +4590,26 @@ export const ConsentsService = {
       Buffer.from(DecideAuthenticationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DecideAuthenticationResponse => DecideAuthenticationResponse.decode(value),
   },
+  /**
+   * GetVerifiedIdentity returns the customer's verified identity as the bank holds it: every
+   * verification (OpenID Connect for Identity Assurance 1.0 verified_claims, with its evidence)
+   * and every verified claim value. It is everything the bank holds, not what a client may see:
+   * the caller (auth-server) must release only what the client requested in its claims request
+   * and the customer approved on the consent page, and must never log or store the values.
+   * INVALID_ARGUMENT when the subject is empty; NOT_FOUND (customer_not_found) when no customer
+   * has it. Idempotent.
+   */
+  getVerifiedIdentity: {
+    path: "/obip.consents.v1.Consents/GetVerifiedIdentity" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetVerifiedIdentityRequest): Buffer =>
+      Buffer.from(GetVerifiedIdentityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetVerifiedIdentityRequest => GetVerifiedIdentityRequest.decode(value),
+    responseSerialize: (value: GetVerifiedIdentityResponse): Buffer =>
+      Buffer.from(GetVerifiedIdentityResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetVerifiedIdentityResponse => GetVerifiedIdentityResponse.decode(value),
+  },
 } as const;
 
 export interface ConsentsServer extends UntypedServiceImplementation {
@@ -4417,6 +4686,16 @@ export interface ConsentsServer extends UntypedServiceImplementation {
    * was made returns the request unchanged.
    */
   decideAuthentication: handleUnaryCall<DecideAuthenticationRequest, DecideAuthenticationResponse>;
+  /**
+   * GetVerifiedIdentity returns the customer's verified identity as the bank holds it: every
+   * verification (OpenID Connect for Identity Assurance 1.0 verified_claims, with its evidence)
+   * and every verified claim value. It is everything the bank holds, not what a client may see:
+   * the caller (auth-server) must release only what the client requested in its claims request
+   * and the customer approved on the consent page, and must never log or store the values.
+   * INVALID_ARGUMENT when the subject is empty; NOT_FOUND (customer_not_found) when no customer
+   * has it. Idempotent.
+   */
+  getVerifiedIdentity: handleUnaryCall<GetVerifiedIdentityRequest, GetVerifiedIdentityResponse>;
 }
 
 export interface ConsentsClient extends Client1 {
@@ -4688,6 +4967,30 @@ export interface ConsentsClient extends Client1 {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DecideAuthenticationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetVerifiedIdentity returns the customer's verified identity as the bank holds it: every
+   * verification (OpenID Connect for Identity Assurance 1.0 verified_claims, with its evidence)
+   * and every verified claim value. It is everything the bank holds, not what a client may see:
+   * the caller (auth-server) must release only what the client requested in its claims request
+   * and the customer approved on the consent page, and must never log or store the values.
+   * INVALID_ARGUMENT when the subject is empty; NOT_FOUND (customer_not_found) when no customer
+   * has it. Idempotent.
+   */
+  getVerifiedIdentity(
+    request: GetVerifiedIdentityRequest,
+    callback: (error: ServiceError | null, response: GetVerifiedIdentityResponse) => void,
+  ): ClientUnaryCall;
+  getVerifiedIdentity(
+    request: GetVerifiedIdentityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetVerifiedIdentityResponse) => void,
+  ): ClientUnaryCall;
+  getVerifiedIdentity(
+    request: GetVerifiedIdentityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetVerifiedIdentityResponse) => void,
   ): ClientUnaryCall;
 }
 
