@@ -26,6 +26,8 @@ export interface TokenRecord {
   /** RFC 9396 authorization details, as granted. */
   authorizationDetails?: unknown[];
   acr?: string;
+  /** Verified identity data (OIDC4IDA) the customer released to the client: names per trust framework, never values. */
+  identityRelease?: Array<{ trustFramework: string; claims: string[] }>;
 }
 
 export type TokenType = 'access_token' | 'refresh_token';
@@ -69,7 +71,22 @@ export function isTokenRecord(value: unknown): value is TokenRecord {
     optionalString(record.openbankingIntentId) &&
     optionalString(record.acr) &&
     (record.authorizationDetails === undefined || Array.isArray(record.authorizationDetails)) &&
+    (record.identityRelease === undefined || isIdentityRelease(record.identityRelease)) &&
     (record.cnf === undefined || isConfirmation(record.cnf))
+  );
+}
+
+function isIdentityRelease(value: unknown): boolean {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (entry: { trustFramework?: unknown; claims?: unknown }) =>
+        typeof entry === 'object' &&
+        entry !== null &&
+        isNonEmptyString(entry.trustFramework) &&
+        Array.isArray(entry.claims) &&
+        entry.claims.every(isNonEmptyString),
+    )
   );
 }
 

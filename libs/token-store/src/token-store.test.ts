@@ -88,7 +88,18 @@ describe('token store on real Redis', () => {
       store().save(token, recordFor({ expiresAt: NOW - 1, issuedAt: NOW - 60 })),
       (error: DomainError) => error.code === 'invalid_request',
     );
+    await assert.rejects(
+      store().save(token, recordFor({ identityRelease: [{ trustFramework: 'uk_tfida', claims: [''] }] })),
+      (error: DomainError) => error.code === 'invalid_request',
+    );
     assert.equal(await redis.exists(`tok:${tokenKeyId(token)}`), 0);
+  });
+
+  test('keeps the names of released identity claims with the record', async () => {
+    const token = newToken();
+    const identityRelease = [{ trustFramework: 'uk_tfida', claims: ['given_name', 'birthdate'] }];
+    await store().save(token, recordFor({ identityRelease }));
+    assert.deepEqual((await store().find(token))?.identityRelease, identityRelease);
   });
 
   test('treats a corrupted or foreign record as absent', async () => {

@@ -16,6 +16,7 @@ import { createCibaCompletion } from './ciba/ciba.completion';
 import { createPingSender, type PingSender } from './ciba/ciba.ping';
 import { createCibaStore } from './ciba/ciba.store';
 import { createOidcStores, type OidcStores } from './adapter/adapter.factory';
+import { selectVerifiedClaims, verifiedClaimsValue } from './ekyc/ekyc.rules';
 import { createInteractionsRouter } from './interactions/interactions.http';
 import type { ConsentDirectory } from './interactions/interactions.ports';
 import { errorPage } from './interactions/interactions.views';
@@ -169,15 +170,23 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     async findAccount(ctx: KoaContextWithOidc, sub: string) {
       return {
         accountId: sub,
-        async claims() {
+        async claims(_use: string, _scope: string, requested?: Record<string, unknown>) {
           const grant = ctx.oidc.entities.Grant as { jti?: string } | undefined;
           const token = (ctx.oidc.entities.AccessToken ?? ctx.oidc.entities.AuthorizationCode) as
             { grantId?: string } | undefined;
           const grantId = grant?.jti ?? token?.grantId;
           const consent = grantId ? await stores.grants.consentOf(grantId) : undefined;
+          // OIDC4IDA: asked for this response only; the engine drops it unless the customer released it.
+          const verifiedClaims =
+            requested?.verified_claims === undefined
+              ? undefined
+              : verifiedClaimsValue(
+                  selectVerifiedClaims(requested.verified_claims, await deps.directory.verifiedIdentity(sub)),
+                );
           return {
             sub,
             ...(consent?.openbankingIntentId ? { openbanking_intent_id: consent.openbankingIntentId } : {}),
+            ...(verifiedClaims ? { verified_claims: verifiedClaims } : {}),
           };
         },
       };

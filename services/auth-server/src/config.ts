@@ -86,6 +86,18 @@ export const settingsShape = {
       "resource indicator of config-api's admin API (its ADMIN_TOKEN_AUDIENCE): an administrator client's " +
         'client_credentials token for it is a JWT (RFC 9068) carrying the obip:* scopes the client holds',
     ),
+  IDENTITY_ASSURANCE_TRUST_FRAMEWORKS: z
+    .string()
+    .transform(splitList)
+    .pipe(
+      z.array(
+        z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'each entry must be a trust framework identifier, e.g. uk_tfida'),
+      ),
+    )
+    .default(['uk_tfida', 'eidas'])
+    .describe(
+      'comma-separated trust frameworks under which the bank verified its customers (OpenID Connect for Identity Assurance trust_frameworks_supported); empty turns verified_claims off',
+    ),
   OPEN_BANKING_API_RESOURCE: z
     .string()
     .refine(

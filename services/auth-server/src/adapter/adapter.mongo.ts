@@ -9,6 +9,8 @@ export interface GrantConsentLink {
   consentId: string;
   /** Set when the consent is an Open Banking intent (`openbanking_intent_id`). */
   openbankingIntentId?: string;
+  /** Verified identity data (OIDC4IDA) the customer agreed to release: names only, never values. */
+  identityRelease?: Array<{ trustFramework: string; claims: string[] }>;
 }
 
 interface ModelDocument {
@@ -21,6 +23,7 @@ interface ModelDocument {
   consumedAt: number | null;
   consentId: string | null;
   openbankingIntentId: string | null;
+  identityRelease?: GrantConsentLink['identityRelease'] | null;
 }
 
 interface ConsumptionDocument {
@@ -39,6 +42,7 @@ const modelSchema = (collection: string) =>
       consumedAt: { type: Number, default: null },
       consentId: { type: String, default: null, index: true },
       openbankingIntentId: { type: String, default: null },
+      identityRelease: { type: Schema.Types.Mixed, default: null },
     },
     { collection, versionKey: false, minimize: false },
   );
@@ -176,16 +180,27 @@ export function createMongoModelStores(connection: Connection, options: MongoMod
       guarded('mongodb', async () => {
         await Grants.updateOne(
           { _id: grantId },
-          { $set: { consentId: link.consentId, openbankingIntentId: link.openbankingIntentId ?? null } },
+          {
+            $set: {
+              consentId: link.consentId,
+              openbankingIntentId: link.openbankingIntentId ?? null,
+              identityRelease: link.identityRelease?.length ? link.identityRelease : null,
+            },
+          },
         );
       }),
     consentOf: (grantId) =>
       guarded('mongodb', async () => {
-        const doc = await Grants.findById(grantId, { consentId: 1, openbankingIntentId: 1 }).lean<ModelDocument>();
+        const doc = await Grants.findById(grantId, {
+          consentId: 1,
+          openbankingIntentId: 1,
+          identityRelease: 1,
+        }).lean<ModelDocument>();
         if (!doc?.consentId) return undefined;
         return {
           consentId: doc.consentId,
           ...(doc.openbankingIntentId ? { openbankingIntentId: doc.openbankingIntentId } : {}),
+          ...(doc.identityRelease?.length ? { identityRelease: doc.identityRelease } : {}),
         };
       }),
     grantIdsOfConsent: (consentId) =>

@@ -257,6 +257,31 @@ describe('ConsentDirectory over consents.v1 against a real consent-service', () 
     assert.deepEqual(JSON.parse(consent.authorizationDetailsJson), details);
   });
 
+  test("the customer's verified identity comes from the directory; an unknown customer has none", async () => {
+    const held = await directory.verifiedIdentity(AMELIA.subject);
+    assert.deepEqual(
+      held.map((entry) => entry.verification.trust_framework),
+      ['uk_tfida'],
+    );
+    assert.equal(typeof held[0]?.claims.birthdate, 'string');
+    assert.deepEqual(await directory.verifiedIdentity('cust-nobody'), []);
+  });
+
+  test('an approval that released identity data records the names at consent-service', async () => {
+    const identityRelease = [{ trustFramework: 'uk_tfida', claims: ['given_name', 'birthdate'] }];
+    const recorded = await directory.approve({
+      clientId: 'tpp-generic',
+      customerId: AMELIA.subject,
+      scope: 'openid',
+      accountIds: [],
+      identityRelease,
+    });
+    const consent = await consentOf(recorded.consentId);
+    assert.deepEqual(JSON.parse(consent.identityReleaseJson), [
+      { trust_framework: 'uk_tfida', claims: ['given_name', 'birthdate'] },
+    ]);
+  });
+
   test('rejecting with an intent rejects it', async () => {
     const intentId = await createIntent('tpp-directory');
     await directory.reject({

@@ -1,3 +1,4 @@
+import type { IdentityRelease, VerifiedClaims } from '../ekyc/ekyc.rules';
 // consent-service's consents.v1.Consents as the ConsentDirectory port of the login and consent
 // pages. gRPC statuses become DomainErrors in @obip/grpc's fromGrpcError; what they mean for a
 // login or a decision is decided here and nowhere else (STYLE habit 5).
@@ -33,6 +34,12 @@ const PASSWORD_METHOD = 'pwd';
  * @example
  * accountDisplayName({ nickname: 'Everyday', identification: '99010231845927', ... }); // 'Everyday ••5927'
  */
+/** consents.v1's identity_release_json: names per trust framework, empty when nothing is released. */
+function identityReleaseJsonOf(release: IdentityRelease[] | undefined): string {
+  if (!release || release.length === 0) return '';
+  return JSON.stringify(release.map(({ trustFramework, claims }) => ({ trust_framework: trustFramework, claims })));
+}
+
 export function accountDisplayName(account: consentsV1.CustomerAccount): string {
   const name = account.nickname || account.accountSubType || 'Account';
   const number = account.identification || account.accountId;
@@ -81,6 +88,7 @@ export function createGrpcConsentDirectory(options: GrpcConsentDirectoryOptions)
       'rejectConsent',
       'findCustomer',
       'startAuthentication',
+      'getVerifiedIdentity',
     ],
   });
 
@@ -138,7 +146,7 @@ export function createGrpcConsentDirectory(options: GrpcConsentDirectoryOptions)
             subject: request.customerId,
             accountIds: request.accountIds,
             actor,
-            identityReleaseJson: '',
+            identityReleaseJson: identityReleaseJsonOf(request.identityRelease),
           })
           .catch(unanswered);
         const consentId = consent?.consentId ?? intent.consentId;
@@ -155,7 +163,7 @@ export function createGrpcConsentDirectory(options: GrpcConsentDirectoryOptions)
           accountIds: request.accountIds,
           authorizationDetailsJson: details.length > 0 ? JSON.stringify(details) : '',
           actor,
-          identityReleaseJson: '',
+          identityReleaseJson: identityReleaseJsonOf(request.identityRelease),
         })
         .catch(unanswered);
       if (!consent?.consentId) throw new DependencyUnavailableError('consent-service returned no consent');
@@ -202,6 +210,17 @@ export function createGrpcConsentDirectory(options: GrpcConsentDirectoryOptions)
           expiresAt: request.expiresAt,
         })
         .catch(unanswered);
+    },
+
+    async verifiedIdentity(customerId): Promise<VerifiedClaims[]> {
+      try {
+        const { verifiedClaimsJson } = await client.call('getVerifiedIdentity', { subject: customerId });
+        const parsed: unknown = JSON.parse(verifiedClaimsJson || '[]');
+        return Array.isArray(parsed) ? (parsed as VerifiedClaims[]) : [];
+      } catch (error) {
+        if (error instanceof DomainError && error.kind === 'not_found') return [];
+        return unanswered(error);
+      }
     },
 
     close: () => client.close(),

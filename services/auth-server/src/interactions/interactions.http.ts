@@ -6,6 +6,12 @@ import type { GrantStore } from '../adapter/adapter.mongo';
 import { isFirstPartyClient } from '../provider/provider.configuration';
 import type { ConsentDirectory, ConsentRequest } from './interactions.ports';
 import { consentPage, loginPage } from './interactions.views';
+import {
+  identityReleaseOf,
+  requestedVerifiedClaims,
+  selectVerifiedClaims,
+  type IdentityRelease,
+} from '../ekyc/ekyc.rules';
 
 export interface InteractionsRouterOptions {
   /** The engine serving new requests; asked once per request, as engines are swapped live. */
@@ -63,9 +69,26 @@ function isFirstPartyRequest(client: Record<string, unknown> | undefined, params
   return (
     requestedIntentId(params.claims) === undefined &&
     params.authorization_details === undefined &&
+    requestedVerifiedClaims(params.claims).length === 0 &&
     isFirstPartyScope(params.scope) &&
     isFirstPartyClient(client)
   );
+}
+
+const VERIFIED_CLAIMS = 'verified_claims';
+
+/**
+ * What identity data a request asks for that the bank holds for the customer (names per trust
+ * framework), or undefined when the request asks for none. An empty array: asked, nothing matches.
+ */
+async function identityOnOffer(
+  directory: ConsentDirectory,
+  customerId: string,
+  claimsParameter: unknown,
+): Promise<IdentityRelease[] | undefined> {
+  const requested = requestedVerifiedClaims(claimsParameter);
+  if (requested.length === 0) return undefined;
+  return identityReleaseOf(selectVerifiedClaims(requested, await directory.verifiedIdentity(customerId)));
 }
 
 /** The RFC 9396 authorization_details of the consent prompt (the engine checked them, rar.feature.ts). */
@@ -141,6 +164,9 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
       return;
     }
     const accounts = details.session ? await directory.listAccounts(details.session.accountId) : [];
+    const identity = details.session
+      ? await identityOnOffer(directory, details.session.accountId, details.params.claims)
+      : undefined;
     res.send(
       consentPage({
         action: `/interaction/${details.uid}/consent`,
@@ -150,6 +176,7 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
           .filter(Boolean),
         accounts,
         authorizationDetails: requestedDetails(details.prompt.details),
+        ...(identity ? { identity } : {}),
       }),
     );
   });
@@ -198,6 +225,10 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
     const scope = String(details.params.scope ?? '');
     const intentId = requestedIntentId(details.params.claims);
     const authorizationDetails = requestedDetails(details.prompt.details);
+    // OIDC4IDA: identity data is released only when the customer ticked it, and only what the
+    // consent page showed; otherwise the grant refuses verified_claims and none is ever returned.
+    const identity = await identityOnOffer(directory, details.session.accountId, details.params.claims);
+    const identityRelease = identity && body.verified_claims === 'share' ? identity : [];
     const request: ConsentRequest = {
       clientId,
       customerId: details.session.accountId,
@@ -205,6 +236,7 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
       accountIds: asList(body.accounts),
       ...(intentId ? { intentId } : {}),
       ...(authorizationDetails.length > 0 ? { authorizationDetails } : {}),
+      ...(identityRelease.length > 0 ? { identityRelease } : {}),
     };
     if (body.decision !== 'approve') {
       await directory.reject(request);
@@ -221,7 +253,9 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
     if (!grant) throw new Error('grant of the interaction not found');
     grant.addOIDCScope(scope);
     const missingClaims = (details.prompt.details.missingOIDCClaims as string[] | undefined) ?? [];
-    if (missingClaims.length > 0) grant.addOIDCClaims(missingClaims);
+    const grantedClaims = missingClaims.filter((claim) => claim !== VERIFIED_CLAIMS || identityRelease.length > 0);
+    if (grantedClaims.length > 0) grant.addOIDCClaims(grantedClaims);
+    if (grantedClaims.length < missingClaims.length) grant.rejectOIDCClaims([VERIFIED_CLAIMS]);
     // A resource's API scopes (RFC 8707: tokens carrying authorization_details are for one).
     const missingResourceScopes = (details.prompt.details.missingResourceScopes ?? {}) as Record<string, string[]>;
     for (const [resource, scopes] of Object.entries(missingResourceScopes)) {
@@ -229,7 +263,10 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
     }
     for (const detail of authorizationDetails) grant.addRar(detail);
     const grantId = await grant.save();
-    await options.grants.linkConsent(grantId, consent);
+    await options.grants.linkConsent(grantId, {
+      ...consent,
+      ...(identityRelease.length > 0 ? { identityRelease } : {}),
+    });
     await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   });
 

@@ -1,3 +1,5 @@
+import type { IdentityRelease, VerifiedClaims } from '../ekyc/ekyc.rules';
+
 /** A customer the bank's directory has authenticated. */
 export interface AuthenticatedCustomer {
   customerId: string;
@@ -24,6 +26,8 @@ export interface ConsentRequest {
   intentId?: string;
   /** RFC 9396 authorization_details the customer was shown and approves with the scopes. */
   authorizationDetails?: unknown[];
+  /** Verified identity data (OIDC4IDA) the customer agreed to release: names per trust framework. */
+  identityRelease?: IdentityRelease[];
 }
 
 /** The consent the decision created or authorised. */
@@ -70,4 +74,9 @@ export interface ConsentDirectory {
   findCustomer(loginHint: string): Promise<string | undefined>;
   /** CIBA: puts a decoupled request before the customer on their authentication device. */
   startAuthentication(request: DecoupledAuthenticationRequest): Promise<void>;
+  /**
+   * Everything the bank verified about the customer's identity (OIDC4IDA verified_claims); empty
+   * when nothing or the customer is unknown. The caller releases only what was requested and approved.
+   */
+  verifiedIdentity(customerId: string): Promise<VerifiedClaims[]>;
 }

@@ -1,3 +1,4 @@
+import { describeIdentityRelease, type IdentityRelease } from '../ekyc/ekyc.rules';
 import { describeAuthorizationDetail } from '../rar/rar.rules';
 import type { CustomerAccount } from './interactions.ports';
 
@@ -57,6 +58,8 @@ export function consentPage(options: {
   accounts: CustomerAccount[];
   /** RFC 9396 authorization_details, each shown in full (rar.rules.ts allows nothing it cannot show). */
   authorizationDetails?: Record<string, unknown>[];
+  /** Verified identity data the TPP asked for that the bank holds (empty: asked, none matches). */
+  identity?: IdentityRelease[];
 }): string {
   const scopes = options.scopes.map((scope) => `<li>${escapeHtml(scope)}</li>`).join('');
   const details = (options.authorizationDetails ?? [])
@@ -78,11 +81,28 @@ export function consentPage(options: {
 <ul>${scopes}</ul>
 ${details ? `<section aria-labelledby="details-heading"><h2 id="details-heading">In detail</h2><ul>${details}</ul></section>` : ''}
 <form method="post" action="${escapeHtml(options.action)}">
+${options.identity ? identityFieldset(options.identity) : ''}
 <fieldset><legend>Accounts to share</legend><ul>${accounts}</ul></fieldset>
 <p><button type="submit" name="decision" value="approve">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button></p>
 </form>`,
   );
+}
+
+/**
+ * The identity data on offer, each line as the bank verified it, with an opt-in checkbox
+ * `verified_claims=share` (unticked: nothing is released).
+ */
+function identityFieldset(identity: IdentityRelease[]): string {
+  if (identity.length === 0) {
+    return '<p>This app asked for verified identity data that the bank does not hold for you; none will be shared.</p>';
+  }
+  const lines = identity.map((release) => `<li>${escapeHtml(describeIdentityRelease(release))}</li>`).join('');
+  return `<fieldset><legend>Verified identity</legend>
+<p>The app asks for identity data the bank verified when you became a customer:</p>
+<ul>${lines}</ul>
+<p><label><input type="checkbox" name="verified_claims" value="share"> Share my verified identity data with this app</label></p>
+</fieldset>`;
 }
 
 /** The engine's error page: the OAuth error code only, never internal detail. */

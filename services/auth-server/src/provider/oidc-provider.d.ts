@@ -85,6 +85,7 @@ declare module 'oidc-provider' {
     clientId?: string;
     addOIDCScope(scope: string): void;
     addOIDCClaims(claims: string[]): void;
+    rejectOIDCClaims(claims: string[]): void;
     addResourceScope(resource: string, scope: string): void;
     addRar(detail: unknown): void;
     /** RFC 9396 authorization_details the grant holds (features.richAuthorizationRequests). */

@@ -6,6 +6,7 @@ import type { AuthServerSettings } from '../config';
 import type { LiveSettings } from '../live/live.settings';
 import type { MtlsHooks } from '../mtls/mtls.certificates';
 import { resourceIndicatorsFeature } from './provider.resources';
+import { assertClaimsParameter, identityAssuranceMetadata } from '../ekyc/ekyc.feature';
 import { engineProfileOf, isPlatformProfile, PROFILE_METADATA, type PlatformProfile } from './provider.profile.rules';
 import { ENGINE_ROUTES } from './provider.routes';
 import { richAuthorizationRequestsFeature } from '../rar/rar.feature';
@@ -24,7 +25,14 @@ export interface AccountLookup {
   findAccount(
     ctx: KoaContextWithOidc,
     sub: string,
-  ): Promise<{ accountId: string; claims(): Promise<Record<string, unknown>> } | undefined>;
+  ): Promise<
+    | {
+        accountId: string;
+        /** The engine's account.claims(use, scope, claims): `claims` is the claims parameter's request for `use`. */
+        claims(use: string, scope: string, claims?: Record<string, unknown>): Promise<Record<string, unknown>>;
+      }
+    | undefined
+  >;
 }
 
 export interface ProviderConfigurationInput {
@@ -126,6 +134,8 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
       acr: null,
       auth_time: null,
       openbanking_intent_id: null,
+      // OpenID Connect for Identity Assurance: only through the claims parameter, never by scope.
+      ...(settings.IDENTITY_ASSURANCE_TRUST_FRAMEWORKS.length > 0 ? { verified_claims: null } : {}),
     },
     // FAPI 2.0 SP 5.3.2.2-25: no CORS at the authorization endpoint; TPPs are servers, never browsers.
     clientBasedCORS: () => false,
@@ -153,6 +163,9 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
       mtls_endpoint_aliases: mtlsEndpointAliases(settings.MTLS_BASE_URL),
       registration_endpoint: settings.REGISTRATION_ENDPOINT ?? `${mtlsBase}/register`,
       introspection_endpoint: settings.INTROSPECTION_ENDPOINT ?? `${mtlsBase}/introspect`,
+      ...(settings.IDENTITY_ASSURANCE_TRUST_FRAMEWORKS.length > 0
+        ? identityAssuranceMetadata(settings.IDENTITY_ASSURANCE_TRUST_FRAMEWORKS)
+        : {}),
     },
     enabledJWA: {
       clientAuthSigningAlgValues: accepted(['PS256', 'ES256', 'EdDSA']),
@@ -185,7 +198,7 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
     features: {
       devInteractions: { enabled: false },
       ciba: cibaFeature({ settings: live.ciba, ...input.ciba }),
-      claimsParameter: { enabled: true },
+      claimsParameter: { enabled: true, assertClaimsParameter },
       clientCredentials: { enabled: true },
       dPoP: {
         enabled: true,

@@ -38,6 +38,7 @@ import {
 } from '@obip/testing';
 import { createAuthServer, type AuthServer } from '../auth-server.app';
 import { settingsShape } from '../config';
+import type { VerifiedClaims } from '../ekyc/ekyc.rules';
 import type {
   ConsentDirectory,
   ConsentRequest,
@@ -46,6 +47,57 @@ import type {
 
 export const REDIRECT_URI = 'https://tpp.example/callback';
 export const CUSTOMER = { username: 'alice', password: 'correct horse', customerId: 'customer-alice' };
+
+/**
+ * What the bank verified about the demo customer (OIDC4IDA): a recent passport check under
+ * uk_tfida and an old electronic-record check under eidas.
+ */
+export const CUSTOMER_VERIFIED_IDENTITY: VerifiedClaims[] = [
+  {
+    verification: {
+      trust_framework: 'uk_tfida',
+      assurance_level: 'medium',
+      time: '2025-06-03T09:41:00Z',
+      verification_process: 'onboarding-2025-06-03-0042',
+      evidence: [
+        {
+          type: 'document',
+          check_details: [{ check_method: 'vpip' }],
+          time: '2025-06-03T09:30:00Z',
+          document_details: {
+            type: 'passport',
+            document_number: '5678901234',
+            issuer: { name: 'HM Passport Office', country_code: 'GBR' },
+            date_of_issuance: '2021-02-01',
+            date_of_expiry: '2031-02-01',
+          },
+        },
+      ],
+    },
+    claims: {
+      given_name: 'Alice',
+      family_name: 'Example',
+      birthdate: '1990-05-12',
+      address: { locality: 'Leeds', postal_code: 'LS1 4AP', country: 'United Kingdom' },
+    },
+  },
+  {
+    verification: {
+      trust_framework: 'eidas',
+      assurance_level: 'substantial',
+      time: '2016-02-11T10:00:00Z',
+      evidence: [
+        {
+          type: 'electronic_record',
+          check_details: [{ check_method: 'data' }],
+          time: '2016-02-11T10:00:00Z',
+          record: { type: 'population_register', source: { name: 'Register Office', country_code: 'NLD' } },
+        },
+      ],
+    },
+    claims: { given_name: 'Alice', family_name: 'Example', nationalities: ['GBR'] },
+  },
+];
 
 /** A registered TPP client, as dcr-service would serve it. */
 export interface TestTpp {
@@ -97,6 +149,9 @@ export function createTestConsentDirectory(): ConsentDirectory & {
     },
     async startAuthentication(request) {
       authentications.push(request);
+    },
+    async verifiedIdentity(customerId) {
+      return customerId === CUSTOMER.customerId ? structuredClone(CUSTOMER_VERIFIED_IDENTITY) : [];
     },
   };
 }

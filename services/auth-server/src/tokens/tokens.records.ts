@@ -56,6 +56,7 @@ export function tokenRecordOf(
     ...(grantId ? { grantId } : {}),
     ...(context.consent ? { consentId: context.consent.consentId } : {}),
     ...(context.consent?.openbankingIntentId ? { openbankingIntentId: context.consent.openbankingIntentId } : {}),
+    ...(context.consent?.identityRelease ? { identityRelease: context.consent.identityRelease } : {}),
     ...(thumbprint || jkt
       ? { cnf: { ...(thumbprint ? { 'x5t#S256': thumbprint } : {}), ...(jkt ? { jkt } : {}) } }
       : {}),

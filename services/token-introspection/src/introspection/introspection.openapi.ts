@@ -142,6 +142,17 @@ export const introspectionOpenApi = {
           openbanking_intent_id: { type: 'string' },
           authorization_details: { type: 'array', items: { type: 'object' } },
           acr: { type: 'string' },
+          verified_claims_released: {
+            type: 'array',
+            description:
+              'obip: the verified identity claims (OpenID Connect for Identity Assurance) the customer released to the client, by trust framework; names only, never values',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['trust_framework', 'claims'],
+              properties: { trust_framework: { type: 'string' }, claims: stringArray },
+            },
+          },
         },
       },
     },

@@ -35,4 +35,13 @@ describe('introspection rules', () => {
     );
     assert.deepEqual(Object.keys(response), ['active', 'client_id', 'exp', 'iat', 'iss']);
   });
+
+  test('released identity data is named per trust framework, never with its values', () => {
+    const response = toActiveIntrospection(
+      tokenRecord({ identityRelease: [{ trustFramework: 'uk_tfida', claims: ['given_name', 'birthdate'] }] }),
+    );
+    assert.deepEqual(response.verified_claims_released, [
+      { trust_framework: 'uk_tfida', claims: ['given_name', 'birthdate'] },
+    ]);
+  });
 });

@@ -50,6 +50,8 @@ export interface ActiveIntrospection {
   openbanking_intent_id?: string;
   authorization_details?: unknown[];
   acr?: string;
+  /** obip: which verified identity claims (OIDC4IDA) the customer released to the client, per trust framework; never values. */
+  verified_claims_released?: Array<{ trust_framework: string; claims: string[] }>;
 }
 
 /** RFC 7662 §2.2: an inactive token is answered with `active` alone, whatever made it so. */
@@ -97,7 +99,8 @@ export function consentRefusal(
 
 /**
  * The RFC 7662 §2.2 answer for an active token, with the members obip adds for Open Banking
- * (`consent_id`, `openbanking_intent_id`, RFC 9396 `authorization_details`, `acr`). Members a
+ * (`consent_id`, `openbanking_intent_id`, RFC 9396 `authorization_details`, `acr`, and
+ * `verified_claims_released`: the names, never the values, of identity data released). Members a
  * token does not have are left out rather than sent empty.
  */
 export function toActiveIntrospection(record: TokenRecord): ActiveIntrospection {
@@ -118,6 +121,12 @@ export function toActiveIntrospection(record: TokenRecord): ActiveIntrospection 
   if (record.openbankingIntentId !== undefined) response.openbanking_intent_id = record.openbankingIntentId;
   if (record.authorizationDetails !== undefined) response.authorization_details = record.authorizationDetails;
   if (record.acr !== undefined) response.acr = record.acr;
+  if (record.identityRelease !== undefined) {
+    response.verified_claims_released = record.identityRelease.map(({ trustFramework, claims }) => ({
+      trust_framework: trustFramework,
+      claims,
+    }));
+  }
   return response;
 }
 
