@@ -30,8 +30,9 @@ The five services: values key, ports (the services' defaults, README "Running on
 whether they own a database, whether they call the Kubernetes API, their gRPC peers (setting →
 service) and which services may call their gRPC port (ARCHITECTURE.md "Who calls what").
 auth-server, dcr-service and token-introspection subscribe to config-api (CONFIG_GRPC_TARGET);
-consent-service does not. config-api calls dcr-service (/v1/clients) and auth-server (token
-revocation), and the Kubernetes API while configApi.kubernetesSync is on.
+consent-service does not. config-api calls dcr-service (/v1/clients), auth-server (token
+revocation) and consent-service (/v1/consents: admin revocation), and the Kubernetes API while
+configApi.kubernetesSync is on.
 */}}
 {{- define "obip.components" -}}
 auth-server:
@@ -63,7 +64,7 @@ consent-service:
   kubeApi: false
   signingKeys: false
   peers: { TOKENS_GRPC_TARGET: auth-server{{ if .Values.consentService.portal.enabled }}, CLIENT_REGISTRY_GRPC_TARGET: dcr-service{{ end }} }
-  grpcClients: [auth-server, token-introspection]
+  grpcClients: [auth-server, token-introspection, config-api]
 token-introspection:
   values: tokenIntrospection
   http: 8084
@@ -82,7 +83,7 @@ config-api:
   database: true
   kubeApi: {{ include "obip.kubernetesSync" . }}
   signingKeys: false
-  peers: { CLIENT_REGISTRY_GRPC_TARGET: dcr-service, TOKENS_GRPC_TARGET: auth-server }
+  peers: { CLIENT_REGISTRY_GRPC_TARGET: dcr-service, TOKENS_GRPC_TARGET: auth-server, CONSENTS_GRPC_TARGET: consent-service }
   grpcClients: [auth-server, dcr-service, token-introspection]
 {{- end -}}
 
@@ -184,6 +185,19 @@ and config-api's CA_BUNDLE_SECRET_NAME use, so the Secret config-api writes is t
 {{- .Values.configApi.keyEncryptionKey.existingSecret | default (printf "%s-config-api-kek" (include "obip.fullname" .)) -}}
 {{- end -}}
 
+{{/*
+The Secret holding auth-server's session keys (keys cookie-keys and dpop-nonce-secret), the same
+for every replica: authServer.sessionKeys.existingSecret, or the one the chart generates (evaluation).
+*/}}
+{{- define "obip.sessionKeysSecretName" -}}
+{{- .Values.authServer.sessionKeys.existingSecret | default (printf "%s-auth-server-session" (include "obip.fullname" .)) -}}
+{{- end -}}
+
+{{/* Where auth-server mounts the cookie keys of its session-keys Secret (COOKIE_KEYS_FILE). */}}
+{{- define "obip.sessionKeysDir" -}}
+/etc/obip/session-keys
+{{- end -}}
+
 {{/* The Lease config-api's replicas elect their one Secret writer with (LEASE_NAME; named in its Role). */}}
 {{- define "obip.configApiLeaseName" -}}
 {{- include "obip.componentFullname" (dict "root" . "name" "config-api") -}}
@@ -265,6 +279,8 @@ CONFIG_CACHE_FILE: {{ printf "%s/platform-config.json" (include "obip.configCach
 {{- else if eq .name "auth-server" }}
 {{- /* auth-server issues admin API tokens for the audience config-api checks. */}}
 ADMIN_API_RESOURCE: {{ .root.Values.configApi.adminTokenAudience | quote }}
+{{- /* The session-keys Secret's cookie keys, re-read every SIGNING_KEYS_RELOAD_MS: rotation needs no restart. */}}
+COOKIE_KEYS_FILE: {{ printf "%s/cookie-keys" (include "obip.sessionKeysDir" .root) | quote }}
 {{- else if and (eq .name "consent-service") .root.Values.consentService.portal.enabled }}
 {{- include "obip.portalSettings" . }}
 {{- end }}

@@ -27,6 +27,16 @@ validate.yaml so that `helm template`, `helm lint`, `install` and `upgrade` all 
 {{- if and (eq $v.profile "production") (not $v.configApi.keyEncryptionKey.existingSecret) -}}
 {{- $errors = append $errors (printf "configApi.keyEncryptionKey.existingSecret is empty with profile=production. config-api seals the private signing keys in MongoDB with this key; a key the chart generates is lost or replaced by GitOps renders and by a reinstall in another cluster, and the stored keys with it. Fix: kubectl -n %s create secret generic obip-config-api-kek --from-literal=%s=$(openssl rand 32 | basenc --base64url | tr -d =), back it up, and set configApi.keyEncryptionKey.existingSecret=obip-config-api-kek (or profile=evaluation for a trial install)." .Release.Namespace $v.configApi.keyEncryptionKey.secretKey) -}}
 {{- end -}}
+{{- if and (eq $v.profile "production") (not $v.authServer.sessionKeys.existingSecret) -}}
+{{- $errors = append $errors (printf "authServer.sessionKeys.existingSecret is empty with profile=production. Every auth-server replica must sign cookies and derive DPoP nonces with the same keys; keys the chart generates are replaced by GitOps renders and by a reinstall, which ends every login session. Fix: kubectl -n %s create secret generic obip-auth-session --from-literal=cookie-keys=$(openssl rand 32 | basenc --base64url | tr -d =) --from-literal=dpop-nonce-secret=$(openssl rand 32 | basenc --base64url | tr -d =), and set authServer.sessionKeys.existingSecret=obip-auth-session (or profile=evaluation for a trial install)." .Release.Namespace) -}}
+{{- end -}}
+{{- range $variable := list "COOKIE_KEYS" "COOKIE_KEYS_FILE" "DPOP_NONCE_SECRET" -}}
+{{- range $v.authServer.env -}}
+{{- if eq (toString .name) $variable -}}
+{{- $errors = append $errors (printf "authServer.env sets %s, which the chart gives auth-server from the authServer.sessionKeys Secret (auth-server refuses COOKIE_KEYS together with COOKIE_KEYS_FILE). Fix: remove %s from authServer.env and put the keys into that Secret (cookie-keys, dpop-nonce-secret)." $variable $variable) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if and (eq $v.profile "production") (eq $v.ingress.provider "none") (not $v.ingress.hosts.public) -}}
 {{- $errors = append $errors "ingress.hosts.public is empty with profile=production and ingress.provider=none; it is still the issuer (https://<public host>) that auth-server's ISSUER and config-api's PLATFORM_ISSUER use. Fix: set ingress.hosts.public to the public host name of your edge." -}}
 {{- end -}}

@@ -85,9 +85,10 @@ describe('config-api settings', () => {
     assert.equal(field('K8S_NAMESPACE'), 'metadata.namespace');
   });
 
-  it('points CLIENT_REGISTRY_GRPC_TARGET and TOKENS_GRPC_TARGET at dcr-service and auth-server', () => {
+  it('points CLIENT_REGISTRY_GRPC_TARGET, TOKENS_GRPC_TARGET and CONSENTS_GRPC_TARGET at dcr-service, auth-server and consent-service', () => {
     assert.equal(settings.CLIENT_REGISTRY_GRPC_TARGET, 'dns:///obip-dcr-service-headless.obip.svc.cluster.local:50052');
     assert.equal(settings.TOKENS_GRPC_TARGET, 'dns:///obip-auth-server-headless.obip.svc.cluster.local:50051');
+    assert.equal(settings.CONSENTS_GRPC_TARGET, 'dns:///obip-consent-service-headless.obip.svc.cluster.local:50053');
   });
 });
 

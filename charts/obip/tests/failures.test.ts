@@ -62,6 +62,23 @@ describe('impossible combinations', () => {
     );
   });
 
+  it("refuses profile=production without an existing Secret for auth-server's session keys", () => {
+    const stderr = failure('production', ['authServer.sessionKeys.existingSecret=""']);
+    assert.match(stderr, /authServer\.sessionKeys\.existingSecret is empty with profile=production/);
+    assert.match(
+      stderr,
+      /Fix: kubectl -n obip create secret generic obip-auth-session --from-literal=cookie-keys=.* --from-literal=dpop-nonce-secret=.*, and set authServer\.sessionKeys\.existingSecret=obip-auth-session/,
+    );
+  });
+
+  it('refuses cookie keys or a DPoP nonce secret in authServer.env, which the session-keys Secret provides', () => {
+    for (const variable of ['COOKIE_KEYS', 'COOKIE_KEYS_FILE', 'DPOP_NONCE_SECRET']) {
+      const stderr = failure('minimal', [`authServer.env=[{"name":"${variable}","value":"x"}]`]);
+      assert.match(stderr, new RegExp(`authServer\\.env sets ${variable}, which the chart gives auth-server`));
+      assert.match(stderr, new RegExp(`Fix: remove ${variable} from authServer\\.env`));
+    }
+  });
+
   it('generates the key-encryption key outside production', () => {
     const result = render({ scenarios: ['minimal'] });
     assert.equal(result.status, 0, result.stderr);

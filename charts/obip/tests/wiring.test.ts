@@ -112,15 +112,21 @@ describe('live configuration from config-api', () => {
     }
   });
 
-  it("lets config-api reach dcr-service's and auth-server's gRPC ports (/v1/clients, token revocation)", () => {
+  it("lets config-api reach dcr-service's, auth-server's and consent-service's gRPC ports (/v1/clients, token revocation, /v1/consents)", () => {
     for (const [peer, port] of [
       ['dcr-service', 50052],
       ['auth-server', 50051],
+      ['consent-service', 50053],
     ] as const) {
       assert.ok(admits(peer, 'config-api', 'grpc'), `${peer} admits config-api`);
       assert.ok(reaches('config-api', peer, port), `config-api reaches ${peer}`);
     }
-    assert.ok(!reaches('config-api', 'consent-service', 50053), 'config-api reaches consent-service');
+    assert.ok(!reaches('config-api', 'token-introspection', 50054), 'config-api reaches token-introspection');
+    // consent-service's gRPC port admits its callers and no one else.
+    for (const caller of ['auth-server', 'dcr-service', 'token-introspection', 'config-api']) {
+      const expected = caller !== 'dcr-service';
+      assert.equal(admits('consent-service', caller, 'grpc'), expected, `consent-service admits ${caller}`);
+    }
   });
 
   it('lets config-api alone reach the Kubernetes API server', () => {
@@ -184,7 +190,11 @@ describe('service endpoints', () => {
         CONSENTS_GRPC_TARGET: 'consent-service',
         CONFIG_GRPC_TARGET: 'config-api',
       },
-      'config-api': { CLIENT_REGISTRY_GRPC_TARGET: 'dcr-service', TOKENS_GRPC_TARGET: 'auth-server' },
+      'config-api': {
+        CLIENT_REGISTRY_GRPC_TARGET: 'dcr-service',
+        TOKENS_GRPC_TARGET: 'auth-server',
+        CONSENTS_GRPC_TARGET: 'consent-service',
+      },
     };
     const services = ofKind(objects, 'Service');
     for (const [name, peers] of Object.entries(expected)) {
