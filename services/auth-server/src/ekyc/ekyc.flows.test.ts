@@ -87,7 +87,10 @@ describe('verified_claims (OpenID Connect for Identity Assurance) through the in
   test('verified name and birthdate under uk_tfida come back exactly, with their verification, once shared', async () => {
     const { tpp, config } = await fapi2Client();
     const { tokens, consentPage } = await authorize(config, { id_token: { verified_claims: nameAndBirthdate } }, true);
-    assert.match(consentPage, /given name, family name, date of birth — checked under uk_tfida/);
+    assert.match(
+      consentPage,
+      /given name, family name, date of birth — checked under uk_tfida on 2025-06-03 from your passport/,
+    );
     assert.match(consentPage, /name="verified_claims" value="share"/);
     assert.deepEqual(tokens.claims()?.verified_claims, {
       verification: { trust_framework: 'uk_tfida' },

@@ -1,7 +1,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CUSTOMER_VERIFIED_IDENTITY } from '../testing/auth-server.harness';
-import { checkVerifiedClaimsRequest, identityReleaseOf, selectVerifiedClaims, verifiedClaimsValue } from './ekyc.rules';
+import {
+  checkVerifiedClaimsRequest,
+  describeOffer,
+  identityReleaseOf,
+  offerVerifiedClaims,
+  selectVerifiedClaims,
+  verifiedClaimsValue,
+} from './ekyc.rules';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z') / 1000;
 
@@ -72,6 +79,21 @@ describe('verified_claims selection', () => {
       NOW,
     );
     assert.deepEqual(unheld, [], 'absent data is omitted, never invented');
+  });
+
+  test('the consent page names the claims and the verification they come from', () => {
+    const offered = offerVerifiedClaims(
+      { verification: { trust_framework: null }, claims: { given_name: null, nationalities: null } },
+      CUSTOMER_VERIFIED_IDENTITY,
+      NOW,
+    );
+    assert.deepEqual(
+      offered.map(({ answer, source }) => describeOffer(answer, source)),
+      [
+        'given name — checked under uk_tfida on 2025-06-03 from your passport',
+        'given name, nationality — checked under eidas on 2016-02-11 from an electronic record',
+      ],
+    );
   });
 
   test('requests are checked in both containers and as arrays', () => {

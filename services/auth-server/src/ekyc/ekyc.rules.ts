@@ -202,14 +202,23 @@ export function selectVerifiedClaims(
   held: readonly VerifiedClaims[],
   nowSeconds = Math.floor(Date.now() / 1000),
 ): VerifiedClaims[] {
-  const selected: VerifiedClaims[] = [];
+  return offerVerifiedClaims(requested, held, nowSeconds).map(({ answer }) => answer);
+}
+
+/** Each answer with the verification it comes from, so the consent page can say which one. */
+export function offerVerifiedClaims(
+  requested: unknown,
+  held: readonly VerifiedClaims[],
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Array<{ answer: VerifiedClaims; source: VerifiedClaims }> {
+  const offered: Array<{ answer: VerifiedClaims; source: VerifiedClaims }> = [];
   for (const request of requestsOf(requested)) {
     for (const record of held) {
       const answer = selectOne(request, record, nowSeconds);
-      if (answer) selected.push(answer);
+      if (answer) offered.push({ answer, source: record });
     }
   }
-  return selected;
+  return offered;
 }
 
 /** The `verified_claims` value of an ID token or userinfo response: one object, or an array of several. */
@@ -257,7 +266,26 @@ const CLAIM_WORDS: Readonly<Record<string, string>> = {
   address: 'address',
 };
 
-/** "given name, family name, date of birth — checked under uk_tfida", for the consent page. */
-export function describeIdentityRelease(release: IdentityRelease): string {
-  return `${release.claims.map((name) => CLAIM_WORDS[name] ?? name).join(', ')} — checked under ${release.trustFramework}`;
+const DOCUMENT_WORDS: Readonly<Record<string, string>> = {
+  passport: 'your passport',
+  driving_permit: 'your driving licence',
+  idcard: 'your identity card',
+};
+
+/**
+ * What the consent page says of one answer and the verification it comes from: "given name,
+ * family name, date of birth — checked under uk_tfida on 2025-06-03 from your passport".
+ */
+export function describeOffer(answer: VerifiedClaims, source: VerifiedClaims): string {
+  const { trust_framework: framework, time, evidence } = source.verification;
+  const when = time && !Number.isNaN(Date.parse(time)) ? ` on ${new Date(time).toISOString().slice(0, 10)}` : '';
+  const sources = (evidence ?? []).map((item) => {
+    const document = (item.document_details as { type?: unknown } | undefined)?.type;
+    if (item.type === 'document')
+      return (typeof document === 'string' && DOCUMENT_WORDS[document]) || 'an identity document';
+    return item.type === 'electronic_record' ? 'an electronic record' : 'other evidence';
+  });
+  const from = sources.length > 0 ? ` from ${[...new Set(sources)].join(' and ')}` : '';
+  const names = Object.keys(answer.claims).map((name) => CLAIM_WORDS[name] ?? name);
+  return `${names.join(', ')} — checked under ${framework}${when}${from}`;
 }

@@ -7,9 +7,10 @@ import { isFirstPartyClient } from '../provider/provider.configuration';
 import type { ConsentDirectory, ConsentRequest } from './interactions.ports';
 import { consentPage, loginPage } from './interactions.views';
 import {
+  describeOffer,
   identityReleaseOf,
+  offerVerifiedClaims,
   requestedVerifiedClaims,
-  selectVerifiedClaims,
   type IdentityRelease,
 } from '../ekyc/ekyc.rules';
 
@@ -85,10 +86,14 @@ async function identityOnOffer(
   directory: ConsentDirectory,
   customerId: string,
   claimsParameter: unknown,
-): Promise<IdentityRelease[] | undefined> {
+): Promise<{ release: IdentityRelease[]; descriptions: string[] } | undefined> {
   const requested = requestedVerifiedClaims(claimsParameter);
   if (requested.length === 0) return undefined;
-  return identityReleaseOf(selectVerifiedClaims(requested, await directory.verifiedIdentity(customerId)));
+  const offered = offerVerifiedClaims(requested, await directory.verifiedIdentity(customerId));
+  return {
+    release: identityReleaseOf(offered.map(({ answer }) => answer)),
+    descriptions: offered.map(({ answer, source }) => describeOffer(answer, source)),
+  };
 }
 
 /** The RFC 9396 authorization_details of the consent prompt (the engine checked them, rar.feature.ts). */
@@ -176,7 +181,7 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
           .filter(Boolean),
         accounts,
         authorizationDetails: requestedDetails(details.prompt.details),
-        ...(identity ? { identity } : {}),
+        ...(identity ? { identity: identity.descriptions } : {}),
       }),
     );
   });
@@ -228,7 +233,7 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
     // OIDC4IDA: identity data is released only when the customer ticked it, and only what the
     // consent page showed; otherwise the grant refuses verified_claims and none is ever returned.
     const identity = await identityOnOffer(directory, details.session.accountId, details.params.claims);
-    const identityRelease = identity && body.verified_claims === 'share' ? identity : [];
+    const identityRelease = identity && body.verified_claims === 'share' ? identity.release : [];
     const request: ConsentRequest = {
       clientId,
       customerId: details.session.accountId,

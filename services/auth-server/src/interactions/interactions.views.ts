@@ -1,4 +1,3 @@
-import { describeIdentityRelease, type IdentityRelease } from '../ekyc/ekyc.rules';
 import { describeAuthorizationDetail } from '../rar/rar.rules';
 import type { CustomerAccount } from './interactions.ports';
 
@@ -58,8 +57,8 @@ export function consentPage(options: {
   accounts: CustomerAccount[];
   /** RFC 9396 authorization_details, each shown in full (rar.rules.ts allows nothing it cannot show). */
   authorizationDetails?: Record<string, unknown>[];
-  /** Verified identity data the TPP asked for that the bank holds (empty: asked, none matches). */
-  identity?: IdentityRelease[];
+  /** Verified identity data on offer, one line per verification (empty: asked, none matches). */
+  identity?: string[];
 }): string {
   const scopes = options.scopes.map((scope) => `<li>${escapeHtml(scope)}</li>`).join('');
   const details = (options.authorizationDetails ?? [])
@@ -93,11 +92,11 @@ ${options.identity ? identityFieldset(options.identity) : ''}
  * The identity data on offer, each line as the bank verified it, with an opt-in checkbox
  * `verified_claims=share` (unticked: nothing is released).
  */
-function identityFieldset(identity: IdentityRelease[]): string {
+function identityFieldset(identity: string[]): string {
   if (identity.length === 0) {
     return '<p>This app asked for verified identity data that the bank does not hold for you; none will be shared.</p>';
   }
-  const lines = identity.map((release) => `<li>${escapeHtml(describeIdentityRelease(release))}</li>`).join('');
+  const lines = identity.map((line) => `<li>${escapeHtml(line)}</li>`).join('');
   return `<fieldset><legend>Verified identity</legend>
 <p>The app asks for identity data the bank verified when you became a customer:</p>
 <ul>${lines}</ul>
