@@ -10,9 +10,8 @@ import type { SourceState } from './harness/machine';
 import { renderDiscoverySection } from './discovery/report';
 import type { DiscoveryResults } from './discovery/run';
 import { renderParSection } from './par/report';
-import type { ParResults } from './par/run';
 import { renderTokenSection } from './token/report';
-import type { TokenResults } from './token/run';
+import type { EndpointResults } from './auth-server/scenario';
 
 const HEADER = `# bench
 
@@ -50,7 +49,7 @@ export function renderBenchReadme(): string {
         findings: readFindings(scenarioDir('introspection')),
       }),
     );
-  const token = readResults<TokenResults & { source?: SourceState }>('token');
+  const token = readResults<EndpointResults & { source?: SourceState }>('token');
   if (token)
     sections.push(
       renderTokenSection({
@@ -61,7 +60,7 @@ export function renderBenchReadme(): string {
         findings: readFindings(scenarioDir('token')),
       }),
     );
-  const par = readResults<ParResults & { source?: SourceState }>('par');
+  const par = readResults<EndpointResults & { source?: SourceState }>('par');
   if (par)
     sections.push(
       renderParSection({

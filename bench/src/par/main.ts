@@ -1,64 +1,14 @@
-// bench:par — one command: start the targets, check that each takes a real pushed request,
-// measure, write bench/results/par.json and render bench/README.md. With --profile: run obip
-// alone under --cpu-prof for one peak run and print where its time goes (no results written).
-// With --report-only: render bench/README.md from the saved results, measuring nothing.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { writeBenchReadme } from '../readme';
-import { summariseCpuProfile } from '../harness/cpu-profile';
-import { loadAverage1m, machineInfo, sourceState } from '../harness/machine';
-import { describeRun, measurePeak, planFromEnvironment } from '../harness/passes';
-import { today, writeResults } from '../harness/results';
-import { AUTH_SERVER_PACKAGES, AUTH_SERVER_SOURCES } from '../auth-server/targets';
+// bench:par — the endpoint scenario command (../auth-server/command.ts) for PAR with a signed
+// request object: each target must take a real pushed request before it is measured.
+import { runEndpointCommand } from '../auth-server/command';
 import { checkParTargets } from './report';
-import { DEFAULT_PLAN, runParBenchmark } from './run';
 import { checkParAnswers, startParTargets } from './targets';
 
-const log = (line: string) => process.stdout.write(`${line}\n`);
-const plan = planFromEnvironment(DEFAULT_PLAN);
-
-if (process.argv.includes('--profile')) await profile();
-else if (process.argv.includes('--report-only')) {
-  await writeBenchReadme();
-  log('rewrote bench/README.md from bench/results/*.json');
-} else await benchmark();
-
-async function benchmark(): Promise<void> {
-  const machine = machineInfo(AUTH_SERVER_PACKAGES);
-  const source = sourceState(AUTH_SERVER_SOURCES);
-  const loadBefore = loadAverage1m();
-  log(`PAR benchmark on ${machine.cores} cores (${machine.cpuModel}), Node ${machine.node}, load ${loadBefore}`);
-  const started = await startParTargets();
-  let results;
-  try {
-    for (const target of Object.values(started.targets)) await checkParAnswers(target, started.servers);
-    log('every target takes a pushed request; measuring');
-    results = await runParBenchmark(started, plan, log, loadBefore);
-  } finally {
-    await started.stop();
-  }
-  const targets = checkParTargets(results);
-  writeResults('par', { scenario: 'par', measuredAt: today(), machine, source, ...results, targets });
-  await writeBenchReadme();
-  for (const check of targets)
-    log(`${check.met ? 'met   ' : 'MISSED'} ${check.name}: ${check.measured} (target ${check.target})`);
-  log('wrote bench/results/par.json and bench/README.md');
-}
-
-async function profile(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'obip-bench-prof-'));
-  const started = await startParTargets({ serviceNodeOptions: `--cpu-prof --cpu-prof-dir=${dir}` });
-  let run;
-  try {
-    const target = started.targets.obip;
-    await checkParAnswers(target, started.servers);
-    run = await measurePeak(target, target.requests, plan);
-    log(`profiled run (not a result): ${describeRun(run)}`);
-  } finally {
-    await started.stop();
-  }
-  // Only the measured run's samples: not start-up, the warm-up or the waits while JWTs are signed.
-  for (const line of summariseCpuProfile(dir, 30, run.window)) log(line);
-  rmSync(dir, { recursive: true, force: true });
-}
+await runEndpointCommand({
+  scenario: 'par',
+  title: 'PAR',
+  answered: 'every target takes a pushed request',
+  start: startParTargets,
+  checkAnswers: checkParAnswers,
+  checkTargets: checkParTargets,
+});

@@ -4,7 +4,7 @@ import type { MachineInfo, SourceState } from '../harness/machine';
 import { formatNumber } from '../harness/stats';
 import { CLIENT_ASSERTION_ALG } from '../auth-server/fixtures';
 import { commonChecks, renderEndpointSection, throughputRatio, type TargetCheck } from '../auth-server/report';
-import type { ParResults } from './run';
+import type { EndpointResults as ParResults } from '../auth-server/scenario';
 
 const LABELS = {
   obip: 'obip auth-server (`POST /par`)',

@@ -4,7 +4,7 @@ import type { MachineInfo, SourceState } from '../harness/machine';
 import { formatNumber } from '../harness/stats';
 import { CLIENT_ASSERTION_ALG, CLIENT_CREDENTIALS_SCOPE } from '../auth-server/fixtures';
 import { commonChecks, renderEndpointSection, throughputRatio, type TargetCheck } from '../auth-server/report';
-import type { TokenResults } from './run';
+import type { EndpointResults as TokenResults } from '../auth-server/scenario';
 
 export type { TargetCheck } from '../auth-server/report';
 export { RSS_LIMIT_MIB } from '../auth-server/report';
