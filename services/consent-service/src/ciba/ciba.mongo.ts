@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import { isDuplicateKeyError, translateMongoError } from '@obip/mongo';
+import { ensureExpiryIndex, isDuplicateKeyError, translateMongoError } from '@obip/mongo';
 import { guard } from '../consents/consents.mongo';
 import { createMongoOutbox } from '../outbox/outbox.mongo';
 import type { PendingDecision, DecisionOutbox } from './ciba.delivery.service';
@@ -80,32 +80,11 @@ const authenticationSchema = new Schema<AuthenticationDocument>(
 authenticationSchema.index({ subject: 1, status: 1, createdAt: -1, _id: -1 });
 authenticationSchema.index({ 'delivery.state': 1, 'delivery.nextAttemptAt': 1 });
 
-/** MongoDB's NotImplemented and CommandNotSupported: FerretDB 1.x answers a TTL index with the first. */
-const UNSUPPORTED_CODES = new Set([115, 238]);
-
 function authenticationModelOf(connection: Connection): Model<AuthenticationDocument> {
   return (
     (connection.models.DecoupledAuthentication as Model<AuthenticationDocument> | undefined) ??
     connection.model<AuthenticationDocument>('DecoupledAuthentication', authenticationSchema)
   );
-}
-
-/**
- * Requests are removed `purgeAt` (a day after they expire, by default): by a TTL index where the
- * server has them (MongoDB), and by the service's purge sweep everywhere, since FerretDB has none
- * (ARCHITECTURE: do not rely on TTL indexes). Where TTL indexes are refused, a plain index keeps
- * the sweep cheap. Resolves with which one exists.
- */
-async function ensurePurgeIndex(model: Model<AuthenticationDocument>): Promise<'ttl' | 'plain'> {
-  try {
-    await model.collection.createIndex({ purgeAt: 1 }, { name: 'purgeAt_ttl', expireAfterSeconds: 0 });
-    return 'ttl';
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code !== 'number' || !UNSUPPORTED_CODES.has(code)) return translateMongoError(error);
-  }
-  await guard(() => model.collection.createIndex({ purgeAt: 1 }, { name: 'purgeAt' }));
-  return 'plain';
 }
 
 function toAuthentication(document: AuthenticationDocument): DecoupledAuthentication {
@@ -161,7 +140,9 @@ export async function createMongoDecoupledAuthentications(
 ): Promise<DecoupledAuthenticationRepository & { purgeIndex: 'ttl' | 'plain' }> {
   const Authentications = authenticationModelOf(connection);
   await guard(() => Authentications.createIndexes());
-  const purgeIndex = await ensurePurgeIndex(Authentications);
+  // Requests are removed `purgeAt` (a day after they expire, by default): by a TTL index where the
+  // server has them, and by the service's purge sweep everywhere.
+  const purgeIndex = await ensureExpiryIndex(Authentications.collection, 'purgeAt');
 
   const findLean = (id: string) => guard(() => Authentications.findById(id).lean<AuthenticationDocument>().exec());
 
