@@ -103,6 +103,21 @@ for (const project of projects) {
   rows.push([project, 'test', `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`]);
 }
 
+// The end-to-end suite per flow: what a reader of CI output looks for first.
+const e2eSummaryPath = join(root, 'test-artifacts', 'e2e', 'summary.json');
+if (existsSync(e2eSummaryPath)) {
+  const files = Object.entries(JSON.parse(readFileSync(e2eSummaryPath, 'utf8')).files ?? {}).sort();
+  console.log('\n== end-to-end flows ==');
+  const nameWidth = Math.max(4, ...files.map(([file]) => file.length));
+  console.log(`${'flow'.padEnd(nameWidth)}  passed  failed  skipped  seconds`);
+  for (const [file, counts] of files) {
+    console.log(
+      `${file.padEnd(nameWidth)}  ${String(counts.passed).padStart(6)}  ${String(counts.failed).padStart(6)}  ` +
+        `${String(counts.skipped).padStart(7)}  ${counts.seconds.toFixed(1).padStart(7)}`,
+    );
+  }
+}
+
 console.log('\n== summary ==');
 const width = Math.max(...rows.map(([project]) => project.length));
 for (const [project, target, outcome] of rows) console.log(`${project.padEnd(width)}  ${target.padEnd(9)}  ${outcome}`);

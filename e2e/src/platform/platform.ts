@@ -27,6 +27,7 @@ import {
   type TestPki,
   type TestSoftware,
 } from '@obip/testing';
+import { createRelyingParty, type RelyingParty } from '../sandbox/relying-party';
 
 /** The bank's identifier in registration requests (`aud`). */
 export const BANK = '0015800001HQQrZAAX';
@@ -196,6 +197,7 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
   edge.twin = twin;
   const publicAgent = new Agent({ connect: { ca: pki.caBundlePem } });
   const tppAgents: Agent[] = [];
+  const relyingParties: RelyingParty[] = [];
 
   const platform: Omit<Platform, 'stop'> = {
     pki,
@@ -235,30 +237,15 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
       return (await response.json()) as { client_id: string; registration_access_token: string };
     },
     async relyingParty(software, clientId) {
-      const mtls = platform.tppAgent(software);
-      const edgeFetch: oidc.CustomFetch = (url, init) =>
-        undiciFetch(url, {
-          ...init,
-          dispatcher: url.startsWith(twin.mtlsUrl) ? mtls : publicAgent,
-        }) as unknown as Promise<Response>;
-      const key = await crypto.subtle.importKey(
-        'jwk',
-        software.signingKey.privateJwk,
-        software.signingKey.alg === 'ES256'
-          ? { name: 'ECDSA', namedCurve: 'P-256' }
-          : { name: 'RSA-PSS', hash: 'SHA-256' },
-        false,
-        ['sign'],
-      );
-      const config = await oidc.discovery(
-        new URL(issuer),
+      const rp = await createRelyingParty({
+        issuer,
         clientId,
-        { use_mtls_endpoint_aliases: true },
-        oidc.PrivateKeyJwt({ key, kid: software.signingKey.kid } as unknown as oidc.PrivateKey),
-        { [oidc.customFetch]: edgeFetch },
-      );
-      config[oidc.customFetch] = edgeFetch;
-      return config;
+        signing: software.signingKey,
+        transport: { certPem: software.transport!.chainPem, keyPem: software.transport!.keyPem },
+        caPem: pki.caBundlePem,
+      });
+      relyingParties.push(rp);
+      return rp.config;
     },
     browser: () => createFormBrowser(issuer, publicAgent),
   };
@@ -280,6 +267,7 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
       );
       await directory.stop();
       await Promise.all([publicAgent, ...tppAgents].map((agent) => agent.close()));
+      await Promise.all(relyingParties.map((rp) => rp.close()));
       await Promise.all(databases.map((url) => dropTestDatabase(url)));
       rmSync(state, { recursive: true, force: true });
     },

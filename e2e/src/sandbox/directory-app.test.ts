@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { compactVerify, createLocalJWKSet, importJWK, SignJWT, type JSONWebKeySet } from 'jose';
-import { createTestPki, type TestPki } from '@obip/testing';
+import { createTestPki, freePort, type TestPki } from '@obip/testing';
 import { parseTppRequest, startDirectoryApp, type DirectoryApp } from './directory-app';
 
 let pki: TestPki;
@@ -81,5 +84,44 @@ describe('the sandbox directory', () => {
     assert.ok('error' in parseTppRequest([]));
     assert.ok('error' in parseTppRequest({ ...tpp, software_client_name: ' ' }));
     assert.ok('error' in parseTppRequest({ ...tpp, software_redirect_uris: [] }));
+  });
+});
+
+describe('the sandbox directory with a state file (data kept between sandbox runs)', () => {
+  test('after a restart it signs with the same key and still serves the key sets of software issued before', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'obip-directory-state-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const stateFile = join(dir, 'directory.json');
+    const keyServerPort = await freePort();
+
+    const first = await startDirectoryApp({ pki, stateFile, keyServerPort });
+    const issued = (await (
+      await fetch(`${first.url}/tpps`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(tpp),
+      })
+    ).json()) as { jwks_uri: string; signing: { kid: string } };
+    const directoryKid = ((await (await fetch(`${first.url}/jwks`)).json()) as JSONWebKeySet).keys[0]!.kid;
+    await first.stop();
+    assert.equal(statSync(stateFile).mode & 0o777, 0o600, 'the state holds private keys: owner only');
+
+    const second = await startDirectoryApp({ pki, stateFile, keyServerPort });
+    t.after(() => second.stop());
+    const afterRestart = (await (await fetch(`${second.url}/jwks`)).json()) as JSONWebKeySet;
+    assert.equal(afterRestart.keys[0]!.kid, directoryKid);
+    const softwareKeys = (await (await fetch(issued.jwks_uri)).json()) as JSONWebKeySet;
+    assert.deepEqual(
+      softwareKeys.keys.map((key) => key.kid),
+      [issued.signing.kid],
+    );
+  });
+
+  test('a state file that is not one is refused with a way out', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'obip-directory-state-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const stateFile = join(dir, 'directory.json');
+    writeFileSync(stateFile, '{"keySets":{}}');
+    await assert.rejects(startDirectoryApp({ pki, stateFile }), /not a sandbox directory state.*--fresh/);
   });
 });

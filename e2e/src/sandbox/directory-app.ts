@@ -5,9 +5,10 @@
 //     → 201 {"org_id", "software_id", "ssa", "transport": {"cert", "key"},
 //            "signing": {"kid", "private_jwk"}, "jwks_uri"}
 //   GET  /jwks  → the directory's own JWKS (verifies the SSAs)
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createTestDirectory, type TestDirectory, type TestPki } from '@obip/testing';
+import { createTestDirectory, type SigningKey, type TestDirectory, type TestPki } from '@obip/testing';
 
 export interface DirectoryApp {
   /** `http://127.0.0.1:<port>` */
@@ -64,12 +65,58 @@ function isHttpsUrl(value: unknown): boolean {
   }
 }
 
+type PublishedKeySets = Record<string, { keys: Array<Record<string, unknown>> }>;
+
+interface DirectoryState {
+  signingKey: SigningKey;
+  /** Software key sets by key-server path. */
+  keySets: PublishedKeySets;
+}
+
+function readState(file: string): DirectoryState {
+  const state = JSON.parse(readFileSync(file, 'utf8')) as Partial<DirectoryState>;
+  if (!state.signingKey?.privateJwk || typeof state.keySets !== 'object' || state.keySets === null) {
+    throw new Error(`${file} is not a sandbox directory state: start with --fresh to begin again`);
+  }
+  return state as DirectoryState;
+}
+
 /**
  * Starts the directory on 127.0.0.1. Certificates come from `pki`, the sandbox CA the edge
  * trusts, so a TPP can use them on the mTLS host straight away.
  */
-export async function startDirectoryApp(options: { pki: TestPki; port?: number }): Promise<DirectoryApp> {
-  const directory = await createTestDirectory({ pki: options.pki, environment: 'sandbox' });
+export async function startDirectoryApp(options: {
+  pki: TestPki;
+  port?: number;
+  /** Serve this directory (e.g. the one the e2e platform's dcr-service trusts); a new one by default. */
+  directory?: TestDirectory;
+  /** Port of the JWKS server; any free one by default. */
+  keyServerPort?: number;
+  /**
+   * Keeps the directory's signing key and every software's published key set here (mode 0600),
+   * and restores them at start, so clients registered in an earlier run keep working: the
+   * sandbox's data reuse. Needs a fixed `keyServerPort`, since registered clients hold its URLs.
+   */
+  stateFile?: string;
+}): Promise<DirectoryApp> {
+  const ownDirectory = options.directory === undefined;
+  const saved = options.stateFile && existsSync(options.stateFile) ? readState(options.stateFile) : undefined;
+  const directory =
+    options.directory ??
+    (await createTestDirectory({
+      pki: options.pki,
+      environment: 'sandbox',
+      ...(saved ? { signingKey: saved.signingKey } : {}),
+      ...(options.keyServerPort === undefined ? {} : { keyServerPort: options.keyServerPort }),
+    }));
+  const published: PublishedKeySets = saved?.keySets ?? {};
+  for (const [path, jwks] of Object.entries(published)) directory.keyServer.publish(path, jwks);
+  const persist = () => {
+    if (!options.stateFile) return;
+    const state: DirectoryState = { signingKey: directory.signingKey, keySets: published };
+    writeFileSync(options.stateFile, `${JSON.stringify(state)}\n`, { mode: 0o600 });
+  };
+  persist();
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const send = (status: number, body: unknown) => {
@@ -102,6 +149,8 @@ export async function startDirectoryApp(options: { pki: TestPki; port?: number }
       redirectUris: parsed.request.software_redirect_uris,
       roles: parsed.request.software_roles,
     });
+    published[new URL(software.jwksUri).pathname] = { keys: [{ ...software.signingKey.publicJwk }] };
+    persist();
     send(201, {
       org_id: software.orgId,
       software_id: software.softwareId,
@@ -127,7 +176,7 @@ export async function startDirectoryApp(options: { pki: TestPki; port?: number }
     directory,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await directory.stop();
+      if (ownDirectory) await directory.stop();
     },
   };
 }

@@ -24,11 +24,13 @@ export {
 } from './servers/test-servers';
 export {
   createTestPki,
+  savePki,
   type CertificateAuthority,
   type CreateTestPkiOptions,
   type IssuedCertificate,
   type IssueServerCertificateOptions,
   type IssueTppCertificateOptions,
+  type SavedPki,
   type TestPki,
   type ValidityOptions,
 } from './pki/test-pki';

@@ -39,6 +39,8 @@ export interface StartJwksServerOptions {
    * the client must trust its root.
    */
   tls?: { certPem: string; keyPem: string };
+  /** Default 0 (any free port); a fixed one keeps published URLs stable across restarts. */
+  port?: number;
 }
 
 /**
@@ -75,7 +77,10 @@ export async function startJwksServer(options: StartJwksServerOptions = {}): Pro
   const server = options.tls
     ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, handle)
     : createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   const port = (server.address() as AddressInfo).port;
   const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 

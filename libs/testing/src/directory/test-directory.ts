@@ -145,6 +145,10 @@ export interface CreateTestDirectoryOptions {
    * 127.0.0.1 from `pki`), for a consumer that accepts https key set URLs only. Default false.
    */
   https?: boolean;
+  /** The directory's SSA signing key; a new one by default. A sandbox that keeps its data passes the old one. */
+  signingKey?: SigningKey;
+  /** Port of the key server (JWKS URLs); any free one by default. */
+  keyServerPort?: number;
 }
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -176,11 +180,12 @@ export async function createTestDirectory(options: CreateTestDirectoryOptions = 
   const issuer = options.issuer ?? 'OpenBanking Ltd (obip test)';
   const alg = options.alg ?? 'PS256';
   const environment = options.environment ?? 'sandbox';
-  const signingKey = await generateSigningKey(alg);
+  const signingKey = options.signingKey ?? (await generateSigningKey(alg));
   if (options.https && !options.pki) throw new TypeError('createTestDirectory: https needs a pki');
-  const keyServer = await startJwksServer(
-    options.https && options.pki ? { tls: await httpsCertificate(options.pki) } : {},
-  );
+  const keyServer = await startJwksServer({
+    ...(options.https && options.pki ? { tls: await httpsCertificate(options.pki) } : {}),
+    ...(options.keyServerPort === undefined ? {} : { port: options.keyServerPort }),
+  });
   const jwksUri = keyServer.publish('/directory/jwks', { keys: [{ ...signingKey.publicJwk }] });
 
   const ssaClaims = (software: TestSoftware): SoftwareStatementClaims => ({

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { writePkiFiles } from './pki.files';
 import { generateSigningKey, jwkThumbprint } from './signing-keys';
-import { createTestPki, type TestPki } from './test-pki';
+import { createTestPki, savePki, type TestPki } from './test-pki';
 
 describe('createTestPki', () => {
   let pki: TestPki;
@@ -73,6 +73,22 @@ describe('createTestPki', () => {
   test('generates a different PKI each time', async () => {
     const other = await createTestPki();
     assert.notEqual(other.root.certPem, pki.root.certPem);
+  });
+
+  test('rebuilt from its saved CAs, it issues certificates that chain to the same root (a sandbox that keeps its data)', async () => {
+    const reloaded = await createTestPki({ saved: JSON.parse(JSON.stringify(savePki(pki, 'obip Test'))) });
+    assert.equal(reloaded.caBundlePem, pki.caBundlePem);
+    assert.equal(reloaded.issuing.subject, pki.issuing.subject);
+    const tpp = new X509Certificate((await reloaded.issueTppCertificate({ orgId: 'Org1', softwareId: 'Sw1' })).certPem);
+    const issuing = new X509Certificate(pki.issuing.certPem);
+    assert.ok(tpp.checkIssued(issuing) && tpp.verify(issuing.publicKey), 'signed by the original issuing CA');
+  });
+
+  test('keeps its CAs valid for as long as asked', async () => {
+    const longLived = await createTestPki({ caValidityDays: 365 });
+    const root = new X509Certificate(longLived.root.certPem);
+    const days = (Date.parse(root.validTo) - Date.now()) / 86_400_000;
+    assert.ok(days > 364 && days <= 365, `root valid for ${days} more days`);
   });
 
   test('writes PEM files for nginx, the private key readable by its owner only', async (t) => {

@@ -71,6 +71,26 @@ export interface TestPki {
 export interface CreateTestPkiOptions {
   /** Distinguishes PKIs in one test (e.g. a foreign CA). Default `obip Test`. */
   name?: string;
+  /** How long the CAs are valid. Default 7 days: tests are short; the sandbox keeps its CA longer. */
+  caValidityDays?: number;
+  /** Reuse these CAs (from {@link savePki}) instead of generating new ones: a sandbox that keeps its data. */
+  saved?: SavedPki;
+}
+
+/** The CAs of a PKI, with their private keys, for {@link createTestPki}'s `saved`. */
+export interface SavedPki {
+  name: string;
+  root: { certPem: string; keyPem: string };
+  issuing: { certPem: string; keyPem: string };
+}
+
+/** What {@link createTestPki} needs to rebuild `pki` later. Holds private keys: store it like one. */
+export function savePki(pki: TestPki, name: string): SavedPki {
+  return {
+    name,
+    root: { certPem: pki.root.certPem, keyPem: pki.root.keyPem },
+    issuing: { certPem: pki.issuing.certPem, keyPem: pki.issuing.keyPem },
+  };
 }
 
 const RSA_PARAMS = {
@@ -114,30 +134,14 @@ interface Signer {
  * const tpp = await pki.issueTppCertificate({ orgId: '0015800001041REAAY', softwareId: 'abc123' });
  */
 export async function createTestPki(options: CreateTestPkiOptions = {}): Promise<TestPki> {
-  const name = options.name ?? 'obip Test';
+  const name = options.saved?.name ?? options.name ?? 'obip Test';
   const rootSubject = caName(`${name} Root CA`);
   const issuingSubject = caName(`${name} Issuing CA`);
-  const caValidity = { notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + 7 * 24 * 3600_000) };
-
-  const rootKeys = await generateKeys('RSA');
-  const rootCert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: rootSubject.asn1,
-    keys: rootKeys,
-    ...caValidity,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey),
-    ],
-  });
-  const root: Signer = { cert: rootCert, keys: rootKeys };
-
-  const issuingKeys = await generateKeys('RSA');
-  const issuingCert = await issue(root, issuingKeys, issuingSubject.asn1, caValidity, [
-    new x509.BasicConstraintsExtension(true, 0, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-  ]);
-  const issuing: Signer = { cert: issuingCert, keys: issuingKeys };
+  const { root, issuing } = options.saved
+    ? { root: await loadSigner(options.saved.root), issuing: await loadSigner(options.saved.issuing) }
+    : await generateCas(rootSubject, issuingSubject, options.caValidityDays ?? 7);
+  const rootCert = root.cert;
+  const issuingCert = issuing.cert;
   const issuingPem = issuingCert.toString('pem');
 
   const leaf = async (
@@ -157,10 +161,14 @@ export async function createTestPki(options: CreateTestPkiOptions = {}): Promise
   return {
     root: {
       certPem: rootCert.toString('pem'),
-      keyPem: await privateKeyPem(rootKeys.privateKey),
+      keyPem: await privateKeyPem(root.keys.privateKey),
       subject: rootSubject.text,
     },
-    issuing: { certPem: issuingPem, keyPem: await privateKeyPem(issuingKeys.privateKey), subject: issuingSubject.text },
+    issuing: {
+      certPem: issuingPem,
+      keyPem: await privateKeyPem(issuing.keys.privateKey),
+      subject: issuingSubject.text,
+    },
     caBundlePem: `${rootCert.toString('pem')}\n${issuingPem}\n`,
 
     async issueTppCertificate(tpp) {
@@ -194,6 +202,49 @@ export async function createTestPki(options: CreateTestPkiOptions = {}): Promise
       ]);
     },
   };
+}
+
+async function generateCas(
+  rootSubject: { asn1: x509.JsonName },
+  issuingSubject: { asn1: x509.JsonName },
+  validityDays: number,
+): Promise<{ root: Signer; issuing: Signer }> {
+  const caValidity = {
+    notBefore: new Date(Date.now() - 3600_000),
+    notAfter: new Date(Date.now() + validityDays * 24 * 3600_000),
+  };
+  const rootKeys = await generateKeys('RSA');
+  const rootCert = await x509.X509CertificateGenerator.createSelfSigned({
+    name: rootSubject.asn1,
+    keys: rootKeys,
+    ...caValidity,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 1, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey),
+    ],
+  });
+  const root: Signer = { cert: rootCert, keys: rootKeys };
+
+  const issuingKeys = await generateKeys('RSA');
+  const issuingCert = await issue(root, issuingKeys, issuingSubject.asn1, caValidity, [
+    new x509.BasicConstraintsExtension(true, 0, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+  ]);
+  const issuing: Signer = { cert: issuingCert, keys: issuingKeys };
+  return { root, issuing };
+}
+
+async function loadSigner(saved: { certPem: string; keyPem: string }): Promise<Signer> {
+  const cert = new x509.X509Certificate(saved.certPem);
+  const privateKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    x509.PemConverter.decodeFirst(saved.keyPem),
+    RSA_PARAMS,
+    true,
+    ['sign'],
+  );
+  return { cert, keys: { privateKey, publicKey: await cert.publicKey.export(RSA_PARAMS, ['verify']) } };
 }
 
 /** A CA name in ASN.1 order (C, O, CN) and in RFC 4514 order (CN first). */

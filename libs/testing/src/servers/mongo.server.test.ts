@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import mongoose, { type Connection } from 'mongoose';
 import { ConflictError, DependencyUnavailableError } from '@obip/errors';
@@ -134,6 +137,30 @@ describe('a MongoDB-compatible server the test stops', () => {
         DependencyUnavailableError,
       );
       assert.ok(Date.now() - started < 2000, 'bounded by serverSelectionTimeoutMS, not hanging');
+    },
+  );
+});
+
+describe('a MongoDB-compatible server with a data directory (the sandbox)', () => {
+  test(
+    'keeps its documents for the next start in the same directory',
+    { skip: process.env.MONGO_URL ? 'MONGO_URL names an external server, which this test cannot restart' : false },
+    async (t) => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'obip-mongo-data-test-'));
+      t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+      const first = await startMongoServer({ dataDir });
+      const writer = await connectMongo({ url: `${first.url}kept`, serverSelectionTimeoutMS: 5000 });
+      await writer.model<Consent>('KeptConsent', consentSchema).create({ consentId: 'c-kept', status: 'Authorised' });
+      await closeMongo(writer);
+      await first.stop();
+
+      const second = await startMongoServer({ dataDir });
+      t.after(() => second.stop());
+      const reader = await connectMongo({ url: `${second.url}kept`, serverSelectionTimeoutMS: 5000 });
+      t.after(() => closeMongo(reader));
+      const kept = await reader.model<Consent>('KeptConsent', consentSchema).findOne({ consentId: 'c-kept' }).lean();
+      assert.equal(kept?.status, 'Authorised');
     },
   );
 });

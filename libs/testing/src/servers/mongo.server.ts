@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { closeMongo, connectMongo, mongoHealthCheck } from '@obip/mongo';
@@ -22,6 +22,8 @@ export interface StartMongoServerOptions {
   logDir?: string;
   /** Start-up budget. Default 20 s. */
   timeoutMs?: number;
+  /** Keep the data here across runs (kept by `stop`), as the sandbox does. Default: a temp dir, deleted by `stop`. */
+  dataDir?: string;
 }
 
 const repoRoot = resolve(import.meta.dirname, '../../../..');
@@ -50,7 +52,9 @@ export async function startMongoServer(options: StartMongoServerOptions = {}): P
   }
 
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'obip-mongo-'));
+  const persistent = options.dataDir !== undefined;
+  const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'obip-mongo-'));
+  if (persistent) mkdirSync(dir, { recursive: true });
   const kind: MongoServerKind = mongod ? 'mongod' : 'ferretdb';
   const logFile = join(options.logDir ?? dir, `${kind}-${port}.log`);
   const server = spawnServer(
@@ -92,8 +96,12 @@ export async function startMongoServer(options: StartMongoServerOptions = {}): P
     logFile,
     logs: server.logs,
     async stop() {
-      // The data is throwaway: no need to wait out FerretDB's 3 s drain of open client
-      // connections (it then gets SIGKILL) or a long mongod shutdown.
+      // Throwaway data need not wait out FerretDB's 3 s drain of open client connections (it
+      // then gets SIGKILL) or a long mongod shutdown; kept data gets a clean shutdown.
+      if (persistent) {
+        await server.stop(kind === 'ferretdb' ? 5000 : 15_000);
+        return;
+      }
       await server.stop(kind === 'ferretdb' ? 300 : 2000);
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DependencyUnavailableError } from '@obip/errors';
@@ -83,5 +86,25 @@ describe('a Redis the test stops and restarts', () => {
     }
     assert.equal(await redis.set('after-restart', '1', 'PX', 1000, 'NX'), 'OK');
     assert.match(server.logs(), /Ready to accept connections/);
+  });
+});
+
+describe('a Redis with a data directory (the sandbox)', () => {
+  test('keeps its keys for the next start in the same directory', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'obip-redis-data-test-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+    const first = await startRedisServer({ dataDir });
+    const writer = createRedis({ url: first.url });
+    await writer.set('consent:kept', 'Authorised');
+    await closeRedis(writer);
+    await first.dispose();
+    assert.ok(existsSync(dataDir), 'dispose keeps a data directory');
+
+    const second = await startRedisServer({ dataDir });
+    t.after(() => second.dispose());
+    const reader = createRedis({ url: second.url });
+    t.after(() => closeRedis(reader));
+    assert.equal(await reader.get('consent:kept'), 'Authorised');
   });
 });

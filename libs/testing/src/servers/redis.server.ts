@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,11 @@ export interface StartRedisServerOptions {
   logDir?: string;
   /** Start-up budget. Default 10 s. */
   timeoutMs?: number;
+  /**
+   * Keep the data here across runs (append-only file, kept by `dispose`), as the sandbox does.
+   * Default: a temp dir without persistence, deleted by `dispose`.
+   */
+  dataDir?: string;
 }
 
 export interface RedisServer {
@@ -29,8 +34,9 @@ export interface RedisServer {
 }
 
 /**
- * Starts a throwaway `redis-server` on 127.0.0.1: no persistence (`--save ""`,
- * `--appendonly no`), its working directory in a temp dir, ready once it answers PING.
+ * Starts a `redis-server` on 127.0.0.1, ready once it answers PING. Throwaway by default: no
+ * persistence (`--save ""`, `--appendonly no`), its working directory in a temp dir. With
+ * `dataDir`, an append-only file there keeps the data for the next start.
  *
  * @example
  * const redis = await startRedisServer();
@@ -41,7 +47,9 @@ export async function startRedisServer(options: StartRedisServerOptions = {}): P
   const binary = process.env.REDIS_SERVER_BIN ?? findOnPath('redis-server');
   if (!binary) throw new Error('redis-server not found: install it or set REDIS_SERVER_BIN');
   const port = options.port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'obip-redis-'));
+  const persistent = options.dataDir !== undefined;
+  const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'obip-redis-'));
+  if (persistent) mkdirSync(dir, { recursive: true });
   const logFile = join(options.logDir ?? dir, `redis-${port}.log`);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const previousLogs: string[] = [];
@@ -59,7 +67,7 @@ export async function startRedisServer(options: StartRedisServerOptions = {}): P
         '--save',
         '',
         '--appendonly',
-        'no',
+        persistent ? 'yes' : 'no',
         '--dir',
         dir,
         // Tests share one machine: no need for the protected-mode warning dance on 127.0.0.1.
@@ -92,7 +100,7 @@ export async function startRedisServer(options: StartRedisServerOptions = {}): P
     logs: () => [...previousLogs, current?.logs() ?? ''].join(''),
     async dispose() {
       await stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (!persistent) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
