@@ -20,6 +20,7 @@ import {
   checkOnboardedClientKeys,
   checkRedirectUris,
   checkScope,
+  checkSenderConstraint,
   checkTokenEndpointAuth,
   type Claims,
   type RegistrationPolicy,
@@ -115,7 +116,8 @@ export function createClientAdministration(options: ClientAdministrationOptions)
       application_type: applicationType,
       id_token_signed_response_alg: claims.id_token_signed_response_alg,
       request_object_signing_alg: claims.request_object_signing_alg,
-      ...checkDpopBinding(claims),
+      // An onboarded client without a TLS client certificate (the bank's own portal) asks for DPoP.
+      ...checkSenderConstraint(claims),
       ...keys,
       software_id: softwareId,
     });
@@ -202,20 +204,6 @@ function checkMetadataSoftwareId(claims: Claims, softwareId: string): void {
       'metadata_json names another software_id than the request',
     );
   }
-}
-
-/**
- * RFC 9449 §5.2 `dpop_bound_access_tokens`: a boolean. An onboarded client that holds no TLS
- * client certificate (the bank's own portal) registers DPoP-bound tokens instead of
- * certificate-bound ones; auth-server allows that under FAPI 2.0 only (provider.profile.rules.ts).
- */
-function checkDpopBinding(claims: Claims): { dpop_bound_access_tokens?: boolean } {
-  const value = claims.dpop_bound_access_tokens;
-  if (value === undefined) return {};
-  if (typeof value !== 'boolean') {
-    throw new RegistrationError('invalid_client_metadata', 'dpop_bound_access_tokens', 'must be a boolean');
-  }
-  return { dpop_bound_access_tokens: value };
 }
 
 /** RFC 7591 §2 `client_name`: a string meant for people; at most 256 characters here. */

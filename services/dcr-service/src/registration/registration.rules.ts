@@ -605,6 +605,27 @@ export function checkMetadataAlgorithms(claims: Claims, signingAlgs: readonly st
   }
 }
 
+/**
+ * Rule 7f. RFC 9449 §5.2 `dpop_bound_access_tokens`: a boolean. FAPI 2.0 binds tokens either to
+ * the client certificate (RFC 8705) or to a DPoP key; a client asking for DPoP-bound tokens gets
+ * them (auth-server then binds no certificate), and one asking for both is refused, since a
+ * token bound twice cannot be obtained (the engine refuses two proofs of possession).
+ */
+export function checkSenderConstraint(claims: Claims): { dpop_bound_access_tokens?: boolean } {
+  const dpop = claims.dpop_bound_access_tokens;
+  if (dpop === undefined) return {};
+  if (typeof dpop !== 'boolean') {
+    throw metadataError('rule 7 dpop_bound_access_tokens', 'dpop_bound_access_tokens must be a boolean');
+  }
+  if (dpop && claims.tls_client_certificate_bound_access_tokens === true) {
+    throw metadataError(
+      'rule 7 dpop_bound_access_tokens',
+      'ask for DPoP-bound or certificate-bound access tokens, not both',
+    );
+  }
+  return { dpop_bound_access_tokens: dpop };
+}
+
 /** Rule 7c. OBIE DCR `application_type`: `web` (or what settings allow). Default `web`. */
 export function checkApplicationType(claims: Claims, applicationTypes: readonly string[]): string {
   const type = claims.application_type ?? 'web';

@@ -327,6 +327,24 @@ describe('registration rules, applied by the registration service', () => {
       await assertRefused(ok({ application_type: 'native' }), 'invalid_client_metadata', 'rule 7 application_type');
     });
 
+    test('keeps dpop_bound_access_tokens (FAPI 2.0 DPoP); refuses a non-boolean and DPoP together with certificate binding', async () => {
+      const { client } = await ok({ dpop_bound_access_tokens: true, response_types: ['code'] });
+      assert.equal(client.metadata.dpop_bound_access_tokens, true);
+      assert.equal(client.metadata.tls_client_certificate_bound_access_tokens, undefined);
+      const before = await countClients();
+      await assertRefused(
+        ok({ dpop_bound_access_tokens: 'yes' }),
+        'invalid_client_metadata',
+        'rule 7 dpop_bound_access_tokens',
+      );
+      await assertRefused(
+        ok({ dpop_bound_access_tokens: true, tls_client_certificate_bound_access_tokens: true }),
+        'invalid_client_metadata',
+        'rule 7 dpop_bound_access_tokens',
+      );
+      assert.equal(await countClients(), before, 'nothing stored for a refused registration');
+    });
+
     test('refuses a scope the software roles do not permit with unapproved_software_statement', async () => {
       const aisp = await h.newSoftware({ roles: ['AISP'] });
       await assertRefused(

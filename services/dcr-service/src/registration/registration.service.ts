@@ -15,6 +15,7 @@ import {
   checkCertificateBinding,
   checkCertificateChain,
   checkCibaMetadata,
+  checkSenderConstraint,
   checkClientKeys,
   checkClientMayManage,
   checkGrantAndResponseTypes,
@@ -230,6 +231,7 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
     const applicationType = checkApplicationType(claims, policy.applicationTypes);
     const scope = checkScope(claims, ssa, policy.scopesByRole);
     checkCibaMetadata(claims, grantTypes, policy.signingAlgs);
+    const senderConstraint = checkSenderConstraint(claims);
     const jwksUri = checkClientKeys(claims, ssa);
 
     const metadata = storedMetadataOf(claims, {
@@ -242,6 +244,7 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
       application_type: applicationType,
       id_token_signed_response_alg: claims.id_token_signed_response_alg,
       request_object_signing_alg: claims.request_object_signing_alg,
+      ...senderConstraint,
       jwks_uri: jwksUri,
       software_id: ssa.software_id,
     });
