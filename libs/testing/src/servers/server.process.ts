@@ -41,10 +41,14 @@ function installCleanup(): void {
   process.on('exit', killAll);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const onSignal = (): void => {
+      // A program that handles the signal itself (the sandbox) stops its servers gracefully —
+      // Redis and the database keep their data, nginx takes its workers down; the exit hook
+      // still kills whatever it leaves running.
+      if (process.listenerCount(signal) > 1) return;
       killAll();
       process.off(signal, onSignal);
-      // Keep the default behaviour (terminate) unless someone else handles the signal.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      // Keep the default behaviour (terminate).
+      process.kill(process.pid, signal);
     };
     process.on(signal, onSignal);
   }
