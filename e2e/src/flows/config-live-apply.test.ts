@@ -28,7 +28,7 @@ import {
   authorizationUrlForIntent,
   intentApi,
   loginAndConsent,
-  startPlatform,
+  startPlatformWithGateway,
   type Platform,
 } from '../platform/platform';
 
@@ -52,20 +52,11 @@ attachServerLogsOnFailure({
 
 before(async () => {
   const configGrpcPort = await freePort();
-  let gatewaySoftware: TestSoftware | undefined;
-  let gatewayClientId = '';
-  platform = await startPlatform({
+  ({ platform, gateway } = await startPlatformWithGateway({
     name: NAME,
     reloadableEdge: true,
     env: { 'auth-server': { CONFIG_GRPC_TARGET: `127.0.0.1:${configGrpcPort}` } },
-    startLate: ['token-introspection'],
-    lateEnv: async (started) => {
-      gatewaySoftware = await started.directory.registerSoftware({ clientName: 'Bank API gateway' });
-      gatewayClientId = (await started.register(gatewaySoftware)).client_id;
-      return { 'token-introspection': { RESOURCE_SERVER_CLIENT_IDS: gatewayClientId } };
-    },
-  });
-  gateway = await platform.relyingParty(gatewaySoftware!, gatewayClientId);
+  }));
   adminIssuer = await startAdminTokenIssuer(ADMIN_ISSUER);
   // The operators' key pair: its public half becomes the bootstrap administrator client.
   operators = await platform.directory.registerSoftware();

@@ -24,7 +24,7 @@ import {
   type SigningAlg,
   type TestSoftware,
 } from '@obip/testing';
-import { BANK, startPlatform, type Platform } from '../platform/platform';
+import { BANK, startPlatformWithGateway, type Platform } from '../platform/platform';
 
 let platform: Platform;
 /** The bank's API gateway: the resource server that introspects tokens at token-introspection. */
@@ -37,18 +37,9 @@ attachServerLogsOnFailure({
 });
 
 before(async () => {
-  let gatewaySoftware: TestSoftware | undefined;
-  let gatewayClientId = '';
-  platform = await startPlatform({
+  ({ platform, gateway } = await startPlatformWithGateway({
     name: 'dcr_lifecycle',
-    startLate: ['token-introspection'],
-    lateEnv: async (started) => {
-      gatewaySoftware = await started.directory.registerSoftware({ clientName: 'Bank API gateway' });
-      gatewayClientId = (await started.register(gatewaySoftware)).client_id;
-      return { 'token-introspection': { RESOURCE_SERVER_CLIENT_IDS: gatewayClientId } };
-    },
-  });
-  gateway = await platform.relyingParty(gatewaySoftware!, gatewayClientId);
+  }));
   registry = createGrpcClient(clientsV1.ClientRegistryClient, {
     target: platform.grpcAddress('dcr-service'),
     defaultDeadlineMs: 5_000,

@@ -23,7 +23,7 @@ import * as oidc from 'openid-client';
 import { clientsV1 } from '@obip/contracts';
 import { createGrpcClient, type GrpcClient } from '@obip/grpc';
 import { attachServerLogsOnFailure, jwkThumbprint, type TestSoftware } from '@obip/testing';
-import { loginAndConsent, startPlatform, type Platform } from '../platform/platform';
+import { loginAndConsent, startPlatformWithGateway, type Platform } from '../platform/platform';
 
 const CUSTOMER = { username: 'amelia.hart', password: 'Sandbox-Amelia-1' };
 
@@ -37,18 +37,9 @@ attachServerLogsOnFailure({
 });
 
 before(async () => {
-  let gatewaySoftware: TestSoftware | undefined;
-  let gatewayClientId = '';
-  platform = await startPlatform({
+  ({ platform, gateway } = await startPlatformWithGateway({
     name: 'fapi_profiles',
-    startLate: ['token-introspection'],
-    lateEnv: async (started) => {
-      gatewaySoftware = await started.directory.registerSoftware({ clientName: 'Bank API gateway' });
-      gatewayClientId = (await started.register(gatewaySoftware)).client_id;
-      return { 'token-introspection': { RESOURCE_SERVER_CLIENT_IDS: gatewayClientId } };
-    },
-  });
-  gateway = await platform.relyingParty(gatewaySoftware!, gatewayClientId);
+  }));
   registry = createGrpcClient(clientsV1.ClientRegistryClient, {
     target: platform.grpcAddress('dcr-service'),
     defaultDeadlineMs: 5_000,

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
-import { attachServerLogsOnFailure, type TestSoftware } from '@obip/testing';
+import { attachServerLogsOnFailure } from '@obip/testing';
 import {
   authorizationUrlForIntent,
   intentApi,
   loginAndConsent,
-  startPlatform,
+  startPlatformWithGateway,
   type Platform,
 } from '../platform/platform';
 import { launchChromium, screenshotsDir } from '../platform/chromium';
@@ -36,18 +36,9 @@ attachServerLogsOnFailure({
 });
 
 before(async () => {
-  let gatewaySoftware: TestSoftware | undefined;
-  let gatewayClientId = '';
-  platform = await startPlatform({
+  ({ platform, gateway } = await startPlatformWithGateway({
     name: 'portal',
-    startLate: ['token-introspection'],
-    lateEnv: async (started) => {
-      gatewaySoftware = await started.directory.registerSoftware({ clientName: 'Bank API gateway' });
-      gatewayClientId = (await started.register(gatewaySoftware)).client_id;
-      return { 'token-introspection': { RESOURCE_SERVER_CLIENT_IDS: gatewayClientId } };
-    },
-  });
-  gateway = await platform.relyingParty(gatewaySoftware!, gatewayClientId);
+  }));
   browser = await launchChromium();
 });
 after(async () => {

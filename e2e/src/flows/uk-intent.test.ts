@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
-import { attachServerLogsOnFailure, type TestSoftware } from '@obip/testing';
+import { attachServerLogsOnFailure } from '@obip/testing';
 import {
   authorizationUrlForIntent,
   intentApi,
   loginAndConsent,
-  startPlatform,
+  startPlatformWithGateway,
   type Platform,
 } from '../platform/platform';
 
@@ -30,18 +30,9 @@ attachServerLogsOnFailure({
 });
 
 before(async () => {
-  let gatewaySoftware: TestSoftware | undefined;
-  let gatewayClientId = '';
-  platform = await startPlatform({
+  ({ platform, gateway } = await startPlatformWithGateway({
     name: 'uk_intent',
-    startLate: ['token-introspection'],
-    lateEnv: async (started) => {
-      gatewaySoftware = await started.directory.registerSoftware({ clientName: 'Bank API gateway' });
-      gatewayClientId = (await started.register(gatewaySoftware)).client_id;
-      return { 'token-introspection': { RESOURCE_SERVER_CLIENT_IDS: gatewayClientId } };
-    },
-  });
-  gateway = await platform.relyingParty(gatewaySoftware!, gatewayClientId);
+  }));
 });
 after(() => platform?.stop());
 

@@ -275,6 +275,27 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
 }
 
 /**
+ * startPlatform with the bank's API gateway: a software registered through DCR and named to
+ * token-introspection as a resource server (RESOURCE_SERVER_CLIENT_IDS), so token-introspection
+ * starts last. `gateway` is its openid-client configuration, for RFC 7662 introspection.
+ */
+export async function startPlatformWithGateway(
+  options: Omit<PlatformOptions, 'startLate' | 'lateEnv'>,
+): Promise<{ platform: Platform; gateway: oidc.Configuration }> {
+  let gateway: { software: TestSoftware; clientId: string } | undefined;
+  const platform = await startPlatform({
+    ...options,
+    startLate: ['token-introspection'],
+    lateEnv: async (started) => {
+      const software = await started.directory.registerSoftware({ clientName: 'Bank API gateway' });
+      gateway = { software, clientId: (await started.register(software)).client_id };
+      return { 'token-introspection': { RESOURCE_SERVER_CLIENT_IDS: gateway.clientId } };
+    },
+  });
+  return { platform, gateway: await platform.relyingParty(gateway!.software, gateway!.clientId) };
+}
+
+/**
  * Logs a customer in and answers the consent page through the stable form contract (username,
  * password, accounts, decision), choosing every account offered unless told which; returns the
  * redirect back to the TPP.

@@ -12,8 +12,10 @@ import { Agent, fetch } from 'undici';
 
 const root = resolve(import.meta.dirname, '../../..');
 const stateDir = mkdtempSync(join(tmpdir(), 'obip-sandbox-test-'));
-// Below the ephemeral range that other test files' free ports come from.
-const offset = String(1000 + 100 * randomInt(0, 60));
+// Every sandbox port outside Linux's ephemeral range (32768-60999), from which other test files'
+// free ports and every outgoing connection take theirs: http and ops ports land in 19081-23843,
+// gRPC ports (50051 + offset) in 61051-64455.
+const offset = String(11_000 + 100 * randomInt(0, 35));
 const started: SandboxRun[] = [];
 /** Five services, two databases, nginx and three apps, on two CI cores beside other test files. */
 const START_BUDGET_MS = 300_000;

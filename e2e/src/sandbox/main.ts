@@ -275,7 +275,7 @@ async function main() {
   bank API      ${bank.url}   (OBIE v3.1 accounts and domestic payments; the TPP's certificate required)
   portal        ${twin.publicUrl}/portal   (customers see the consents they gave and revoke them, approve CIBA requests)
   directory     ${directory.url}   (POST /tpps issues a software statement, certificate and key; aud of DCR requests: ${BANK_ID})
-  CIBA device   ${endpoints.cibaDeviceUrl}?username=amelia.hart   (pending CIBA requests; POST …/<id>/decision approves, see docs/ciba.md)
+  CIBA device   ${endpoints.cibaDeviceUrl}?username=amelia.hart   (pending CIBA requests; POST …/<id>/decision approves, see docs/portal.md)
 ${running.map(({ name, process }) => `  ${name.padEnd(20)} ops http://127.0.0.1:${process.ports.ops}/readyz   grpc 127.0.0.1:${process.ports.grpc}`).join('\n')}
   admin token   ${relative(join(stateDir, 'admin-token'))}   (bearer token for config-api at ${endpoints.configApiUrl}, all obip:* scopes, 12 h)
   endpoints     ${relative(join(stateDir, 'endpoints.json'))}
