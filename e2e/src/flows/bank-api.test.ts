@@ -13,7 +13,7 @@ import { clientsV1, introspectionV1 } from '@obip/contracts';
 import { createGrpcClient } from '@obip/grpc';
 import { attachServerLogsOnFailure, type TestSoftware } from '@obip/testing';
 import { startBankApi, type BankApi } from '../sandbox/bank-api';
-import { intentApi, loginAndConsent, startPlatform, type Platform } from '../platform/platform';
+import { platformLogSource, intentApi, loginAndConsent, startPlatform, type Platform } from '../platform/platform';
 import {
   ACCOUNT_ACCESS_CONSENTS,
   DOMESTIC_PAYMENT_CONSENTS,
@@ -36,10 +36,7 @@ let bank: BankApi;
 const bankLog: string[] = [];
 
 attachServerLogsOnFailure({
-  sources: [
-    { name: 'platform', logs: () => platform?.logs.map((s) => `== ${s.name}\n${s.logs()}`).join('\n') ?? '' },
-    { name: 'bank', logs: () => bankLog.join('\n') },
-  ],
+  sources: [platformLogSource(() => platform), { name: 'bank', logs: () => bankLog.join('\n') }],
 });
 
 before(async () => {

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { importJWK, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { attachServerLogsOnFailure, type TestSoftware } from '@obip/testing';
-import { intentApi, startPlatform, type Platform } from '../platform/platform';
+import { platformLogSource, intentApi, startPlatform, type Platform } from '../platform/platform';
 
 const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
 const CUSTOMER = 'amelia.hart';
@@ -21,7 +21,7 @@ const POLL_INTERVAL_SECONDS = 1;
 let platform: Platform;
 
 attachServerLogsOnFailure({
-  sources: [{ name: 'platform', logs: () => platform?.logs.map((s) => `== ${s.name}\n${s.logs()}`).join('\n') ?? '' }],
+  sources: [platformLogSource(() => platform)],
 });
 
 before(async () => {

@@ -25,6 +25,7 @@ import {
 } from '@obip/testing';
 import { DEFAULT_ADMIN_API_RESOURCE } from '@obip/platform-config';
 import {
+  platformLogSource,
   authorizationUrlForIntent,
   intentApi,
   loginAndConsent,
@@ -44,10 +45,7 @@ let gateway: oidc.Configuration;
 const configDatabase = testMongoUrl(`${NAME}_config`);
 
 attachServerLogsOnFailure({
-  sources: [
-    { name: 'platform', logs: () => platform?.logs.map((s) => `== ${s.name}\n${s.logs()}`).join('\n') ?? '' },
-    { name: 'config-api', logs: () => configApi?.output() ?? '' },
-  ],
+  sources: [platformLogSource(() => platform), { name: 'config-api', logs: () => configApi?.output() ?? '' }],
 });
 
 before(async () => {

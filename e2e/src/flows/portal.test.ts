@@ -12,6 +12,7 @@ import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { attachServerLogsOnFailure } from '@obip/testing';
 import {
+  platformLogSource,
   authorizationUrlForIntent,
   intentApi,
   loginAndConsent,
@@ -32,7 +33,7 @@ let gateway: oidc.Configuration;
 let browser: Browser;
 
 attachServerLogsOnFailure({
-  sources: [{ name: 'platform', logs: () => platform?.logs.map((s) => `== ${s.name}\n${s.logs()}`).join('\n') ?? '' }],
+  sources: [platformLogSource(() => platform)],
 });
 
 before(async () => {

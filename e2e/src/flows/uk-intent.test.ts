@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { attachServerLogsOnFailure } from '@obip/testing';
 import {
+  platformLogSource,
   authorizationUrlForIntent,
   intentApi,
   loginAndConsent,
@@ -26,7 +27,7 @@ let platform: Platform;
 let gateway: oidc.Configuration;
 
 attachServerLogsOnFailure({
-  sources: [{ name: 'platform', logs: () => platform?.logs.map((s) => `== ${s.name}\n${s.logs()}`).join('\n') ?? '' }],
+  sources: [platformLogSource(() => platform)],
 });
 
 before(async () => {

@@ -274,6 +274,17 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
   };
 }
 
+/** A source for attachServerLogsOnFailure: every service's and the edge's logs, once the platform runs. */
+export function platformLogSource(platform: () => Platform | undefined): LogSource {
+  return {
+    name: 'platform',
+    logs: () =>
+      platform()
+        ?.logs.map((source) => `== ${source.name}\n${source.logs()}`)
+        .join('\n') ?? '',
+  };
+}
+
 /**
  * startPlatform with the bank's API gateway: a software registered through DCR and named to
  * token-introspection as a resource server (RESOURCE_SERVER_CLIENT_IDS), so token-introspection
