@@ -26,6 +26,7 @@ import {
   type TestDirectory,
   type TestPki,
   type TestSoftware,
+  withDatabase,
 } from '@obip/testing';
 import { createRelyingParty, type RelyingParty } from '../sandbox/relying-party';
 
@@ -44,6 +45,20 @@ export interface Platform {
   service(name: ServiceName): ServiceProcess;
   /** gRPC address (host:port) of a service. */
   grpcAddress(name: ServiceName): string;
+  /** A service's own HTTP base URL (behind the edge; for calls the edge would forward). */
+  httpUrl(name: ServiceName): string;
+  /**
+   * Stops a service (SIGKILL: a crash; SIGTERM: a drain) and waits for the process to end; the
+   * edge keeps pointing at its ports, so callers see what they would during a restart.
+   */
+  stopService(name: ServiceName, signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  /** Starts a stopped service again with the same settings on the same ports. */
+  startService(name: ServiceName): Promise<ServiceProcess>;
+  /**
+   * Another replica of a service: the same settings (same Redis, database and peers) on new
+   * HTTP and gRPC ports, not behind the edge; stopped with the platform.
+   */
+  startReplica(name: ServiceName): Promise<ServiceProcess>;
   /** An undici agent presenting the software's transport certificate (mTLS host). */
   tppAgent(software: TestSoftware): Agent;
   /**
@@ -71,6 +86,10 @@ export interface PlatformOptions {
   startLate?: ServiceName[];
   /** Run the edge so `twin.reloadCommand` works (config-api's local sink rewrites its CA bundle). */
   reloadableEdge?: boolean;
+  /** A Redis of the test's own (e.g. one it stops), instead of the shared one. */
+  redisUrl?: string;
+  /** A MongoDB-compatible server of the test's own (e.g. one it stops), instead of the shared one. */
+  mongoUrl?: string;
 }
 
 /**
@@ -107,7 +126,8 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
   const grpc = (name: ServiceName) => `127.0.0.1:${ports[name].grpc}`;
   const databases: string[] = [];
   const database = (name: string) => {
-    const url = testMongoUrl(`${options.name}_${name}`);
+    const shared = testMongoUrl(`${options.name}_${name}`);
+    const url = options.mongoUrl ? withDatabase(options.mongoUrl, new URL(shared).pathname.slice(1)) : shared;
     databases.push(url);
     return url;
   };
@@ -159,20 +179,29 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
       ALLOW_PRIVATE_JWKS_URIS: 'true',
     },
   };
-  const shared = { REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: testRedisPrefix(options.name), OPS_PORT: '0' };
+  const shared = {
+    REDIS_URL: options.redisUrl ?? testRedisUrl(),
+    REDIS_KEY_PREFIX: testRedisPrefix(options.name),
+    OPS_PORT: '0',
+  };
   const processes = new Map<ServiceName, ServiceProcess>();
-  const start = (name: ServiceName, late: Record<string, string> = {}) =>
-    startServiceProcess({
-      entry: `services/${name}/src/main.ts`,
-      env: {
-        ...shared,
-        HTTP_PORT: String(ports[name].http),
-        GRPC_PORT: String(ports[name].grpc),
-        ...baseEnv[name],
-        ...options.env?.[name],
-        ...late,
-      },
-    }).then((process) => void processes.set(name, process));
+  const replicas: ServiceProcess[] = [];
+  const lateEnvs: Partial<Record<ServiceName, Record<string, string>>> = {};
+  const envOf = (name: ServiceName) => ({
+    ...shared,
+    HTTP_PORT: String(ports[name].http),
+    GRPC_PORT: String(ports[name].grpc),
+    ...baseEnv[name],
+    ...options.env?.[name],
+    ...lateEnvs[name],
+  });
+  const start = (name: ServiceName, late: Record<string, string> = {}) => {
+    lateEnvs[name] = late;
+    return startServiceProcess({ entry: `services/${name}/src/main.ts`, env: envOf(name) }).then((process) => {
+      processes.set(name, process);
+      return process;
+    });
+  };
 
   // A service that fails to start must not leave the others running: their open pipes would keep
   // the test file's process alive, and the suite would hang instead of failing.
@@ -214,6 +243,21 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
       return process;
     },
     grpcAddress: grpc,
+    httpUrl: (name) => `http://127.0.0.1:${ports[name].http}`,
+    async stopService(name, signal) {
+      const process = platform.service(name);
+      process.child.kill(signal);
+      await process.exited;
+    },
+    startService: (name) => start(name, lateEnvs[name]),
+    async startReplica(name) {
+      const replica = await startServiceProcess({
+        entry: `services/${name}/src/main.ts`,
+        env: { ...envOf(name), HTTP_PORT: String(await freePort()), GRPC_PORT: String(await freePort()) },
+      });
+      replicas.push(replica);
+      return replica;
+    },
     tppAgent(software) {
       const agent = new Agent({
         connect: { ca: pki.caBundlePem, cert: software.transport!.chainPem, key: software.transport!.keyPem },
@@ -260,7 +304,7 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
     async stop() {
       await twin.stop();
       await Promise.all(
-        [...processes.values()].map(async (process) => {
+        [...processes.values(), ...replicas].map(async (process) => {
           process.child.kill('SIGTERM');
           await process.exited;
         }),
