@@ -31,6 +31,11 @@ export function serviceBaseSettings(service: string, ports: { http: number; grpc
         max: 120_000,
       },
     ),
+    GRPC_MAX_CALL_MS: setting.durationMs(
+      30_000,
+      'longest a unary gRPC call may run on this server, whatever deadline the caller set or omitted; then DEADLINE_EXCEEDED',
+      { min: 100, max: 600_000 },
+    ),
     STARTUP_TIMEOUT_MS: setting.durationMs(
       30_000,
       'how long to keep retrying the stores at start-up before giving up',

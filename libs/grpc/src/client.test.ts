@@ -206,3 +206,38 @@ describe('createGrpcClient streams', () => {
     }
   });
 });
+
+describe('createGrpcClient reconnection', () => {
+  test('reaches a restarted peer within about a second, however long it was down', async () => {
+    const first = await startTokensServer();
+    const port = Number(first.target.split(':')[1]);
+    const client = createGrpcClient(tokensV1.TokensClient, { target: `ipv4:///${first.target}` });
+    const call = () => client.call('revokeGrant', { grantId: 'g-1', reason: '' }, { deadlineMs: 200 });
+    let second: Awaited<ReturnType<typeof startTokensServer>> | undefined;
+    try {
+      await call();
+      await first.server.shutdown(100);
+      // Five seconds of failed calls: grpc-js's default backoff (1 s × 1.6ⁿ, up to 120 s) would
+      // now wait about four more seconds before its next connection attempt.
+      const downUntil = Date.now() + 5_000;
+      while (Date.now() < downUntil) {
+        assert.equal((await failure(call())).kind, 'unavailable');
+        await sleep(100);
+      }
+      second = await startTokensServer({}, {}, port);
+      const restartedAt = Date.now();
+      for (;;) {
+        const answered = await call().then(
+          () => true,
+          () => false,
+        );
+        if (answered) break;
+        assert.ok(Date.now() - restartedAt < 1_500, 'still unavailable 1.5 s after the peer came back');
+        await sleep(50);
+      }
+    } finally {
+      client.close();
+      await second?.server.shutdown(100);
+    }
+  });
+});

@@ -167,6 +167,11 @@ export function createGrpcClient<S extends ServiceShape>(
     'grpc.keepalive_time_ms': keepalive.timeMs ?? 30_000,
     'grpc.keepalive_timeout_ms': keepalive.timeoutMs ?? 10_000,
     'grpc.keepalive_permit_without_calls': keepalive.permitWithoutCalls ? 1 : 0,
+    // grpc-js waits up to 120 s between reconnection attempts by default, so a caller kept
+    // answering 503 for seconds to minutes after a restarted peer was ready again (issue 12's
+    // crash suite). Calls fail fast while the peer is down either way; these bound the recovery.
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': 1_000,
     ...options.channelOptions,
   };
   const raw = new ClientConstructor(

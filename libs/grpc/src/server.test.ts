@@ -155,3 +155,37 @@ describe('createGrpcServer logging', () => {
     await server.shutdown(100);
   });
 });
+
+describe('createGrpcServer call bound', () => {
+  test('answers DEADLINE_EXCEEDED when a call without a deadline runs past maxCallDurationMs', async () => {
+    const server = createGrpcServer({
+      serviceName: 'grpc-test',
+      logger: createRecordingLogger(),
+      maxCallDurationMs: 200,
+    });
+    // A handler waiting on a dependency that never answers.
+    server.addService(tokensV1.TokensService, tokensHandlers({ revokeByConsent: () => new Promise(() => undefined) }));
+    const target = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
+    const client = new Client(target, credentials.createInsecure());
+    const method = tokensV1.TokensService.revokeByConsent;
+    try {
+      const startedAt = Date.now();
+      const error = await new Promise<ServiceError | null>((resolve) => {
+        client.makeUnaryRequest(
+          method.path,
+          method.requestSerialize,
+          method.responseDeserialize,
+          { consentId: 'c-1', reason: 'test' },
+          new Metadata(),
+          {}, // no deadline
+          (callError) => resolve(callError),
+        );
+      });
+      assert.equal(error?.code, status.DEADLINE_EXCEEDED);
+      assert.ok(Date.now() - startedAt < 5_000, 'bounded by the server, not by the test');
+    } finally {
+      client.close();
+      await server.shutdown(100);
+    }
+  });
+});

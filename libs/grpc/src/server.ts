@@ -58,6 +58,13 @@ export interface GrpcServerOptions {
    * metadata with an inline JWKS) is far smaller, and each message is buffered whole.
    */
   maxReceiveMessageLength?: number;
+  /**
+   * Longest a unary call may run, in ms, whatever deadline the client set or failed to set: a
+   * call still running then is answered DEADLINE_EXCEEDED (its handler's late result is dropped),
+   * so a peer that names no deadline cannot pin a call on a hung dependency forever. Default
+   * 30 000: above every deadline our own clients use. Streams are not bounded (WatchConfig).
+   */
+  maxCallDurationMs?: number;
   /** Transport security. Default insecure: inside the cluster, NetworkPolicies guard the port. */
   credentials?: ServerCredentials;
 }
@@ -112,6 +119,7 @@ interface CallContext {
   logger: GrpcLogger;
   metrics: GrpcServerMetrics | undefined;
   labels: { grpc_type: GrpcType; grpc_service: string; grpc_method: string };
+  maxCallDurationMs: number;
 }
 
 /**
@@ -168,6 +176,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
           logger,
           metrics,
           labels: { grpc_type: grpcType, grpc_service: path.service, grpc_method: path.method },
+          maxCallDurationMs: options.maxCallDurationMs ?? 30_000,
         });
         if (!method.requestStream && !method.responseStream) {
           implementation[name] = wrapUnary(context('unary'), handler as UnaryHandler<unknown, unknown>);
@@ -244,19 +253,37 @@ function logFailure(context: CallContext, error: DomainError): void {
 function wrapUnary(context: CallContext, handler: UnaryHandler<unknown, unknown>): UntypedHandleCall {
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
     const finish = startCall(context);
+    let answered = false;
+    const answer = (code: status, send: () => void): void => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(bound);
+      finish(code);
+      send();
+    };
+    // The server's own bound: a client without a deadline must not hold a call (and whatever
+    // it waits on) forever. A client deadline that comes sooner is enforced by grpc-js itself.
+    const bound = setTimeout(() => {
+      const method = `${context.labels.grpc_service}/${context.labels.grpc_method}`;
+      context.logger.warn({ grpcMethod: method, maxCallDurationMs: context.maxCallDurationMs }, 'gRPC call cut off');
+      answer(status.DEADLINE_EXCEEDED, () =>
+        callback({
+          code: status.DEADLINE_EXCEEDED,
+          details: `the call did not finish within the server's ${context.maxCallDurationMs} ms bound`,
+        }),
+      );
+    }, context.maxCallDurationMs);
     // Promise.resolve().then() also catches a handler that throws synchronously.
     Promise.resolve()
       .then(() => handler(call.request, call))
       .then(
-        (response) => {
-          finish(status.OK);
-          callback(null, response);
-        },
+        (response) => answer(status.OK, () => callback(null, response)),
         (error: unknown) => {
           const grpcStatus = toGrpcStatus(error);
-          finish(grpcStatus.code);
-          logFailure(context, toDomainError(error));
-          callback(grpcStatus);
+          answer(grpcStatus.code, () => {
+            logFailure(context, toDomainError(error));
+            callback(grpcStatus);
+          });
         },
       );
   };

@@ -66,7 +66,12 @@ export async function bootstrapService<WithMongo extends boolean>(options: {
     close: () => closeRedis(redis),
   });
 
-  const grpcServer = createGrpcServer({ serviceName: name, logger, registry: metrics.registry });
+  const grpcServer = createGrpcServer({
+    serviceName: name,
+    logger,
+    registry: metrics.registry,
+    maxCallDurationMs: settings.GRPC_MAX_CALL_MS,
+  });
   return {
     logger,
     metrics,

@@ -60,11 +60,13 @@ export interface StartedServer {
 export async function startTokensServer(
   handlers: Partial<TokensHandlers> = {},
   options: Partial<GrpcServerOptions> = {},
+  /** A fixed port, e.g. to start a server again where a stopped one was; a free one by default. */
+  fixedPort = 0,
 ): Promise<StartedServer> {
   const logger = createRecordingLogger();
   const server = createGrpcServer({ serviceName: 'grpc-test', logger, ...options });
   server.addService(tokensV1.TokensService, tokensHandlers(handlers));
-  const port = await server.listen('127.0.0.1', 0);
+  const port = await server.listen('127.0.0.1', fixedPort);
   server.health.setServing('', true);
   return { server, target: `127.0.0.1:${port}`, logger };
 }

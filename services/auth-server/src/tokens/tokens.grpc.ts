@@ -1,5 +1,6 @@
+import { errors as engineErrors } from 'oidc-provider';
 import type { tokensV1 } from '@obip/contracts';
-import { BadRequestError } from '@obip/errors';
+import { BadRequestError, DependencyUnavailableError } from '@obip/errors';
 import type { ServiceHandlers } from '@obip/grpc';
 import type { Logger } from '@obip/observability';
 import type { CibaDecision } from '../ciba/ciba.completion';
@@ -24,17 +25,17 @@ export function createTokensGrpcHandlers(
 ): ServiceHandlers<typeof tokensV1.TokensService> {
   return {
     async revokeByConsent({ consentId, reason }) {
-      const revokedCount = await revocation.revokeByConsent(consentId);
+      const revokedCount = await fromEngineErrors(() => revocation.revokeByConsent(consentId));
       logger.info({ consentId, reason, revokedCount }, 'revoked by consent');
       return { revokedCount };
     },
     async revokeByClient({ clientId, reason }) {
-      const revokedCount = await revocation.revokeByClient(clientId);
+      const revokedCount = await fromEngineErrors(() => revocation.revokeByClient(clientId));
       logger.info({ clientId, reason, revokedCount }, 'revoked by client');
       return { revokedCount };
     },
     async revokeGrant({ grantId, reason }) {
-      const revokedCount = await revocation.revokeGrant(grantId);
+      const revokedCount = await fromEngineErrors(() => revocation.revokeGrant(grantId));
       logger.info({ grantId, reason, revokedCount }, 'revoked grant');
       return { revokedCount };
     },
@@ -42,16 +43,18 @@ export function createTokensGrpcHandlers(
       if (!request.authenticationId || !request.subject) {
         throw new BadRequestError('authentication_id and subject are required');
       }
-      await completeAuthentication({
-        authenticationId: request.authenticationId,
-        customerId: request.subject,
-        approved: request.approved,
-        ...(request.consentId ? { consentId: request.consentId } : {}),
-        ...(request.openbankingIntentId ? { openbankingIntentId: request.openbankingIntentId } : {}),
-        ...(request.acr ? { acr: request.acr } : {}),
-        amr: request.amr,
-        ...(request.authenticatedAt ? { authenticatedAt: request.authenticatedAt } : {}),
-      });
+      await fromEngineErrors(() =>
+        completeAuthentication({
+          authenticationId: request.authenticationId,
+          customerId: request.subject,
+          approved: request.approved,
+          ...(request.consentId ? { consentId: request.consentId } : {}),
+          ...(request.openbankingIntentId ? { openbankingIntentId: request.openbankingIntentId } : {}),
+          ...(request.acr ? { acr: request.acr } : {}),
+          amr: request.amr,
+          ...(request.authenticatedAt ? { authenticatedAt: request.authenticatedAt } : {}),
+        }),
+      );
       logger.info(
         { authenticationId: request.authenticationId, approved: request.approved, consentId: request.consentId },
         'decoupled authentication completed',
@@ -59,4 +62,21 @@ export function createTokensGrpcHandlers(
       return {};
     },
   };
+}
+
+/**
+ * The store adapters answer an outage with the engine's 503 `temporarily_unavailable`
+ * (adapter.errors.ts), which the gRPC interceptor does not know: back to the domain's
+ * DependencyUnavailableError, so the caller gets UNAVAILABLE and its outbox retries (STYLE habit
+ * 5), not INTERNAL.
+ */
+async function fromEngineErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof engineErrors.TemporarilyUnavailable) {
+      throw new DependencyUnavailableError(error.error_description ?? 'a store is unavailable', { cause: error });
+    }
+    throw error;
+  }
 }
