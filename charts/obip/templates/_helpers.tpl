@@ -284,6 +284,7 @@ COOKIE_KEYS_FILE: {{ printf "%s/cookie-keys" (include "obip.sessionKeysDir" .roo
 {{- else if and (eq .name "consent-service") .root.Values.consentService.portal.enabled }}
 {{- include "obip.portalSettings" . }}
 {{- end }}
+{{- include "obip.rateLimitSettings" . }}
 {{- /* gRPC peers through their headless Services, for client-side round robin over the pods. */}}
 {{- $components := include "obip.components" .root | fromYaml }}
 {{- range $variable, $peer := .c.peers }}
@@ -305,6 +306,23 @@ DCR_REGISTRATION_BASE_URL: {{ printf "https://%s/register" .mtls | quote }}
 {{- end }}
 {{- end -}}
 
+
+{{/*
+Rate limits of a routed service (its `rateLimits` values; config-api has none) and the edge's
+addresses, from which alone a service reads the forwarded client address and certificate.
+*/}}
+{{- define "obip.rateLimitSettings" -}}
+{{- with .v.rateLimits }}
+RATE_LIMIT_WINDOW_MS: {{ .windowMs | int64 | quote }}
+RATE_LIMIT_PER_ADDRESS_PER_MINUTE: {{ .perAddressPerMinute | int64 | quote }}
+{{- if hasKey . "perClientPerMinute" }}
+RATE_LIMIT_PER_CLIENT_PER_MINUTE: {{ .perClientPerMinute | int64 | quote }}
+{{- end }}
+{{- with $.root.Values.ingress.trustedProxyCidrs }}
+TRUSTED_PROXY_CIDRS: {{ join "," . | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
 
 {{/*
 config-api's own settings (services/config-api/src/config.ts). POD_NAME, K8S_NAMESPACE and

@@ -47,6 +47,14 @@ validate.yaml so that `helm template`, `helm lint`, `install` and `upgrade` all 
 {{- if and $portal.enabled (not $v.ingress.hosts.public) -}}
 {{- $errors = append $errors "consentService.portal.enabled is true but ingress.hosts.public is empty; the portal is served at https://<public host>/portal. Fix: set ingress.hosts.public." -}}
 {{- end -}}
+{{- if not $v.ingress.trustedProxyCidrs -}}
+{{- range $name, $c := include "obip.components" . | fromYaml -}}
+{{- $limits := (index $v $c.values).rateLimits -}}
+{{- if and $limits (gt (int64 $limits.perAddressPerMinute) 0) -}}
+{{- $errors = append $errors (printf "%s.rateLimits.perAddressPerMinute is %d but ingress.trustedProxyCidrs is empty, so %s could not read the client address the edge forwards and would count every client as the edge's own address. Fix: set ingress.trustedProxyCidrs to the addresses the edge connects from, or set %s.rateLimits.perAddressPerMinute to 0." $c.values (int64 $limits.perAddressPerMinute) $name $c.values) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- range $name, $c := include "obip.components" . | fromYaml -}}
 {{- $a := (index $v $c.values).autoscaling -}}
 {{- if and $a.enabled (gt (int $a.minReplicas) (int $a.maxReplicas)) -}}

@@ -32,3 +32,21 @@ export {
 export { clientCertificate } from './client-certificate.middleware';
 export { createTrustedProxies, type TrustedProxies } from './trusted-proxies';
 export { PrivateAddressError, isPrivateAddress, publicOnlyLookup } from './outbound-address';
+export {
+  createRateLimitMetrics,
+  createRateLimiter,
+  createRedisRateCounter,
+  fixedWindow,
+  limitPerWindow,
+  rateLimit,
+  rateLimitKey,
+  type RateCounter,
+  type RateCounterStore,
+  type RateLimitCheck,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitMetrics,
+  type RateLimitOptions,
+  type RateLimitReason,
+} from './rate-limit';
+export { addressBucket, createSourceAddressReader, type SourceAddressReader } from './source-address';

@@ -4,7 +4,17 @@ import type { Express } from 'express';
 import type { Connection } from 'mongoose';
 import { createGrpcClient, type GrpcServer } from '@obip/grpc';
 import { clientsV1, tokensV1 } from '@obip/contracts';
-import { createClientCertificateReader, createHttpApp, errorHandler, notFoundHandler } from '@obip/http';
+import {
+  createClientCertificateReader,
+  createHttpApp,
+  createRateLimiter,
+  createRateLimitMetrics,
+  createRedisRateCounter,
+  createSourceAddressReader,
+  errorHandler,
+  notFoundHandler,
+  rateLimit,
+} from '@obip/http';
 import type { Logger, ServiceMetrics } from '@obip/observability';
 import { subscribeToPlatformConfig, type PlatformConfigSubscription } from '@obip/platform-config';
 import type { RedisClient } from '@obip/redis';
@@ -34,7 +44,6 @@ import { createMtlsHooks } from './mtls/mtls.certificates';
 import { createProvider } from './provider/provider.factory';
 import { engineHandler } from './provider/provider.http';
 import { rateLimitClients } from './ratelimit/ratelimit.http';
-import { createRedisRateCounter } from './ratelimit/ratelimit.redis';
 import { createTokensGrpcHandlers } from './tokens/tokens.grpc';
 
 export interface AuthServerDependencies {
@@ -259,14 +268,26 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
       : undefined;
 
   const app = createHttpApp({ logger, ...(deps.metrics ? { onResponse: deps.metrics.observeHttpRequest } : {}) });
+  const limiter = createRateLimiter({
+    counter: createRedisRateCounter(deps.redis),
+    windowMs: settings.RATE_LIMIT_WINDOW_MS,
+    ...(deps.metrics ? { onRefused: createRateLimitMetrics(deps.metrics.registry).refused } : {}),
+  });
+  // Per source address on both hosts, before any work; off unless RATE_LIMIT_PER_ADDRESS_PER_MINUTE is set.
+  app.use(
+    rateLimit(limiter, {
+      endpoint: 'oidc',
+      reason: 'address',
+      perMinute: settings.RATE_LIMIT_PER_ADDRESS_PER_MINUTE,
+      subjectOf: createSourceAddressReader({ trustedProxyCidrs: settings.TRUSTED_PROXY_CIDRS ?? [] }),
+    }),
+  );
   app.use(mtls.capture);
   app.use(
     rateLimitClients({
-      counter: createRedisRateCounter(deps.redis),
+      limiter,
       limits: () => live.settings().rateLimits,
-      windowMs: settings.RATE_LIMIT_WINDOW_MS,
       certificateThumbprint: (req) => mtls.certificateOf(req)?.thumbprintS256,
-      ...(metrics ? { onRefused: metrics.requestRateLimited } : {}),
     }),
   );
   app.use(engineHandler(() => live.provider(), { publicOrigin: issuer, mtlsOrigin: settings.MTLS_BASE_URL }));

@@ -213,6 +213,11 @@ export const settingsShape = {
     'length of the fixed window in which rate limits count; the per-minute limits are scaled to it (rounded up), so the default applies them as written and a shorter window spreads the same rate more evenly',
     { min: 1_000, max: 3_600_000 },
   ),
+  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: setting.integer(
+    0,
+    'requests per source address per minute on every HTTP path (public and mTLS hosts), counted in Redis across replicas; over it, 429 with Retry-After. The address is the one the edge forwards (X-Forwarded-For from a TRUSTED_PROXY_CIDRS peer), so set TRUSTED_PROXY_CIDRS with it. 0 (the default): off, as tests and benchmarks send everything from one address; the chart turns it on',
+    { min: 0, max: 1_000_000 },
+  ),
   // --- CIBA (FAPI-CIBA; live setting ciba) ---
   CIBA_ENABLED: setting.boolean(
     true,
@@ -305,7 +310,7 @@ export const settingsShape = {
   ),
   TRUSTED_PROXY_CIDRS: optional(
     z.string().transform(splitList),
-    'comma-separated addresses or CIDRs of the ingress; a client-certificate header from any other peer is refused. Unset: only the NetworkPolicy guards the header',
+    "comma-separated addresses or CIDRs of the ingress; a client-certificate header from any other peer is refused, and only these peers' X-Forwarded-For names the source address of per-address rate limits. Unset: only the NetworkPolicy guards the header, and per-address limits count the TCP peer",
   ),
 };
 

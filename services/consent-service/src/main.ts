@@ -2,7 +2,17 @@
 // token-revocation outbox, the customer portal (issue 5) and the customer's authentication
 // device for FAPI-CIBA with its decision outbox (issue 7).
 import { consentsV1 } from '@obip/contracts';
-import { createClientCertificateReader, createHttpApp, errorHandler, notFoundHandler } from '@obip/http';
+import {
+  createClientCertificateReader,
+  createHttpApp,
+  createRateLimiter,
+  createRateLimitMetrics,
+  createRedisRateCounter,
+  createSourceAddressReader,
+  errorHandler,
+  notFoundHandler,
+  rateLimit,
+} from '@obip/http';
 import { bootstrapService, runService } from '@obip/runtime';
 import { createTokenStore } from '@obip/token-store';
 import { createDecisionRelay } from './ciba/ciba.delivery.service';
@@ -84,12 +94,30 @@ const decisionRelay = createDecisionRelay({
 // Read-only use of the token keyspace auth-server writes (same REDIS_KEY_PREFIX).
 const tokens = createTokenStore(redis);
 
+// Rate limits (off unless set): per source address on the intent APIs and, counted apart, the
+// portal; per client on the intent APIs once the token named the client. A 429 is answered by the
+// router it reached, so in the OBIE envelope on /open-banking and as a page on /portal.
+const limiter = createRateLimiter({
+  counter: createRedisRateCounter(redis),
+  windowMs: settings.RATE_LIMIT_WINDOW_MS,
+  onRefused: createRateLimitMetrics(metrics.registry).refused,
+});
+const sourceAddressOf = createSourceAddressReader({ trustedProxyCidrs: settings.TRUSTED_PROXY_CIDRS });
+const limitAddress = (endpoint: string) =>
+  rateLimit(limiter, {
+    endpoint,
+    reason: 'address',
+    perMinute: settings.RATE_LIMIT_PER_ADDRESS_PER_MINUTE,
+    subjectOf: sourceAddressOf,
+  });
+
 const app = createHttpApp({ logger, onResponse: metrics.observeHttpRequest });
 app.get('/openapi.json', (_req, res) => {
   res.json(INTENTS_OPENAPI);
 });
 app.use(
   '/open-banking',
+  limitAddress('open-banking'),
   createIntentsRouter({
     consents,
     customers,
@@ -100,6 +128,12 @@ app.use(
     }),
     paymentCurrencies: settings.CONSENT_PAYMENT_CURRENCIES,
     linksBaseUrl: settings.CONSENT_LINKS_BASE_URL?.replace(/\/$/, '') ?? '',
+    afterAuthentication: rateLimit(limiter, {
+      endpoint: 'open-banking',
+      reason: 'client',
+      perMinute: settings.RATE_LIMIT_PER_CLIENT_PER_MINUTE,
+      subjectOf: (req) => req.tpp?.clientId,
+    }),
   }),
 );
 if (settings.SANDBOX_DEVICE_API) {
@@ -182,6 +216,7 @@ async function startPortal(publicUrl: string) {
   });
   app.use(
     '/portal',
+    limitAddress('portal'),
     createPortalRouter({
       consents,
       customers,

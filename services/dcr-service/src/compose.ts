@@ -11,8 +11,14 @@ import type { ServiceHandlers } from '@obip/grpc';
 import {
   createClientCertificateReader,
   createHttpApp,
+  createRateLimiter,
+  createRedisRateCounter,
+  createSourceAddressReader,
   errorHandler,
   notFoundHandler,
+  rateLimit,
+  type ClientCertificateReader,
+  type RateLimiterOptions,
   type ResponseObserver,
 } from '@obip/http';
 import { subscribeToPlatformConfig, type PlatformConfigSubscription } from '@obip/platform-config';
@@ -57,6 +63,8 @@ export interface ComposeOptions {
   redis: RedisClient;
   mongo: Connection;
   onResponse?: ResponseObserver;
+  /** Called for every request refused with 429 (main.ts: createRateLimitMetrics(registry).refused). */
+  onRateLimited?: RateLimiterOptions['onRefused'];
   /** Replaces the tokens.v1 gRPC client (tests). */
   tokenRevoker?: TokenRevoker;
 }
@@ -168,13 +176,15 @@ export async function composeDcrService(options: ComposeOptions): Promise<DcrCom
   app.get('/openapi.json', (_req, res) => {
     res.json(registrationOpenApi);
   });
+  const readCertificate = createClientCertificateReader({
+    format: settings.CLIENT_CERT_HEADER_FORMAT,
+    ...(settings.TRUSTED_PROXY_CIDRS.length > 0 ? { trustedProxyCidrs: settings.TRUSTED_PROXY_CIDRS } : {}),
+  });
+  app.use('/register', ...registrationRateLimits(settings, options, readCertificate));
   app.use(
     createRegistrationRouter({
       service: registration,
-      readCertificate: createClientCertificateReader({
-        format: settings.CLIENT_CERT_HEADER_FORMAT,
-        ...(settings.TRUSTED_PROXY_CIDRS.length > 0 ? { trustedProxyCidrs: settings.TRUSTED_PROXY_CIDRS } : {}),
-      }),
+      readCertificate,
       acceptJson: settings.DCR_ACCEPT_JSON_REGISTRATION,
       enabledMethods: settings.DCR_ENABLED_METHODS,
       registrationBaseUrl: settings.DCR_REGISTRATION_BASE_URL,
@@ -210,6 +220,45 @@ export async function composeDcrService(options: ComposeOptions): Promise<DcrCom
       grpcRevoker?.close();
     },
   };
+}
+
+/**
+ * The limits on /register (both off unless set): per source address as the edge reports it, and
+ * per client by the certificate the edge verified, which every registration and management call
+ * presents (the registration access token is checked later, by the service). Their 429 goes to
+ * the registration router's RFC 7591 error handler.
+ */
+function registrationRateLimits(
+  settings: DcrSettings,
+  options: Pick<ComposeOptions, 'redis' | 'onRateLimited'>,
+  readCertificate: ClientCertificateReader,
+) {
+  const limiter = createRateLimiter({
+    counter: createRedisRateCounter(options.redis),
+    windowMs: settings.RATE_LIMIT_WINDOW_MS,
+    ...(options.onRateLimited ? { onRefused: options.onRateLimited } : {}),
+  });
+  const certificateThumbprintOf = (req: Parameters<ClientCertificateReader>[0]) => {
+    try {
+      return readCertificate(req)?.thumbprintS256;
+    } catch {
+      return undefined; // an untrustworthy header: the router refuses it with invalid_client
+    }
+  };
+  return [
+    rateLimit(limiter, {
+      endpoint: 'register',
+      reason: 'address',
+      perMinute: settings.RATE_LIMIT_PER_ADDRESS_PER_MINUTE,
+      subjectOf: createSourceAddressReader({ trustedProxyCidrs: settings.TRUSTED_PROXY_CIDRS }),
+    }),
+    rateLimit(limiter, {
+      endpoint: 'register',
+      reason: 'client',
+      perMinute: settings.RATE_LIMIT_PER_CLIENT_PER_MINUTE,
+      subjectOf: certificateThumbprintOf,
+    }),
+  ];
 }
 
 /**

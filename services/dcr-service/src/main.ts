@@ -1,5 +1,6 @@
 // Composition root of dcr-service: OBIE Dynamic Client Registration (issue 3).
 import { clientsV1 } from '@obip/contracts';
+import { createRateLimitMetrics } from '@obip/http';
 import { bootstrapService, runService } from '@obip/runtime';
 import { composeDcrService, settingsWarnings } from './compose';
 import { loadConfig } from './config';
@@ -15,6 +16,7 @@ const dcr = await composeDcrService({
   redis: foundation.redis,
   mongo: foundation.mongo,
   onResponse: metrics.observeHttpRequest,
+  onRateLimited: createRateLimitMetrics(metrics.registry).refused,
 });
 foundation.grpcServer.addService(clientsV1.ClientRegistryService, dcr.clientRegistry);
 dcr.revocations.start();

@@ -1,11 +1,20 @@
 // Wiring of token-introspection's adapters and use cases from its settings. main.ts calls it with
 // the process's Redis and metrics; tests call it with their own, so both run the same graph,
 // config-api subscription included.
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener } from 'node:http';
 import { Counter } from 'prom-client';
 import type { introspectionV1 } from '@obip/contracts';
 import type { ServiceHandlers } from '@obip/grpc';
-import { createClientCertificateReader, createHttpApp, errorHandler, notFoundHandler } from '@obip/http';
+import {
+  createClientCertificateReader,
+  createHttpApp,
+  createRateLimiter,
+  createRateLimitMetrics,
+  createRedisRateCounter,
+  createSourceAddressReader,
+  errorHandler,
+  notFoundHandler,
+} from '@obip/http';
 import type { Logger, ServiceMetrics } from '@obip/observability';
 import { subscribeToPlatformConfig, type PlatformConfigSubscription } from '@obip/platform-config';
 import type { RedisClient } from '@obip/redis';
@@ -133,6 +142,7 @@ export async function composeTokenIntrospection(options: ComposeOptions): Promis
     fallback: app,
     logger,
     onResponse: metrics.observeHttpRequest,
+    rateLimits: introspectionRateLimits(options),
   });
 
   return {
@@ -146,5 +156,32 @@ export async function composeTokenIntrospection(options: ComposeOptions): Promis
       consents.close();
       registry.close();
     },
+  };
+}
+
+/**
+ * The limits on POST /introspect (both off unless set): per source address as the edge reports
+ * it (an in-cluster gateway calling the Service directly sends no forwarded address and is not
+ * counted by address), and per calling resource server once authenticated.
+ */
+function introspectionRateLimits({ settings, redis, logger, metrics }: ComposeOptions) {
+  // Both off: nothing on the hot path.
+  if (settings.RATE_LIMIT_PER_ADDRESS_PER_MINUTE === 0 && settings.RATE_LIMIT_PER_CLIENT_PER_MINUTE === 0)
+    return undefined;
+  const limiter = createRateLimiter({
+    counter: createRedisRateCounter(redis),
+    windowMs: settings.RATE_LIMIT_WINDOW_MS,
+    onRefused: createRateLimitMetrics(metrics.registry).refused,
+  });
+  const sourceAddressOf = createSourceAddressReader({ trustedProxyCidrs: settings.TRUSTED_PROXY_CIDRS });
+  const check = async (reason: 'address' | 'client', perMinute: number, subject: string | undefined) =>
+    perMinute > 0 && subject !== undefined
+      ? limiter.check({ endpoint: 'introspect', reason, subject, perMinute, log: logger })
+      : undefined;
+  return {
+    address: (req: IncomingMessage) =>
+      check('address', settings.RATE_LIMIT_PER_ADDRESS_PER_MINUTE, sourceAddressOf(req)),
+    caller: (_req: IncomingMessage, clientId: string) =>
+      check('client', settings.RATE_LIMIT_PER_CLIENT_PER_MINUTE, clientId),
   };
 }

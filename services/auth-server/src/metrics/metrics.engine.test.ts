@@ -255,7 +255,7 @@ describe("auth-server's metrics from the engine's events, engine rebuilds and th
       });
       assert.ok(refused.length >= 1, 'at least one request is refused');
       assert.deepEqual(moved, {
-        'obip_rate_limited_requests_total{endpoint="token"}': refused.length,
+        'obip_rate_limited_requests_total{endpoint="token",reason="client"}': refused.length,
         'obip_tokens_issued_total{grant_type="client_credentials",profile="fapi2-security"}': 3 - refused.length,
       });
     } finally {

@@ -5,10 +5,9 @@ import type { PingOutcome } from '../ciba/ciba.ping';
 import type { EngineRebuildCause } from '../live/live.engine';
 import { profileOfClient } from '../provider/provider.configuration';
 import type { PlatformProfile } from '../provider/provider.profile.rules';
-import type { RateLimitedEndpoint } from '../ratelimit/ratelimit.rules';
 
 /**
- * auth-server's Prometheus metrics: the engine's events, engine rebuilds and rate-limit refusals.
+ * auth-server's Prometheus metrics: the engine's events, engine rebuilds and CIBA pings.
  * Every label takes its value from a fixed set, so no client id, path or free text ever becomes a
  * label value.
  */
@@ -22,8 +21,6 @@ export interface EngineMetrics {
   observeEngine(provider: Provider, options: { defaultProfile: PlatformProfile }): void;
   /** Counts one engine swapped in after a live settings or signing keys change. */
   engineRebuilt(cause: EngineRebuildCause): void;
-  /** Counts one request refused with 429 by the per-client rate limit. */
-  requestRateLimited(endpoint: RateLimitedEndpoint): void;
   /** Counts one CIBA ping that ended (after its retries). */
   cibaPinged(outcome: PingOutcome): void;
 }
@@ -156,7 +153,8 @@ const metricsByRegistry = new WeakMap<Registry, EngineMetrics>();
  *   fresh `DPoP-Nonce` (RFC 9449 §8), which the client then retries.
  * - `obip_engine_rebuilds_total{cause}`: engines swapped in while serving (`settings`,
  *   `signing_keys`, `cookie_keys`).
- * - `obip_rate_limited_requests_total{endpoint}`: requests refused with 429 (`token`, `par`).
+ * - `obip_rate_limited_requests_total{endpoint,reason}` is @obip/http's (createRateLimitMetrics, on
+ *   the same registry): requests refused with 429 (`token`, `par` by `client`; `oidc` by `address`).
  * - `obip_ciba_pings_total{outcome}`: CIBA pings to clients' notification endpoints that ended,
  *   `delivered`, `refused` (a 3xx/4xx answer or a refused address) or `failed` (retries spent).
  *
@@ -206,12 +204,6 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
     name: 'obip_engine_rebuilds_total',
     help: 'Engines built and swapped in while serving, by cause (settings, signing_keys, cookie_keys)',
     labelNames: ['cause'] as const,
-    registers: [registry],
-  });
-  const rateLimited = new Counter({
-    name: 'obip_rate_limited_requests_total',
-    help: 'Requests refused with 429 by the per-client rate limit, by endpoint',
-    labelNames: ['endpoint'] as const,
     registers: [registry],
   });
 
@@ -267,9 +259,6 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
     },
     engineRebuilt(cause) {
       rebuilds.inc({ cause });
-    },
-    requestRateLimited(endpoint) {
-      rateLimited.inc({ endpoint });
     },
     cibaPinged(outcome) {
       cibaPings.inc({ outcome });

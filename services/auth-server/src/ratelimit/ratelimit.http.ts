@@ -1,81 +1,59 @@
 import type { IncomingMessage } from 'node:http';
 import type { Request, RequestHandler } from 'express';
-import { TooManyRequestsError } from '@obip/errors';
+import type { RateLimiter } from '@obip/http';
 import type { LiveSettings } from '../live/live.settings';
-import type { RateCounter } from './ratelimit.redis';
 import {
   claimedClientId,
-  fixedWindow,
-  limitPerWindow,
+  clientCounterSubject,
   perMinuteLimitOf,
   rateLimitedEndpoint,
-  rateLimitKey,
   type RateLimitedEndpoint,
 } from './ratelimit.rules';
 
 /** The engine refuses larger form bodies (lib/shared/selective_body.js); beyond it nothing is counted. */
 const MAX_FORM_BYTES = 56 * 1024;
 
-/** How long a counter outlives its window: room for replicas whose clocks differ slightly. */
-const KEY_TTL_MARGIN_MS = 5_000;
-
 export interface RateLimitOptions {
-  counter: RateCounter;
+  /** The shared limiter (@obip/http): Redis counter, RATE_LIMIT_WINDOW_MS, refusal metric. */
+  limiter: RateLimiter;
   /** The limits in force (live settings), read per request. */
   limits(): LiveSettings['rateLimits'];
-  /** RATE_LIMIT_WINDOW_MS. */
-  windowMs: number;
   /** RFC 8705 `x5t#S256` of the client certificate the edge verified, if any. */
   certificateThumbprint(req: IncomingMessage): string | undefined;
-  /** Called for every request refused with 429 (e.g. to count it). */
-  onRefused?(endpoint: RateLimitedEndpoint): void;
-  now?: () => number;
 }
 
 /**
  * Express middleware, mounted before the engine: per-client limits on POST /token and POST /par,
- * counted in Redis in fixed windows shared by every replica. Over the limit the request ends
- * with 429 `too_many_requests`, `Retry-After` (seconds to the next window) and the OAuth error
- * body, before the engine does any work.
+ * counted by the shared limiter (@obip/http: Redis, fixed windows shared by every replica). Over
+ * the limit the request ends with 429 `too_many_requests`, `Retry-After` (seconds to the next
+ * window) and the OAuth error body, before the engine does any work.
  *
  * The engine authenticates the client only after reading the body, and offers no hook between
  * the two, so the client is the one the request claims ({@link claimedClientId}), and the count
- * is keyed by that id together with the certificate the edge verified ({@link rateLimitKey}): a
- * caller claiming someone else's client_id fills a counter of its own. Requests that then fail
- * authentication still count, against that caller's counter. Fixed windows let a client send up
- * to twice its limit across a window boundary; a shorter RATE_LIMIT_WINDOW_MS evens that out.
- * When Redis does not answer, the request is let through (the engine will need Redis anyway and
- * answers for itself).
+ * is keyed by that id together with the certificate the edge verified
+ * ({@link clientCounterSubject}): a caller claiming someone else's client_id fills a counter of
+ * its own. Requests that then fail authentication still count, against that caller's counter.
+ * When Redis does not answer, the request is let through (the limiter fails open; the engine
+ * needs Redis anyway and answers for itself).
  *
  * @example
- * app.use(mtls.capture, rateLimitClients({ counter, limits: () => engine.settings().rateLimits, windowMs: 60_000, certificateThumbprint }), engineHandler(...));
+ * app.use(mtls.capture, rateLimitClients({ limiter, limits: () => engine.settings().rateLimits, certificateThumbprint }), engineHandler(...));
  */
 export function rateLimitClients(options: RateLimitOptions): RequestHandler {
-  const now = options.now ?? Date.now;
-  const { windowMs } = options;
+  const { limiter } = options;
 
   /** The refusal for this request, if it is over its client's limit. */
   async function refusalOf(req: Request, endpoint: RateLimitedEndpoint): Promise<Error | undefined> {
     const body = await peekBody(req, MAX_FORM_BYTES);
     const clientId = body && claimedClientId(new URLSearchParams(body.toString('utf8')));
     if (!clientId) return undefined;
-    const limit = limitPerWindow(perMinuteLimitOf(options.limits(), endpoint), windowMs);
-    const window = fixedWindow(now(), windowMs);
-    const key = rateLimitKey(endpoint, clientId, options.certificateThumbprint(req), window.index);
-    let count: number;
-    try {
-      count = await options.counter.hit(key, windowMs + KEY_TTL_MARGIN_MS);
-    } catch (error) {
-      req.log?.warn({ err: error, endpoint }, 'rate limit not checked: the counter store did not answer');
-      return undefined;
-    }
-    if (count <= limit) return undefined;
-    const retryAfter = Math.max(1, Math.ceil(window.resetInMs / 1000));
-    options.onRefused?.(endpoint);
-    return new TooManyRequestsError(
-      `more than ${limit} requests to /${endpoint} by this client in ${windowMs / 1000} s; retry after ${retryAfter} s`,
-      { headers: { 'Retry-After': String(retryAfter) } },
-    );
+    return limiter.check({
+      endpoint,
+      reason: 'client',
+      subject: clientCounterSubject(clientId, options.certificateThumbprint(req)),
+      perMinute: perMinuteLimitOf(options.limits(), endpoint),
+      log: req.log,
+    });
   }
 
   return (req, _res, next) => {

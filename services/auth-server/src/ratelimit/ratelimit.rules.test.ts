@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimedClientId, fixedWindow, limitPerWindow, rateLimitedEndpoint, rateLimitKey } from './ratelimit.rules';
+import { claimedClientId, clientCounterSubject, rateLimitedEndpoint } from './ratelimit.rules';
 
 const jwt = (payload: Record<string, unknown>) =>
   ['{"alg":"PS256"}', JSON.stringify(payload)].map((part) => Buffer.from(part).toString('base64url')).join('.') +
@@ -24,27 +24,13 @@ test('the claimed client is client_id, else the sub (then iss) of the client ass
   assert.equal(claimedClientId(new URLSearchParams({ grant_type: 'client_credentials' })), undefined);
 });
 
-test('per-minute limits are scaled to the window, rounded up, never below one', () => {
-  assert.equal(limitPerWindow(600, 60_000), 600);
-  assert.equal(limitPerWindow(60, 3_000), 3);
-  assert.equal(limitPerWindow(100, 1_000), 2);
-  assert.equal(limitPerWindow(1, 1_000), 1);
-});
-
-test('windows are aligned to the epoch so every replica counts into the same one', () => {
-  assert.deepEqual(fixedWindow(125_000, 60_000), { index: 2, resetInMs: 55_000 });
-  assert.deepEqual(fixedWindow(120_000, 60_000), { index: 2, resetInMs: 60_000 });
-});
-
-test('the key separates endpoints, clients, certificates and windows', () => {
-  const keys = new Set([
-    rateLimitKey('token', 'tpp-1', 'cert-a', 1),
-    rateLimitKey('par', 'tpp-1', 'cert-a', 1),
-    rateLimitKey('token', 'tpp-2', 'cert-a', 1),
-    rateLimitKey('token', 'tpp-1', 'cert-b', 1),
-    rateLimitKey('token', 'tpp-1', undefined, 1),
-    rateLimitKey('token', 'tpp-1', 'cert-a', 2),
+test('the counter subject separates clients and certificates, and a client id cannot forge the separator', () => {
+  const subjects = new Set([
+    clientCounterSubject('tpp-1', 'cert-a'),
+    clientCounterSubject('tpp-2', 'cert-a'),
+    clientCounterSubject('tpp-1', 'cert-b'),
+    clientCounterSubject('tpp-1', undefined),
+    clientCounterSubject('tpp-1","cert-a', undefined),
   ]);
-  assert.equal(keys.size, 6);
-  assert.ok(!rateLimitKey('token', 'a'.repeat(5_000), 'c', 1).includes('aaaa'), 'the client id is hashed');
+  assert.equal(subjects.size, 5);
 });

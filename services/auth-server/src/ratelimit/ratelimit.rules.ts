@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { LiveSettings } from '../live/live.settings';
 import { ENGINE_ROUTES } from '../provider/provider.routes';
@@ -50,45 +49,15 @@ export function claimedClientId(form: URLSearchParams): string | undefined {
 }
 
 /**
- * The limit for one window: the per-minute limit scaled to the window length, rounded up, never
- * below 1.
+ * What a client's requests count against: the claimed client together with the client
+ * certificate the edge verified. The certificate is part of it so that a caller who only claims
+ * another client's id (authentication happens later, in the engine) counts against a counter of
+ * its own and can never use up that client's quota; every request on these endpoints comes
+ * through the mTLS host with a certificate.
  *
  * @example
- * limitPerWindow(600, 60_000); // 600
- * limitPerWindow(90, 2_000); // 3
+ * clientCounterSubject('tpp-1', 'x5t…'); // '["tpp-1","x5t…"]'
  */
-export function limitPerWindow(perMinute: number, windowMs: number): number {
-  return Math.max(1, Math.ceil((perMinute * windowMs) / 60_000));
-}
-
-/**
- * The fixed window `nowMs` falls in. Windows are aligned to the epoch, so every replica counts
- * into the same one without coordinating (their clocks agree to well under a window).
- *
- * @example
- * fixedWindow(125_000, 60_000); // { index: 2, resetInMs: 55_000 }
- */
-export function fixedWindow(nowMs: number, windowMs: number): { index: number; resetInMs: number } {
-  const index = Math.floor(nowMs / windowMs);
-  return { index, resetInMs: (index + 1) * windowMs - nowMs };
-}
-
-/**
- * The counter a request counts against: endpoint, claimed client, the client certificate the
- * edge verified, and the window. The certificate is part of the key so that a caller who only
- * claims another client's id (authentication happens later, in the engine) counts against a
- * bucket of its own and can never use up that client's quota; every request on these endpoints
- * comes through the mTLS host with a certificate. The client id is hashed to bound the key size.
- *
- * @example
- * rateLimitKey('token', 'tpp-1', 'x5t…', 29_000_000); // 'ratelimit:token:<sha256>:x5t…:29000000'
- */
-export function rateLimitKey(
-  endpoint: RateLimitedEndpoint,
-  clientId: string,
-  certificateThumbprint: string | undefined,
-  windowIndex: number,
-): string {
-  const client = createHash('sha256').update(clientId).digest('base64url');
-  return `ratelimit:${endpoint}:${client}:${certificateThumbprint ?? 'no-certificate'}:${windowIndex}`;
+export function clientCounterSubject(clientId: string, certificateThumbprint: string | undefined): string {
+  return JSON.stringify([clientId, certificateThumbprint ?? null]);
 }

@@ -38,6 +38,8 @@ export interface IntentsRouterOptions {
   linksBaseUrl: string;
   /** Largest accepted request body. */
   bodyLimit?: string;
+  /** Runs after the token is accepted, with `req.tpp` set: the per-client rate limit (main.ts). */
+  afterAuthentication?: RequestHandler;
   now?: () => Date;
 }
 
@@ -50,17 +52,22 @@ const INTERACTION_ID_HEADER = 'x-fapi-interaction-id';
 export function createIntentsRouter(options: IntentsRouterOptions): Router {
   const now = options.now ?? (() => new Date());
   const body = jsonBody({ limit: options.bodyLimit ?? '64kb' });
-  const clientToken = (scope: string) =>
+  const afterAuthentication = options.afterAuthentication ? [options.afterAuthentication] : [];
+  const clientToken = (scope: string) => [
     requireTppToken(
       { tokens: options.tokens, readCertificate: options.readCertificate },
       { scope, grantTypes: ['client_credentials'] },
-    );
+    ),
+    ...afterAuthentication,
+  ];
   // OBIE PIS 3.1: funds confirmation is called with the token the customer authorised.
-  const customerToken = (scope: string) =>
+  const customerToken = (scope: string) => [
     requireTppToken(
       { tokens: options.tokens, readCertificate: options.readCertificate },
       { scope, grantTypes: ['authorization_code'] },
-    );
+    ),
+    ...afterAuthentication,
+  ];
   const { consents, linksBaseUrl } = options;
 
   const createAccountAccessConsent: RequestHandler = async (req, res) => {

@@ -31,6 +31,15 @@ export interface IntrospectionListenerOptions {
   fallback: RequestListener;
   logger: Logger;
   onResponse?: ResponseObserver;
+  /**
+   * Rate limits (compose.ts, over @obip/http's limiter): each returns the 429 refusal of a
+   * request over its limit. `address` runs before the body is read, `caller` once the caller is
+   * authenticated.
+   */
+  rateLimits?: {
+    address(req: IncomingMessage): Promise<DomainError | undefined>;
+    caller(req: IncomingMessage, clientId: string): Promise<DomainError | undefined>;
+  };
 }
 
 interface IntrospectionForm {
@@ -54,10 +63,11 @@ const setSecurityHeaders = securityHeaders({ strictTransportSecurity: false });
  * await runService({ ..., http: createIntrospectionListener({ introspection, callers, readCertificate, fallback: app, logger }) });
  */
 export function createIntrospectionListener(options: IntrospectionListenerOptions): RequestListener {
-  const { introspection, callers, readCertificate, signer, logger } = options;
+  const { introspection, callers, readCertificate, signer, logger, rateLimits } = options;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') throw methodNotAllowed();
+    if (rateLimits) await refuseOverLimit(rateLimits.address(req));
     const form = parseForm(await readFormBody(req));
     const caller = await callers.authenticate({
       clientId: form.clientId,
@@ -65,6 +75,7 @@ export function createIntrospectionListener(options: IntrospectionListenerOption
       clientAssertion: form.clientAssertion,
       certificate: readCertificate(req),
     });
+    if (rateLimits) await refuseOverLimit(rateLimits.caller(req, caller.clientId));
     const signedWith = chooseSignedResponse(req, caller, signer);
     const response = await introspection.introspect({ token: form.token, tokenTypeHint: form.tokenTypeHint });
     if (signedWith === undefined) {
@@ -96,6 +107,11 @@ export function createIntrospectionListener(options: IntrospectionListenerOption
 }
 
 // ---- steps ----
+
+async function refuseOverLimit(refusal: Promise<DomainError | undefined>): Promise<void> {
+  const refused = await refusal;
+  if (refused) throw refused;
+}
 
 function methodNotAllowed(): DomainError {
   return new HttpStatusError(405, {
