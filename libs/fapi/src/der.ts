@@ -87,20 +87,31 @@ export function decodeDirectoryString(der: Uint8Array, tlv: Tlv): string | undef
       return Buffer.from(bytes).toString('latin1');
     case 0x1e: // BMPString: UCS-2 big-endian
       if (bytes.length % 2 !== 0) throw new DerError('odd BMPString length');
-      return Buffer.from(bytes).swap16().toString('utf16le');
+      return wellFormed(Buffer.from(bytes).swap16().toString('utf16le'));
     case 0x1c: {
       // UniversalString: UCS-4 big-endian
       if (bytes.length % 4 !== 0) throw new DerError('bad UniversalString length');
       const codePoints: number[] = [];
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let i = 0; i < bytes.length; i += 4) codePoints.push(view.getUint32(i));
+      let text: string;
       try {
-        return String.fromCodePoint(...codePoints);
+        text = String.fromCodePoint(...codePoints);
       } catch {
         throw new DerError('bad UniversalString code point');
       }
+      return wellFormed(text);
     }
     default:
       return undefined;
   }
+}
+
+/**
+ * UCS-2 and UCS-4 can carry surrogate code points, which are not characters: a string holding
+ * one could not be printed and read back as the same DN (UTF-8 turns it into U+FFFD).
+ */
+function wellFormed(text: string): string {
+  if (/[\uD800-\uDFFF]/u.test(text)) throw new DerError('unpaired surrogate in a directory string');
+  return text;
 }

@@ -57,7 +57,7 @@ const MAX_DN_LENGTH = 8192;
 export function parseDistinguishedName(dn: string): DistinguishedName {
   if (typeof dn !== 'string') throw invalidDn('a distinguished name must be a string');
   if (dn.length > MAX_DN_LENGTH) throw invalidDn(`longer than ${MAX_DN_LENGTH} characters`);
-  const text = dn.trim();
+  const text = trimOutsideEscapes(dn);
   if (text === '') return [];
   return text.startsWith('/') ? parseSlashForm(text) : parseCommaForm(text);
 }
@@ -152,6 +152,8 @@ function escapeValue(value: string): string {
       if (index === 0 && (ch === ' ' || ch === '#')) return `\\${ch}`;
       if (index === chars.length - 1 && ch === ' ') return '\\ ';
       const code = ch.codePointAt(0)!;
+      // Other trailing whitespace (e.g. U+00A0) as UTF-8 hex, so the parser's trim keeps it.
+      if (index === chars.length - 1 && code > 0x7f && /\s/u.test(ch)) return hexEscape(ch);
       // Control characters are escaped too, so a printed DN is always one safe line.
       if (code < 0x20 || code === 0x7f) return `\\${code.toString(16).toUpperCase().padStart(2, '0')}`;
       return ch;
@@ -159,7 +161,22 @@ function escapeValue(value: string): string {
     .join('');
 }
 
+function hexEscape(ch: string): string {
+  return Array.from(Buffer.from(ch, 'utf8'), (byte) => `\\${byte.toString(16).toUpperCase()}`).join('');
+}
+
 // ---- parsing: RFC 4514 / RFC 2253 comma form ----
+
+/**
+ * Leading and trailing whitespace is not part of a DN, except a trailing character the last
+ * value escapes: `CN=tpp\ ` ends in a space that belongs to the value (RFC 4514 §2.4).
+ */
+function trimOutsideEscapes(dn: string): string {
+  const start = dn.trimStart();
+  const text = start.trimEnd();
+  const escaped = text.length < start.length && /(?:^|[^\\])(?:\\\\)*\\$/.test(text);
+  return escaped ? start.slice(0, text.length + 1) : text;
+}
 
 interface Cursor {
   readonly text: string;

@@ -116,7 +116,10 @@ export function parseIsoDateTime(value: unknown): Date | undefined {
   const match = ISO_DATE_TIME.exec(value);
   if (!match) return undefined;
   const [year, month, day, hour, minute, second] = match.slice(1, 7).map((part) => Number(part ?? 0)) as number[];
-  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999 (0000 is a leap year, 1900 is not).
+  const lastDay = new Date(0);
+  lastDay.setUTCFullYear(year!, month!, 0);
+  const daysInMonth = lastDay.getUTCDate();
   if (month! < 1 || month! > 12 || day! < 1 || day! > daysInMonth || hour! > 23 || minute! > 59 || second! > 59) {
     return undefined;
   }
@@ -233,6 +236,11 @@ export function checkText(value: unknown, path: string, max: number, required = 
     : [invalid(path, `must be 1 to ${max} characters`)];
 }
 
+/** An optional member that must be a JSON object when present (OBIE free-form blocks). */
+export function checkOptionalObject(value: unknown, path: string): Problems {
+  return value === undefined || isObject(value) ? [] : [invalid(path, 'must be an object')];
+}
+
 /** OBIE: Risk is mandatory in every consent request, an object (possibly empty). */
 export function checkRisk(value: unknown): Problems {
   if (value === undefined) return [missing('Risk')];
@@ -314,8 +322,9 @@ const INITIATION_FIELDS = [
 /**
  * POST /pisp/domestic-payment-consents body (OBWriteDomesticConsent 3.1): Data.Initiation with
  * InstructionIdentification and EndToEndIdentification (Max35Text), InstructedAmount,
- * CreditorAccount (with Name), optional DebtorAccount and RemittanceInformation (Reference
- * Max35Text, Unstructured Max140Text); optional Data.Authorisation; Risk.
+ * CreditorAccount (with Name), optional LocalInstrument (Max50Text), DebtorAccount,
+ * RemittanceInformation (Reference Max35Text, Unstructured Max140Text), CreditorPostalAddress and
+ * SupplementaryData (objects); optional Data.Authorisation and Data.SCASupportData (an object); Risk.
  */
 export function parseDomesticPaymentRequest(
   body: unknown,
@@ -341,6 +350,11 @@ export function parseDomesticPaymentRequest(
     ...checkOnlyFields(init, INITIATION_FIELDS, 'Data.Initiation'),
     ...checkText(init.InstructionIdentification, 'Data.Initiation.InstructionIdentification', 35),
     ...checkText(init.EndToEndIdentification, 'Data.Initiation.EndToEndIdentification', 35),
+    // OBExternalLocalInstrument1Code is Max50Text; the free-form blocks are objects (OBIE PIS 3.1).
+    ...checkText(init.LocalInstrument, 'Data.Initiation.LocalInstrument', 50, false),
+    ...checkOptionalObject(init.CreditorPostalAddress, 'Data.Initiation.CreditorPostalAddress'),
+    ...checkOptionalObject(init.SupplementaryData, 'Data.Initiation.SupplementaryData'),
+    ...checkOptionalObject(fields.SCASupportData, 'Data.SCASupportData'),
     ...checkInstructedAmount(init.InstructedAmount, supportedCurrencies, 'Data.Initiation.InstructedAmount'),
     ...checkCashAccount(init.CreditorAccount, 'Data.Initiation.CreditorAccount', { nameRequired: true }),
     ...(init.DebtorAccount === undefined

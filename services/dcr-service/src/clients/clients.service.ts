@@ -18,6 +18,7 @@ import {
   checkGrantAndResponseTypes,
   checkMetadataAlgorithms,
   checkOnboardedClientKeys,
+  checkOptionalMetadata,
   checkRedirectUris,
   checkScope,
   checkSenderConstraint,
@@ -106,6 +107,7 @@ export function createClientAdministration(options: ClientAdministrationOptions)
     const scope = checkScope(claims, undefined, policy.scopesByRole, grantTypes);
     checkCibaMetadata(claims, grantTypes, policy.signingAlgs);
     const keys = checkOnboardedClientKeys(claims);
+    checkOptionalMetadata(claims);
     return storedMetadataOf(claims, {
       client_name: checkClientName(claims) ?? softwareId,
       redirect_uris: redirectUris,

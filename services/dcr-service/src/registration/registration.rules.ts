@@ -443,6 +443,8 @@ export function checkRedirectUris(
       throw fail('is not an absolute URI');
     }
     if (url.hash !== '') throw fail('has a fragment (RFC 6749 §3.1.2)');
+    // FAPI 1.0 Advanced 5.2.2-8 / RFC 9700 §2.1: exact matching, so a pattern is never a redirect URI.
+    if ((url.hostname + url.pathname).includes('*')) throw fail('has a wildcard: redirect URIs are matched exactly');
     const loopback = isLoopbackHost(url.hostname);
     if (url.protocol !== 'https:' && !(loopback && policy.allowLoopbackRedirectUris && url.protocol === 'http:')) {
       throw fail('does not use https');
@@ -453,14 +455,25 @@ export function checkRedirectUris(
   return [...uris];
 }
 
+/**
+ * Loopback and unspecified hosts in every spelling the WHATWG URL parser leaves: it has already
+ * turned `127.1` and `0x7f000001` into `127.0.0.1` and `[::ffff:127.0.0.1]` into
+ * `[::ffff:7f00:1]`; a fully qualified `localhost.` keeps its trailing dot.
+ */
 function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  const host = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   return (
     host === 'localhost' ||
     host.endsWith('.localhost') ||
     /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) ||
+    host === '0.0.0.0' ||
     host === '::1' ||
-    host === '0.0.0.0'
+    host === '::' ||
+    // IPv4-mapped IPv6 (RFC 4291 §2.5.5.2) of 127.0.0.0/8 and 0.0.0.0.
+    /^::ffff:(?:7f[0-9a-f]{2}:[0-9a-f]{1,4}|0:0)$/.test(host)
   );
 }
 
@@ -741,6 +754,58 @@ function isHttpsUrl(value: string): boolean {
     return new URL(value).protocol === 'https:';
   } catch {
     return false;
+  }
+}
+
+// ---- rule 7g: optional metadata kept as presented ----
+
+/** RFC 7591 §2 metadata that is a URL, stored as presented. */
+const URL_METADATA = ['client_uri', 'logo_uri', 'tos_uri', 'policy_uri'] as const;
+/** Metadata that is a short string (a version, a JWA algorithm or encryption name), stored as presented. */
+const NAME_METADATA = [
+  'software_version',
+  'id_token_encrypted_response_alg',
+  'id_token_encrypted_response_enc',
+  'request_object_encryption_alg',
+  'request_object_encryption_enc',
+  'authorization_signed_response_alg',
+] as const;
+/** Metadata that is a boolean (RFC 8705 §3.4, RFC 9126 §6), stored as presented. */
+const BOOLEAN_METADATA = [
+  'tls_client_certificate_bound_access_tokens',
+  'require_pushed_authorization_requests',
+] as const;
+const MAX_CONTACTS = 20;
+
+/**
+ * Rule 7g. RFC 7591 §2: the optional metadata stored as presented has the type the RFC gives it
+ * (the URIs and names strings, `contacts` an array of strings, the flags booleans) and a bounded
+ * size. Whatever else a client puts there would be stored verbatim: an object nested thousands
+ * of levels deep is refused here, not by the database.
+ */
+export function checkOptionalMetadata(claims: Claims): void {
+  const fail = (name: string, detail: string) => metadataError(`rule 7 ${name}`, `${name} ${detail}`);
+  for (const name of URL_METADATA) {
+    const value = claims[name];
+    if (value !== undefined && (!isString(value) || value.length > 2_048)) {
+      throw fail(name, 'must be a URL of at most 2048 characters');
+    }
+  }
+  for (const name of NAME_METADATA) {
+    const value = claims[name];
+    if (value !== undefined && (!isString(value) || value.length > 64)) {
+      throw fail(name, 'must be a string of at most 64 characters');
+    }
+  }
+  for (const name of BOOLEAN_METADATA) {
+    if (claims[name] !== undefined && typeof claims[name] !== 'boolean') throw fail(name, 'must be a boolean');
+  }
+  const contacts = claims.contacts;
+  if (
+    contacts !== undefined &&
+    (!isStringArray(contacts) || contacts.length > MAX_CONTACTS || contacts.some((entry) => entry.length > 256))
+  ) {
+    throw fail('contacts', `must be an array of at most ${MAX_CONTACTS} strings of at most 256 characters`);
   }
 }
 

@@ -20,6 +20,7 @@ import {
   checkClientMayManage,
   checkGrantAndResponseTypes,
   checkMetadataAlgorithms,
+  checkOptionalMetadata,
   checkOrganisationStatus,
   checkRedirectUris,
   checkRequestAudience,
@@ -233,6 +234,7 @@ export function createRegistrationService(options: RegistrationServiceOptions): 
     checkCibaMetadata(claims, grantTypes, policy.signingAlgs);
     const senderConstraint = checkSenderConstraint(claims);
     const jwksUri = checkClientKeys(claims, ssa);
+    checkOptionalMetadata(claims);
 
     const metadata = storedMetadataOf(claims, {
       client_name: policy.useSoftwareIdAsClientName ? ssa.software_id : (ssa.software_client_name ?? ssa.software_id),
