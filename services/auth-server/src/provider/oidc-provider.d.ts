@@ -227,6 +227,9 @@ declare module 'oidc-provider' {
     class InvalidAuthorizationDetails extends OIDCProviderError {
       constructor(description?: string);
     }
+    class InvalidDpopProof extends OIDCProviderError {
+      constructor(description?: string);
+    }
   }
 
   export default Provider;

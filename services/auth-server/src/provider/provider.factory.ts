@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import Provider, { type KoaContextWithOidc, type RefreshTokenInstance } from 'oidc-provider';
+import { decodeJwt } from 'jose';
+import Provider, { errors, type KoaContextWithOidc, type RefreshTokenInstance } from 'oidc-provider';
 import { isAdminApiScope } from '@obip/platform-config';
 import type { RedisModelStore } from '../adapter/adapter.redis';
 import { paceCibaPolling } from '../ciba/ciba.feature';
@@ -85,8 +86,34 @@ function makeReplayDetectionAtomic(provider: Provider, store: RedisModelStore): 
   provider.ReplayDetection.unique = async (iss, jti, exp) => {
     const id = createHash('sha256').update(`${iss}${jti}`).digest('base64url');
     const now = Math.floor(Date.now() / 1000);
-    return store.insertOnce(id, { iss, kind: 'ReplayDetection', jti: id, iat: now, exp }, Math.max(1, exp - now));
+    const unique = await store.insertOnce(
+      id,
+      { iss, kind: 'ReplayDetection', jti: id, iat: now, exp },
+      Math.max(1, exp - now),
+    );
+    // RFC 9449 §5, §7.1: a replayed DPoP proof is an invalid proof (invalid_dpop_proof); the
+    // engine would report it as invalid_grant at /token and invalid_request at PAR.
+    if (!unique && isJtiOfDpopProof(jti)) throw new errors.InvalidDpopProof('DPoP proof JWT Replay detected');
+    return unique;
   };
+}
+
+/**
+ * Whether `jti` is that of the request's DPoP proof. The engine checks client assertions and DPoP
+ * proofs through the same `unique`; a jti that both carry is left to the engine's own error.
+ */
+function isJtiOfDpopProof(jti: string): boolean {
+  const ctx = Provider.ctx;
+  return jtiOf(ctx?.get('DPoP')) === jti && jtiOf(ctx?.oidc?.params?.client_assertion) !== jti;
+}
+
+function jtiOf(jwt: unknown): unknown {
+  if (typeof jwt !== 'string' || jwt === '') return undefined;
+  try {
+    return decodeJwt(jwt).jti;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -419,12 +419,8 @@ describe('auth-server flows through the ingress twin, driven by openid-client', 
         payload.jti = jti;
       });
       await oidc.clientCredentialsGrant(config, { scope: 'accounts' }, { DPoP });
-      // At the token endpoint the engine reports a replayed proof as invalid_grant
-      // (oidc-provider's checkDpopReplay); what matters is that no second token is issued.
-      await assert.rejects(
-        oidc.clientCredentialsGrant(config, { scope: 'accounts' }, { DPoP }),
-        (error: { error?: string }) => error.error === 'invalid_grant',
-      );
+      // RFC 9449 §5: a replayed proof is an invalid proof (the engine alone would say invalid_grant).
+      await assert.rejects(oidc.clientCredentialsGrant(config, { scope: 'accounts' }, { DPoP }), refusedProof);
     });
   });
 

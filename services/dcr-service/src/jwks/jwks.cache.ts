@@ -48,6 +48,9 @@ export function createJwksCache(options: JwksCacheOptions): KeyResolver & {
     allowPrivate: trusted || options.allowPrivate,
   });
 
+  // Fetches and cached sets are kept apart by trust: a set fetched for a URI from our own
+  // settings (a directory) skips the private-address rule, so it must never answer for the same
+  // URI named by a TPP (a software statement naming the directory's loopback key set).
   const flightKey = (uri: string, trusted: boolean) => `${trusted ? 't' : 'u'} ${uri}`;
 
   function load(uri: string, trusted: boolean): Promise<Entry> {
@@ -59,7 +62,7 @@ export function createJwksCache(options: JwksCacheOptions): KeyResolver & {
         .fetcher(uri, fetchOptions(trusted))
         .then((jwks) => {
           const entry = { jwks, resolve: createLocalJWKSet(jwks), fetchedAt: now() };
-          if (inFlight.get(key) === fetching) entries.set(uri, entry);
+          if (inFlight.get(key) === fetching) entries.set(key, entry);
           return entry;
         })
         .finally(() => {
@@ -72,7 +75,7 @@ export function createJwksCache(options: JwksCacheOptions): KeyResolver & {
   }
 
   async function current(uri: string, trusted: boolean): Promise<Entry> {
-    const cached = entries.get(uri);
+    const cached = entries.get(flightKey(uri, trusted));
     if (cached && now() - cached.fetchedAt < options.ttlMs) return cached;
     return load(uri, trusted);
   }
@@ -95,7 +98,8 @@ export function createJwksCache(options: JwksCacheOptions): KeyResolver & {
     },
 
     forget(uri) {
-      entries.delete(uri);
+      entries.delete(flightKey(uri, true));
+      entries.delete(flightKey(uri, false));
       inFlight.delete(flightKey(uri, true));
       inFlight.delete(flightKey(uri, false));
     },

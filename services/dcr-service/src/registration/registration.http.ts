@@ -1,4 +1,5 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import { BadRequestError } from '@obip/errors';
 import {
   clientCertificate,
   errorHandler,
@@ -9,6 +10,7 @@ import {
   UnsupportedMediaTypeError,
   type ClientCertificateReader,
 } from '@obip/http';
+import { RegistrationError } from './registration.errors';
 import type { RegistrationBody, RegistrationService } from './registration.service';
 import { toRegistrationResponse } from './registration.response';
 
@@ -115,7 +117,22 @@ function createRegistrationBodyReader(acceptJson: boolean): RequestHandler {
       } else return next(new UnsupportedMediaTypeError(`Content-Type must be ${accepted.join(' or ')}`));
       next();
     };
-    if (type !== undefined && JOSE_TYPES.includes(type)) return readJose(req, res, wrap);
+    if (type !== undefined && JOSE_TYPES.includes(type)) {
+      // A body that is no compact JWS is a malformed registration request: OBIE DCR's
+      // RegistrationError has no invalid_request (the size and type limits keep their 413/415).
+      return readJose(req, res, (error?: unknown) =>
+        wrap(
+          error instanceof BadRequestError
+            ? new RegistrationError(
+                'invalid_client_metadata',
+                'rule 2 request JWS',
+                'the request is not a readable compact JWS',
+                error,
+              )
+            : error,
+        ),
+      );
+    }
     if (acceptJson && type === 'application/json') return readJson(req, res, wrap);
     next(new UnsupportedMediaTypeError(`Content-Type must be ${accepted.join(' or ')}`));
   };
