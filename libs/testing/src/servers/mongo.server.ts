@@ -24,6 +24,8 @@ export interface StartMongoServerOptions {
   timeoutMs?: number;
   /** Keep the data here across runs (kept by `stop`), as the sandbox does. Default: a temp dir, deleted by `stop`. */
   dataDir?: string;
+  /** Port to listen on; a free one by default. With `dataDir`, starts a stopped server again where it was (outage tests). */
+  port?: number;
 }
 
 const repoRoot = resolve(import.meta.dirname, '../../../..');
@@ -51,7 +53,7 @@ export async function startMongoServer(options: StartMongoServerOptions = {}): P
     );
   }
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const persistent = options.dataDir !== undefined;
   const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'obip-mongo-'));
   if (persistent) mkdirSync(dir, { recursive: true });

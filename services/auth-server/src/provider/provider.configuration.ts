@@ -11,6 +11,28 @@ import { engineProfileOf, isPlatformProfile, PROFILE_METADATA, type PlatformProf
 import { ENGINE_ROUTES } from './provider.routes';
 import { richAuthorizationRequestsFeature } from '../rar/rar.feature';
 
+/** Seconds a JWT's iat/nbf may lie ahead of our clock, and its exp behind it. */
+export const CLOCK_TOLERANCE_S = 10;
+
+/**
+ * Checks on a client assertion beyond its signature, audience list, nbf and exp (which the engine
+ * checks). Replaces the engine's default hook, so its rule is restated first.
+ */
+function clientAssertionClaimsCheck(issuer: string) {
+  return async (ctx: KoaContextWithOidc, claims: Record<string, unknown>): Promise<void> => {
+    // FAPI 2.0 SP 5.3.2.1-8: the issuer identifier as the only audience.
+    if (ctx.oidc.isFapi('2.0') && claims.aud !== issuer) {
+      throw new errors.InvalidClientAuth('audience (aud) must equal the issuer identifier url');
+    }
+    // RFC 7519 §4.1.6: iat is when the JWT was issued. The engine checks it only when there is no
+    // exp, so a client whose clock runs ahead was accepted however far ahead it was; beyond the
+    // tolerance (FAPI 2.0 SP 5.3.2.1-11) the assertion is refused, as one with a future nbf is.
+    if (typeof claims.iat === 'number' && claims.iat > Math.floor(Date.now() / 1000) + CLOCK_TOLERANCE_S) {
+      throw new errors.InvalidClientAuth('client assertion iat is in the future');
+    }
+  };
+}
+
 /** ACR values of Open Banking UK (OBIE Security Profile): strong and regular customer authentication. */
 export const OPEN_BANKING_ACR_VALUES = ['urn:openbanking:psd2:sca', 'urn:openbanking:psd2:ca'];
 
@@ -150,7 +172,8 @@ export function buildProviderConfiguration(input: ProviderConfigurationInput): R
       authorization_details_types: [...settings.AUTHORIZATION_DETAILS_TYPES],
     },
     // FAPI 2.0 SP 5.3.2.1-11: accept iat/nbf up to 10 s ahead.
-    clockTolerance: 10,
+    clockTolerance: CLOCK_TOLERANCE_S,
+    assertJwtClientAuthClaimsAndHeader: clientAssertionClaimsCheck(new URL(input.issuer).origin),
     // FAPI 1.0 Part 1 5.2.2-5: redirect_uri is required in every request.
     allowOmittingSingleRegisteredRedirectUri: false,
     cookies: {

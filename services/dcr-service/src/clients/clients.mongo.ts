@@ -84,10 +84,12 @@ const auditSchema = new Schema<AuditDocument>(
 );
 
 /**
- * The MongoDB client store (mongoose). Each write is one single-document operation followed by
- * its audit entry: no transactions (FerretDB has none), so a crash between the two can lose an
- * audit line but never leaves half a client. Database errors become domain errors here and
- * nowhere else (duplicate id → ConflictError, outage → DependencyUnavailableError).
+ * The MongoDB client store (mongoose). No transactions (FerretDB has none), so a write and its
+ * audit entry are two single-document operations: a registration writes its audit entry first,
+ * so that an outage or crash between the two can never leave a client without one (at worst an
+ * entry for a registration that was refused with 503 and never stored); later changes are
+ * audited after they apply. Database errors become domain errors here and nowhere else
+ * (duplicate id → ConflictError, outage → DependencyUnavailableError).
  *
  * @example
  * const clients = await createMongoClientRepository(connection);
@@ -115,8 +117,16 @@ export async function createMongoClientRepository(
 
   return {
     async create(client, event) {
-      await guard(() => Clients.create(toDocument(client)));
-      await audit(client.clientId, event);
+      const entry = await audit(client.clientId, event);
+      try {
+        await guard(() => Clients.create(toDocument(client)));
+      } catch (error) {
+        // The registration was refused: take its entry back when the database still answers.
+        await Audit.deleteOne({ _id: entry._id })
+          .exec()
+          .catch(() => undefined);
+        throw error;
+      }
     },
 
     async findById(clientId) {
