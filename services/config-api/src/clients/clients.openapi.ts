@@ -48,6 +48,12 @@ const client = {
   },
 };
 
+/** Responses of every operation that reads a JSON body (libs/http jsonBody). */
+const bodyErrors = {
+  '413': problem('The body is larger than the limit'),
+  '415': problem('The body is not application/json (or is missing, compressed or not UTF-8)'),
+};
+
 const common = {
   '400': problem('Malformed request, or metadata the registration rules refuse (detail names the field)'),
   '401': problem('Missing or invalid access token'),
@@ -70,6 +76,7 @@ export function clientsOpenApiPaths(): Record<string, object> {
             '404': problem('No such client'),
             '409': problem(`The client's status does not allow this (invalid_status_transition)`),
             ...common,
+            ...bodyErrors,
           },
         },
       },
@@ -100,7 +107,7 @@ export function clientsOpenApiPaths(): Record<string, object> {
       post: {
         summary: 'Onboard a client without DCR; it starts pending (obip:clients:write)',
         requestBody: { required: true, ...json(schemaOf(clientInputSchema)) },
-        responses: { '201': { description: 'The pending client', ...json(client) }, ...common },
+        responses: { '201': { description: 'The pending client', ...json(client) }, ...common, ...bodyErrors },
       },
     },
     '/v1/clients/{clientId}': {

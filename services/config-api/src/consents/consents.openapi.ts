@@ -53,6 +53,12 @@ const consent = {
   },
 };
 
+/** Responses of every operation that reads a JSON body (libs/http jsonBody). */
+const bodyErrors = {
+  '413': problem('The body is larger than the limit'),
+  '415': problem('The body is not application/json (or is missing, compressed or not UTF-8)'),
+};
+
 const common = {
   '401': problem('Missing or invalid access token'),
   '403': problem('Insufficient scope'),
@@ -82,6 +88,7 @@ export function consentsOpenApiPaths(): Record<string, object> {
           '400': problem('No reason, or an unknown field'),
           '409': problem('The consent is not Authorised, so it cannot be revoked (consent_status_invalid)'),
           ...common,
+          ...bodyErrors,
         },
       },
     },

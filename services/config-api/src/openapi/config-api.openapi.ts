@@ -60,6 +60,12 @@ const guarded = {
   ),
 };
 
+/** Responses of every operation that reads a JSON body (libs/http jsonBody). */
+const bodyErrors = {
+  '413': problemResponse('The body is larger than the limit'),
+  '415': problemResponse('The body is not application/json (or is missing, compressed or not UTF-8)'),
+};
+
 const ifMatch = {
   name: 'If-Match',
   in: 'header',
@@ -196,6 +202,7 @@ export function configApiOpenApi(extraPaths: Record<string, object> = {}) {
           responses: {
             '200': { description: 'The new settings', headers: etag, ...json(ref('Settings')) },
             ...guarded,
+            ...bodyErrors,
             ...conditional,
           },
         },
@@ -223,6 +230,7 @@ export function configApiOpenApi(extraPaths: Record<string, object> = {}) {
             '201': { description: 'Created', headers: etag, ...json(ref('Directory')) },
             '409': problemResponse('A directory with this issuer exists'),
             ...guarded,
+            ...bodyErrors,
           },
         },
       },
@@ -245,6 +253,7 @@ export function configApiOpenApi(extraPaths: Record<string, object> = {}) {
             '404': problemResponse('No such directory'),
             '409': problemResponse('Another directory has this issuer'),
             ...guarded,
+            ...bodyErrors,
             ...conditional,
           },
         },
@@ -276,6 +285,7 @@ export function configApiOpenApi(extraPaths: Record<string, object> = {}) {
             '201': { description: 'Created', ...json(ref('TrustAnchor')) },
             '409': problemResponse('This CA is already a trust anchor'),
             ...guarded,
+            ...bodyErrors,
           },
         },
       },
@@ -325,6 +335,7 @@ export function configApiOpenApi(extraPaths: Record<string, object> = {}) {
             },
             '409': problemResponse('A rotation of that algorithm is already pending'),
             ...guarded,
+            ...bodyErrors,
           },
         },
       },

@@ -30,8 +30,13 @@ export interface ConsentDocument {
   /** Absent on consents stored before identity release existed: read as none. */
   identityRelease?: IdentityRelease[];
   scopes: string[];
-  request: Record<string, unknown>;
-  risk: Record<string, unknown>;
+  /**
+   * The TPP's request and Risk block as JSON text: their member names are the TPP's, and MongoDB
+   * refuses some (`$x`, `a.b`) and FerretDB also nested arrays. Consents stored before hold the
+   * objects themselves, which are read as they are.
+   */
+  request: string | Record<string, unknown>;
+  risk: string | Record<string, unknown>;
   createdAt: Date;
   statusUpdatedAt: Date;
   expiresAt: Date | null;
@@ -173,8 +178,8 @@ export function toConsent(document: ConsentDocument): Consent {
       claims: [...release.claims],
     })),
     scopes: [...document.scopes],
-    request: document.request,
-    risk: document.risk,
+    request: fromStoredJson(document.request),
+    risk: fromStoredJson(document.risk),
     createdAt: document.createdAt,
     statusUpdatedAt: document.statusUpdatedAt,
     expiresAt: document.expiresAt ?? undefined,
@@ -198,6 +203,10 @@ export function toConsent(document: ConsentDocument): Consent {
         }
       : undefined,
   };
+}
+
+function fromStoredJson(stored: string | Record<string, unknown>): Record<string, unknown> {
+  return typeof stored === 'string' ? (JSON.parse(stored) as Record<string, unknown>) : stored;
 }
 
 /** Database errors become domain errors here and nowhere else (STYLE habit 5). */
@@ -239,8 +248,8 @@ export async function createMongoConsentRepository(connection: Connection): Prom
         accountIds: consent.accountIds,
         identityRelease: authorised?.identityRelease ?? [],
         scopes: consent.scopes,
-        request: consent.request,
-        risk: consent.risk,
+        request: JSON.stringify(consent.request),
+        risk: JSON.stringify(consent.risk),
         createdAt: consent.createdAt,
         statusUpdatedAt: authorised?.entry.at ?? consent.createdAt,
         expiresAt: consent.expiresAt ?? null,

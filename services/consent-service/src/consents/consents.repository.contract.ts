@@ -51,6 +51,16 @@ export function describeConsentRepositoryContract(
       assert.deepEqual(found, stored);
     });
 
+    // Found by API fuzzing: such a Risk block made consent-service answer 500.
+    test('keeps a request and Risk block as the TPP sent them, whatever their member names and nesting', async () => {
+      const risk = { $where: 1, 'a.b': { '': [[1, [2]], [], {}] }, PaymentContextCode: 'EcommerceGoods' };
+      const request = { Permissions: ['ReadAccountsBasic'], SupplementaryData: { $ref: 'x', 'k.v': [[null]] } };
+      const stored = await repository.insert(newConsentFor({ risk, request }), undefined);
+      const found = await repository.findById(stored.id);
+      assert.deepEqual(found?.risk, risk);
+      assert.deepEqual(found?.request, request);
+    });
+
     test('stores a consent already authorised by its creation, with that decision as its only history', async () => {
       const createdAt = new Date('2026-03-01T10:00:00.000Z');
       const subject = `cust-${randomUUID()}`;

@@ -5,8 +5,21 @@
 import { OBIE_PERMISSIONS } from './intents.rules';
 
 const ISO_DATE_TIME = { type: 'string', format: 'date-time' };
+const UUID = {
+  type: 'string',
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+};
+/** FAPI 1.0 Part 1 §6.2.1.11: every answer carries the interaction id, the caller's or a new one. */
+const headers = {
+  'x-fapi-interaction-id': {
+    required: true,
+    description: "the request's x-fapi-interaction-id, or a new UUID",
+    schema: UUID,
+  },
+};
 const errorResponse = (description: string) => ({
   description,
+  headers,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/OBErrorResponse1' } } },
 });
 const bearer = [{ TppBearer: [] }];
@@ -20,8 +33,8 @@ const interactionIdParameter = {
   name: 'x-fapi-interaction-id',
   in: 'header',
   required: false,
-  description: 'RFC 4122 UUID echoed in the response; generated when absent',
-  schema: { type: 'string' },
+  description: 'RFC 4122 UUID echoed in the response; generated when absent (another value is refused with 400)',
+  schema: UUID,
 };
 const commonErrors = {
   '400': errorResponse('the request breaks an OBIE rule; Errors names each problem'),
@@ -57,6 +70,7 @@ export const INTENTS_OPENAPI = {
         responses: {
           '201': {
             description: 'the consent, AwaitingAuthorisation',
+            headers,
             content: { 'application/json': { schema: { $ref: '#/components/schemas/OBReadConsentResponse1' } } },
           },
           ...commonErrors,
@@ -71,6 +85,7 @@ export const INTENTS_OPENAPI = {
         responses: {
           '200': {
             description: 'the consent',
+            headers,
             content: { 'application/json': { schema: { $ref: '#/components/schemas/OBReadConsentResponse1' } } },
           },
           '404': errorResponse('no such consent for this TPP'),
@@ -82,7 +97,7 @@ export const INTENTS_OPENAPI = {
         security: bearer,
         parameters: [consentIdParameter, interactionIdParameter],
         responses: {
-          '204': { description: 'the consent is revoked and its tokens are being revoked' },
+          '204': { description: 'the consent is revoked and its tokens are being revoked', headers },
           '404': errorResponse('no such consent for this TPP'),
           ...commonErrors,
         },
@@ -100,7 +115,7 @@ export const INTENTS_OPENAPI = {
             required: true,
             description:
               'within 24 hours of its first use (CONSENT_IDEMPOTENCY_KEY_TTL_SECONDS), the same key and body give back the same consent and the same key with another body is refused; after that the key creates a new consent',
-            schema: { type: 'string', minLength: 1, maxLength: 40 },
+            schema: { type: 'string', pattern: '^[!-~]{1,40}$', description: 'Max40Text of visible ASCII' },
           },
         ],
         requestBody: {
@@ -110,6 +125,7 @@ export const INTENTS_OPENAPI = {
         responses: {
           '201': {
             description: 'the consent, AwaitingAuthorisation',
+            headers,
             content: {
               'application/json': { schema: { $ref: '#/components/schemas/OBWriteDomesticConsentResponse' } },
             },
@@ -126,6 +142,7 @@ export const INTENTS_OPENAPI = {
         responses: {
           '200': {
             description: 'the consent',
+            headers,
             content: {
               'application/json': { schema: { $ref: '#/components/schemas/OBWriteDomesticConsentResponse' } },
             },
@@ -144,6 +161,7 @@ export const INTENTS_OPENAPI = {
         responses: {
           '200': {
             description: 'whether the debtor account holds the instructed amount',
+            headers,
             content: {
               'application/json': { schema: { $ref: '#/components/schemas/OBWriteFundsConfirmationResponse1' } },
             },
