@@ -12,6 +12,7 @@ import type { DiscoveryResults } from './discovery/run';
 import { renderParSection } from './par/report';
 import { renderTokenSection } from './token/report';
 import type { EndpointResults } from './auth-server/scenario';
+import { renderSoakSection, type SoakResults } from './soak/report';
 
 const HEADER = `# bench
 
@@ -26,6 +27,7 @@ only the harness's unit tests and a smoke test that each server answers correctl
 | 2 token endpoint (client_credentials)  | \`npx nx run bench:bench:token\`                           | \`bench/results/token.json\`         | ≈ 6 min    |
 | 3 PAR with a signed request object     | \`npx nx run bench:bench:par\`                             | \`bench/results/par.json\`           | ≈ 7 min    |
 | 6 discovery and JWKS                   | \`npx nx run bench:bench:discovery\`                       | \`bench/results/discovery.json\`     | ≈ 10 min   |
+| soak (issue 12): the mix at 50 % of peak | \`npx nx run bench:bench:soak\` (10 min; \`--duration=3m\` for a shorter run) | \`bench/results/soak.json\`          | ≈ 13 min   |
 
 Each command measures its scenario, rewrites its results file and renders this whole file again
 from every results file present. \`--profile\` instead runs obip alone under \`--cpu-prof\` and
@@ -80,6 +82,17 @@ export function renderBenchReadme(): string {
         source: discovery.source,
         measuredAt: discovery.measuredAt,
         findings: readFindings(scenarioDir('discovery')),
+      }),
+    );
+  const soak = readResults<SoakResults & { source?: SourceState }>('soak');
+  if (soak)
+    sections.push(
+      renderSoakSection({
+        results: soak,
+        machine: soak.machine,
+        source: soak.source,
+        measuredAt: soak.measuredAt,
+        findings: readFindings(scenarioDir('soak')),
       }),
     );
   return `${sections.join('\n\n')}\n`;

@@ -276,12 +276,13 @@ export function createInteractionsRouter(options: InteractionsRouterOptions): Ro
   });
 
   // The one translation of engine errors on these routes: an expired or foreign interaction is a
-  // 400 with the engine's code, safe to show; anything else stays unexposed.
+  // 400 with the engine's code, safe to show; a dependency that did not answer (the client
+  // registry's temporarily_unavailable, status 503) stays a 503; anything else stays unexposed.
   router.use('/interaction', (error: unknown, _req: Request, _res: Response, next: NextFunction) => {
     if (error instanceof errors.OIDCProviderError && error.expose) {
       next(
         new DomainError({
-          kind: 'bad_request',
+          kind: error.statusCode >= 500 ? 'unavailable' : 'bad_request',
           code: error.error,
           description: error.error_description ?? error.error,
           cause: error,
