@@ -34,6 +34,12 @@ import { createRelyingParty, type RelyingParty } from '../sandbox/relying-party'
 export const BANK = '0015800001HQQrZAAX';
 export const SERVICES = ['dcr-service', 'auth-server', 'consent-service', 'token-introspection'] as const;
 export type ServiceName = (typeof SERVICES)[number];
+/**
+ * How long a service may take to report ready. Alone it takes 2–4 s, but CI runs three e2e files
+ * at once on two cores, each starting four services under tsx, and the harness's 30 s default
+ * has been missed there.
+ */
+const SERVICE_START_TIMEOUT_MS = 90_000;
 
 export interface Platform {
   pki: TestPki;
@@ -197,7 +203,11 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
   });
   const start = (name: ServiceName, late: Record<string, string> = {}) => {
     lateEnvs[name] = late;
-    return startServiceProcess({ entry: `services/${name}/src/main.ts`, env: envOf(name) }).then((process) => {
+    return startServiceProcess({
+      entry: `services/${name}/src/main.ts`,
+      env: envOf(name),
+      timeoutMs: SERVICE_START_TIMEOUT_MS,
+    }).then((process) => {
       processes.set(name, process);
       return process;
     });
@@ -253,6 +263,7 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
     async startReplica(name) {
       const replica = await startServiceProcess({
         entry: `services/${name}/src/main.ts`,
+        timeoutMs: SERVICE_START_TIMEOUT_MS,
         env: { ...envOf(name), HTTP_PORT: String(await freePort()), GRPC_PORT: String(await freePort()) },
       });
       replicas.push(replica);
