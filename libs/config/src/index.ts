@@ -7,5 +7,11 @@ export {
   type SettingsShape,
 } from './settings';
 export { setting, splitList } from './setting-types';
-export { mongoSettings, serviceBaseSettings, type ServiceBaseSettings } from './service-base';
+export {
+  mongoSettings,
+  perClientRateLimitSetting,
+  rateLimitSettings,
+  serviceBaseSettings,
+  type ServiceBaseSettings,
+} from './service-base';
 export { readOrCreateDevelopmentFile } from './development-file';

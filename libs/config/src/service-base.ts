@@ -58,3 +58,43 @@ export function mongoSettings(defaultDatabase: string) {
     MONGO_DB: setting.string(defaultDatabase, 'name of the database this service owns'),
   };
 }
+
+/**
+ * Rate-limit settings of a service with per-address limits (`@obip/http` rateLimit), counted in
+ * Redis in fixed windows every replica shares. Off (0) when unset: tests, benchmarks and the soak
+ * send everything from one address; the chart turns them on. `surface` says what is limited.
+ *
+ * @example
+ * rateLimitSettings('POST /introspect'); // { RATE_LIMIT_WINDOW_MS, RATE_LIMIT_PER_ADDRESS_PER_MINUTE }
+ */
+export function rateLimitSettings(surface: string) {
+  return {
+    RATE_LIMIT_WINDOW_MS: setting.durationMs(
+      60_000,
+      'length of the fixed window in which rate limits count, shared by every replica through Redis; the per-minute limits are scaled to it (rounded up), so the default applies them as written and a shorter window spreads the same rate more evenly',
+      { min: 1_000, max: 3_600_000 },
+    ),
+    RATE_LIMIT_PER_ADDRESS_PER_MINUTE: setting.integer(
+      0,
+      `requests per source address per minute on ${surface}; over it, 429 with Retry-After. The address is the one the edge forwards (X-Forwarded-For from a TRUSTED_PROXY_CIDRS peer), so set TRUSTED_PROXY_CIDRS with it. 0 (the default): off; the chart turns it on`,
+      { min: 0, max: 1_000_000 },
+    ),
+  };
+}
+
+/**
+ * The per-client limit beside {@link rateLimitSettings}: `surface` is what is limited and
+ * `countedBy` what names the client there.
+ *
+ * @example
+ * perClientRateLimitSetting('POST /introspect', 'the authenticated resource server');
+ */
+export function perClientRateLimitSetting(surface: string, countedBy: string) {
+  return {
+    RATE_LIMIT_PER_CLIENT_PER_MINUTE: setting.integer(
+      0,
+      `requests per client per minute on ${surface}, counted by ${countedBy}; over it, 429 with Retry-After. 0 (the default): off; the chart turns it on`,
+      { min: 0, max: 1_000_000 },
+    ),
+  };
+}

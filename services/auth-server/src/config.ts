@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting, splitList } from '@obip/config';
+import {
+  mongoSettings,
+  loadSettingsOrExit,
+  rateLimitSettings,
+  serviceBaseSettings,
+  setting,
+  splitList,
+} from '@obip/config';
 import { DEFAULT_ADMIN_API_RESOURCE, subscriptionSettings } from '@obip/platform-config';
 import { RAR_TYPES } from './rar/rar.rules';
 
@@ -208,16 +215,7 @@ export const settingsShape = {
     'requests per client per minute at /par, counted like TOKEN_RATE_LIMIT_PER_MINUTE. Live setting rateLimits.parRequestsPerClientPerMinute',
     { min: 1, max: 100_000 },
   ),
-  RATE_LIMIT_WINDOW_MS: setting.durationMs(
-    60_000,
-    'length of the fixed window in which rate limits count; the per-minute limits are scaled to it (rounded up), so the default applies them as written and a shorter window spreads the same rate more evenly',
-    { min: 1_000, max: 3_600_000 },
-  ),
-  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: setting.integer(
-    0,
-    'requests per source address per minute on every HTTP path (public and mTLS hosts), counted in Redis across replicas; over it, 429 with Retry-After. The address is the one the edge forwards (X-Forwarded-For from a TRUSTED_PROXY_CIDRS peer), so set TRUSTED_PROXY_CIDRS with it. 0 (the default): off, as tests and benchmarks send everything from one address; the chart turns it on',
-    { min: 0, max: 1_000_000 },
-  ),
+  ...rateLimitSettings('every HTTP path (public and mTLS hosts)'),
   // --- CIBA (FAPI-CIBA; live setting ciba) ---
   CIBA_ENABLED: setting.boolean(
     true,

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting, splitList } from '@obip/config';
+import {
+  mongoSettings,
+  loadSettingsOrExit,
+  perClientRateLimitSetting,
+  rateLimitSettings,
+  serviceBaseSettings,
+  setting,
+  splitList,
+} from '@obip/config';
 
 /** An optional https (or, for a local twin, http) URL. */
 function optionalUrl(description: string) {
@@ -56,22 +64,8 @@ export const settingsShape = {
     'addresses (CIDRs) of the edge: allowed to send client-certificate headers, and the only peers whose X-Forwarded-For names the source address of per-address rate limits; empty trusts the NetworkPolicy alone for the certificate header, and per-address limits count the TCP peer',
   ),
 
-  // ---- rate limits (off when unset: tests, benchmarks and the soak run send everything from one address) ----
-  RATE_LIMIT_WINDOW_MS: setting.durationMs(
-    60_000,
-    'length of the fixed window in which rate limits count, shared by every replica through Redis; the per-minute limits are scaled to it (rounded up)',
-    { min: 1_000, max: 3_600_000 },
-  ),
-  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: setting.integer(
-    0,
-    'requests per source address per minute on the OBIE intent APIs (/open-banking) and, counted apart, on the portal (/portal); over it, 429 with Retry-After. The address is the one the edge forwards (X-Forwarded-For from a TRUSTED_PROXY_CIDRS peer), so set TRUSTED_PROXY_CIDRS with it. 0 (the default): off; the chart turns it on',
-    { min: 0, max: 1_000_000 },
-  ),
-  RATE_LIMIT_PER_CLIENT_PER_MINUTE: setting.integer(
-    0,
-    'requests per client per minute on the OBIE intent APIs (/open-banking), counted by the client the access token was issued to; over it, 429 with Retry-After. 0 (the default): off; the chart turns it on',
-    { min: 0, max: 1_000_000 },
-  ),
+  ...rateLimitSettings('the OBIE intent APIs (/open-banking) and, counted apart, on the portal (/portal)'),
+  ...perClientRateLimitSetting('the OBIE intent APIs (/open-banking)', 'the client the access token was issued to'),
   // ---- token revocation ----
   TOKENS_GRPC_TARGET: setting.string(
     'dns:///127.0.0.1:50051',

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { mongoSettings, loadSettingsOrExit, serviceBaseSettings, setting } from '@obip/config';
+import {
+  mongoSettings,
+  loadSettingsOrExit,
+  perClientRateLimitSetting,
+  rateLimitSettings,
+  serviceBaseSettings,
+  setting,
+} from '@obip/config';
 import { subscriptionSettings } from '@obip/platform-config';
 
 const httpsOrHttpUrl = z.string().refine((value) => {
@@ -167,21 +174,10 @@ export const settingsShape = {
     'addresses (CIDRs) of the edge: allowed to send client-certificate headers, and the only peers whose X-Forwarded-For names the source address of per-address rate limits; empty trusts the NetworkPolicy alone for the certificate header, and per-address limits count the TCP peer',
   ),
 
-  // ---- rate limits (off when unset: tests, benchmarks and the soak run send everything from one address) ----
-  RATE_LIMIT_WINDOW_MS: setting.durationMs(
-    60_000,
-    'length of the fixed window in which rate limits count, shared by every replica through Redis; the per-minute limits are scaled to it (rounded up)',
-    { min: 1_000, max: 3_600_000 },
-  ),
-  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: setting.integer(
-    0,
-    'requests per source address per minute on /register (POST and the RFC 7592 management methods); over it, 429 with Retry-After. The address is the one the edge forwards (X-Forwarded-For from a TRUSTED_PROXY_CIDRS peer), so set TRUSTED_PROXY_CIDRS with it. 0 (the default): off; the chart turns it on',
-    { min: 0, max: 1_000_000 },
-  ),
-  RATE_LIMIT_PER_CLIENT_PER_MINUTE: setting.integer(
-    0,
-    'requests per client per minute on /register (POST and the RFC 7592 management methods), counted by the client certificate the edge verified (the TPP transport certificate); over it, 429 with Retry-After. 0 (the default): off; the chart turns it on',
-    { min: 0, max: 1_000_000 },
+  ...rateLimitSettings('/register (POST and the RFC 7592 management methods)'),
+  ...perClientRateLimitSetting(
+    '/register (POST and the RFC 7592 management methods)',
+    'the client certificate the edge verified (the TPP transport certificate)',
   ),
   // ---- token revocation outbox ----
   TOKENS_GRPC_TARGET: setting.string(
