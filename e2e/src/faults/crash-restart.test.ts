@@ -11,7 +11,7 @@ import { closeMongo, connectMongo } from '@obip/mongo';
 import { closeRedis, createRedis, type RedisClient } from '@obip/redis';
 import { attachServerLogsOnFailure, testMongoUrl, testRedisPrefix, testRedisUrl } from '@obip/testing';
 import { createTokenStore, type TokenStore } from '@obip/token-store';
-import { authorizationUrlWithPar } from '../flows/obie';
+import { authorizationUrlWithPar, ACCOUNT_ACCESS_CONSENTS } from '../flows/obie';
 import { BANK, loginAndConsent, platformLogSource, SERVICES, type Platform } from '../platform/platform';
 import {
   introspectRequest,
@@ -33,7 +33,6 @@ import {
 
 const NAME = 'fault_crash';
 const CUSTOMER = { username: 'amelia.hart', password: 'Sandbox-Amelia-1' };
-const OBIE = '/open-banking/v3.1/aisp/account-access-consents';
 /**
  * A failed call must end within this: the edge refuses at once for a dead upstream, and a caller
  * of the dead service over gRPC is bounded by its deadline (2 s by default, 1 s for
@@ -105,12 +104,12 @@ describe('each service killed and restarted in the middle of flows', () => {
   test('bounded failures while down, every flow answering after the restart, no registration lost', async (t) => {
     const tpp = await registerTpp(platform);
     const ccToken = ((await tokenRequest(platform, tpp)).body as { access_token: string }).access_token;
-    const intent = await bearer(tpp, ccToken, 'POST', OBIE, {
+    const intent = await bearer(tpp, ccToken, 'POST', ACCOUNT_ACCESS_CONSENTS, {
       Data: { Permissions: ['ReadAccountsBasic'], ExpirationDateTime: '2999-01-01T00:00:00+00:00' },
       Risk: {},
     });
     assert.equal(intent.status, 201);
-    const intentPath = `${OBIE}/${(intent.body as { Data: { ConsentId: string } }).Data.ConsentId}`;
+    const intentPath = `${ACCOUNT_ACCESS_CONSENTS}/${(intent.body as { Data: { ConsentId: string } }).Data.ConsentId}`;
 
     const flows: Record<string, () => Promise<Outcome>> = {
       token: () => tokenRequest(platform, tpp),
@@ -193,7 +192,7 @@ describe('each service killed and restarted in the middle of flows', () => {
     const tpp = await registerTpp(platform);
     const config = await platform.relyingParty(tpp.software, tpp.clientId);
     const ccToken = ((await tokenRequest(platform, tpp)).body as { access_token: string }).access_token;
-    const created = await bearer(tpp, ccToken, 'POST', OBIE, {
+    const created = await bearer(tpp, ccToken, 'POST', ACCOUNT_ACCESS_CONSENTS, {
       Data: { Permissions: ['ReadAccountsBasic'], ExpirationDateTime: '2999-01-01T00:00:00+00:00' },
       Risk: {},
     });
@@ -211,7 +210,7 @@ describe('each service killed and restarted in the middle of flows', () => {
     assert.ok(await tokenStore.find(tokens.access_token));
 
     await platform.stopService('auth-server', 'SIGKILL');
-    const revoked = await bearer(tpp, ccToken, 'DELETE', `${OBIE}/${consentId}`);
+    const revoked = await bearer(tpp, ccToken, 'DELETE', `${ACCOUNT_ACCESS_CONSENTS}/${consentId}`);
     assert.equal(revoked.status, 204, 'the revocation itself needs only consent-service');
     // While auth-server is down the cascade waits in the outbox, the token record untouched.
     const connection = await connectMongo({

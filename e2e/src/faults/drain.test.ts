@@ -10,6 +10,7 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { attachServerLogsOnFailure } from '@obip/testing';
 import { platformLogSource, type Platform, type ServiceName } from '../platform/platform';
+import { ACCOUNT_ACCESS_CONSENTS } from '../flows/obie';
 import {
   clientAssertion,
   clientAuthFields,
@@ -29,7 +30,6 @@ import {
 } from './faults';
 
 const NAME = 'fault_drain';
-const OBIE = '/open-banking/v3.1/aisp/account-access-consents';
 
 let platform: Platform;
 let gateway: Tpp;
@@ -122,7 +122,7 @@ describe('a service drained with SIGTERM during load', () => {
   test('a client that retries refused connections sees zero failed requests', async (t) => {
     const tpp = await registerTpp(platform);
     const ccToken = ((await tokenRequest(platform, tpp)).body as { access_token: string }).access_token;
-    const intent = await timedRequest(`${platform.twin.mtlsUrl}${OBIE}`, {
+    const intent = await timedRequest(`${platform.twin.mtlsUrl}${ACCOUNT_ACCESS_CONSENTS}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ccToken}`, 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({
@@ -131,7 +131,7 @@ describe('a service drained with SIGTERM during load', () => {
       }),
       dispatcher: tpp.agent,
     });
-    const intentPath = `${OBIE}/${(intent.body as { Data: { ConsentId: string } }).Data.ConsentId}`;
+    const intentPath = `${ACCOUNT_ACCESS_CONSENTS}/${(intent.body as { Data: { ConsentId: string } }).Data.ConsentId}`;
 
     /** Each request prepared once and retried unchanged. */
     const requests: Record<ServiceName, () => Promise<() => Promise<Outcome>>> = {

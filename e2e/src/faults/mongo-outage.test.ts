@@ -20,7 +20,7 @@ import {
   type PageResponse,
 } from '@obip/testing';
 import { BANK, platformLogSource, startPlatform, type Platform, type ServiceName } from '../platform/platform';
-import { authorizationUrlWithPar } from '../flows/obie';
+import { ACCOUNT_ACCESS_CONSENTS, authorizationUrlWithPar } from '../flows/obie';
 import {
   errorCode,
   longest,
@@ -36,7 +36,6 @@ import {
 
 const NAME = 'fault_mongo';
 const CUSTOMER = { username: 'amelia.hart', password: 'Sandbox-Amelia-1' };
-const OBIE = '/open-banking/v3.1/aisp/account-access-consents';
 /** A refused write must be answered within this: the driver's 5 s server selection, and some. */
 const FAIL_FAST_MS = 8_000;
 /**
@@ -74,7 +73,12 @@ function databaseName(service: 'dcr' | 'consent'): string {
   return new URL(testMongoUrl(`${NAME}_${service}`)).pathname.slice(1);
 }
 
-function intentRequest(tpp: Tpp, token: string, method: 'POST' | 'GET' | 'DELETE', path = OBIE): Promise<Outcome> {
+function intentRequest(
+  tpp: Tpp,
+  token: string,
+  method: 'POST' | 'GET' | 'DELETE',
+  path = ACCOUNT_ACCESS_CONSENTS,
+): Promise<Outcome> {
   return timedRequest(`${platform.twin.mtlsUrl}${path}`, {
     method,
     headers: {
@@ -178,7 +182,7 @@ describe('MongoDB-compatible server stopped', () => {
     for (let i = 0; i < 3; i += 1) registrations.push(await registration());
     const creations = [await intentRequest(tpp, ccToken, 'POST'), await intentRequest(tpp, ccToken, 'POST')];
     const decision = await decide(pendingPage);
-    const revocation = await intentRequest(tpp, ccToken, 'DELETE', `${OBIE}/${revocableId}`);
+    const revocation = await intentRequest(tpp, ccToken, 'DELETE', `${ACCOUNT_ACCESS_CONSENTS}/${revocableId}`);
 
     const restartAt = Date.now();
     mongo = await startMongoServer({ dataDir, port: mongoPort });
@@ -265,7 +269,7 @@ describe('MongoDB-compatible server stopped', () => {
     } finally {
       await Promise.all([closeMongo(dcrStore.connection), closeMongo(consentStore.connection)]);
     }
-    const revokedNow = await intentRequest(tpp, ccToken, 'DELETE', `${OBIE}/${revocableId}`);
+    const revokedNow = await intentRequest(tpp, ccToken, 'DELETE', `${ACCOUNT_ACCESS_CONSENTS}/${revocableId}`);
     assert.equal(revokedNow.status, 204, 'the revocation succeeds after recovery');
     const readiness = await opsRequest(platform, 'consent-service', '/readyz');
     assert.equal(readiness.status, 200);

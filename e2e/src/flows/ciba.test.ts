@@ -12,10 +12,10 @@ import { importJWK, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { attachServerLogsOnFailure, type TestSoftware } from '@obip/testing';
 import { platformLogSource, intentApi, startPlatform, type Platform } from '../platform/platform';
+import { ACCOUNT_ACCESS_CONSENTS } from './obie';
 
 const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
 const CUSTOMER = 'amelia.hart';
-const OBIE = '/open-banking/v3.1/aisp/account-access-consents';
 const POLL_INTERVAL_SECONDS = 1;
 
 let platform: Platform;
@@ -95,7 +95,7 @@ async function registerCibaTpp(mode: 'poll' | 'ping', notificationEndpoint?: str
 /** An account-access intent of the TPP, awaiting authorisation. */
 async function createIntent(tpp: CibaTpp): Promise<{ consentId: string; ccToken: string }> {
   const { access_token: ccToken } = await oidc.clientCredentialsGrant(tpp.config, { scope: 'accounts' });
-  const created = await intentApi(platform, tpp.software, ccToken, 'POST', OBIE, {
+  const created = await intentApi(platform, tpp.software, ccToken, 'POST', ACCOUNT_ACCESS_CONSENTS, {
     Data: { Permissions: ['ReadAccountsDetail', 'ReadBalances'], ExpirationDateTime: '2999-01-01T00:00:00+00:00' },
     Risk: {},
   });
@@ -159,7 +159,13 @@ describe('FAPI-CIBA with consent-service as the authentication device', () => {
     assert.equal(tokens.claims()?.openbanking_intent_id, consentId, 'the ID token echoes the intent');
     assert.equal(tokens.claims()?.acr, 'urn:openbanking:psd2:sca');
     assert.ok(tokens.refresh_token);
-    const authorised = await intentApi(platform, tpp.software, ccToken, 'GET', `${OBIE}/${consentId}`);
+    const authorised = await intentApi(
+      platform,
+      tpp.software,
+      ccToken,
+      'GET',
+      `${ACCOUNT_ACCESS_CONSENTS}/${consentId}`,
+    );
     assert.equal(authorised.body!.Data.Status, 'Authorised');
     assert.ok((await device.pending(CUSTOMER)).every((entry) => entry.authentication_id !== shown.authentication_id));
   });
@@ -210,7 +216,7 @@ describe('FAPI-CIBA with consent-service as the authentication device', () => {
       oidc.pollBackchannelAuthenticationGrant(tpp.config, started),
       (error: unknown) => (error as { error?: string }).error === 'access_denied',
     );
-    const rejected = await intentApi(platform, tpp.software, ccToken, 'GET', `${OBIE}/${consentId}`);
+    const rejected = await intentApi(platform, tpp.software, ccToken, 'GET', `${ACCOUNT_ACCESS_CONSENTS}/${consentId}`);
     assert.equal(rejected.body!.Data.Status, 'Rejected');
   });
 

@@ -19,11 +19,11 @@ import {
   startPlatformWithGateway,
   type Platform,
 } from '../platform/platform';
+import { ACCOUNT_ACCESS_CONSENTS } from './obie';
 import { launchChromium, screenshotsDir } from '../platform/chromium';
 
 const artifacts = screenshotsDir();
 const CUSTOMER = { username: 'amelia.hart', password: 'Sandbox-Amelia-1' };
-const OBIE = '/open-banking/v3.1/aisp/account-access-consents';
 const LOGO = 'https://tpp.example.com/logo.svg';
 const LOGO_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40" rx="6" fill="#2a6f97"/><text x="20" y="27" font-size="18" text-anchor="middle" fill="#fff" font-family="sans-serif">BB</text></svg>';
@@ -54,7 +54,7 @@ describe('the customer portal in a real browser', () => {
     const { client_id: clientId } = await platform.register(software, { response_types: ['code'], logo_uri: LOGO });
     const tpp = await platform.relyingParty(software, clientId);
     const { access_token: ccToken } = await oidc.clientCredentialsGrant(tpp, { scope: 'accounts' });
-    const created = await intentApi(platform, software, ccToken, 'POST', OBIE, {
+    const created = await intentApi(platform, software, ccToken, 'POST', ACCOUNT_ACCESS_CONSENTS, {
       Data: { Permissions: ['ReadAccountsDetail', 'ReadBalances'], ExpirationDateTime: '2999-01-01T00:00:00+00:00' },
       Risk: {},
     });
@@ -138,7 +138,8 @@ describe('the customer portal in a real browser', () => {
 
     // 6. The TPP sees the revocation; its tokens are dead at introspection and at auth-server.
     assert.equal(
-      (await intentApi(platform, software, ccToken, 'GET', `${OBIE}/${consentId}`)).body!.Data.Status,
+      (await intentApi(platform, software, ccToken, 'GET', `${ACCOUNT_ACCESS_CONSENTS}/${consentId}`)).body!.Data
+        .Status,
       'Revoked',
     );
     const revokedAt = Date.now();

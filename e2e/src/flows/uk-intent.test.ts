@@ -17,9 +17,9 @@ import {
   startPlatformWithGateway,
   type Platform,
 } from '../platform/platform';
+import { ACCOUNT_ACCESS_CONSENTS } from './obie';
 
 const CUSTOMER = { username: 'amelia.hart', password: 'Sandbox-Amelia-1' };
-const OBIE = '/open-banking/v3.1/aisp/account-access-consents';
 /** FAPI 2.0 (the platform's default profile) allows response_type `code` only. */
 const FAPI2_METADATA = { response_types: ['code'] };
 
@@ -45,7 +45,7 @@ describe('UK account-access journey', () => {
 
     // 1. The TPP creates the intent with a client_credentials token.
     const { access_token: ccToken } = await oidc.clientCredentialsGrant(tpp, { scope: 'accounts' });
-    const created = await intentApi(platform, software, ccToken, 'POST', OBIE, {
+    const created = await intentApi(platform, software, ccToken, 'POST', ACCOUNT_ACCESS_CONSENTS, {
       Data: { Permissions: ['ReadAccountsDetail', 'ReadBalances'], ExpirationDateTime: '2999-01-01T00:00:00+00:00' },
       Risk: {},
     });
@@ -67,7 +67,7 @@ describe('UK account-access journey', () => {
     assert.equal(tokens.claims()?.openbanking_intent_id, consentId, 'the ID token echoes the intent');
     assert.ok(tokens.refresh_token);
 
-    const authorised = await intentApi(platform, software, ccToken, 'GET', `${OBIE}/${consentId}`);
+    const authorised = await intentApi(platform, software, ccToken, 'GET', `${ACCOUNT_ACCESS_CONSENTS}/${consentId}`);
     assert.equal(authorised.body!.Data.Status, 'Authorised');
 
     // 3. The bank's gateway sees an active, bound token linked to the consent.
@@ -85,7 +85,10 @@ describe('UK account-access journey', () => {
 
     // 4. The TPP revokes the consent: inactive at introspection within one second.
     const revokedAt = Date.now();
-    assert.equal((await intentApi(platform, software, ccToken, 'DELETE', `${OBIE}/${consentId}`)).status, 204);
+    assert.equal(
+      (await intentApi(platform, software, ccToken, 'DELETE', `${ACCOUNT_ACCESS_CONSENTS}/${consentId}`)).status,
+      204,
+    );
     let inactiveAfterMs: number | undefined;
     while (Date.now() - revokedAt < 3_000) {
       const startedAt = Date.now();
@@ -125,7 +128,7 @@ describe('UK account-access journey', () => {
         scope: 'accounts',
       },
     );
-    const created = await intentApi(platform, owner, ownerToken, 'POST', OBIE, {
+    const created = await intentApi(platform, owner, ownerToken, 'POST', ACCOUNT_ACCESS_CONSENTS, {
       Data: { Permissions: ['ReadAccountsBasic'], ExpirationDateTime: '2999-01-01T00:00:00+00:00' },
       Risk: {},
     });
@@ -139,7 +142,7 @@ describe('UK account-access journey', () => {
     const back = await browser.follow(await browser.get(authorizationUrl.href));
     assert.ok(back.location?.startsWith(thief.redirectUris[0]!), `sent back to the TPP, got ${back.status}`);
     assert.equal(new URL(back.location!).searchParams.get('error'), 'invalid_request');
-    const still = await intentApi(platform, owner, ownerToken, 'GET', `${OBIE}/${consentId}`);
+    const still = await intentApi(platform, owner, ownerToken, 'GET', `${ACCOUNT_ACCESS_CONSENTS}/${consentId}`);
     assert.equal(still.body!.Data.Status, 'AwaitingAuthorisation', 'nothing changed');
   });
 });
