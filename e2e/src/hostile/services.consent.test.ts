@@ -361,14 +361,16 @@ describe("OBIE intent APIs: another TPP's consents, stolen tokens, operator inje
     assert.equal(before?.status, 'Revoked');
   });
 
-  test('DELETE a consent that awaits authorisation: 400 UK.OBIE.Resource.InvalidConsentStatus, unchanged', async () => {
+  test('DELETE a consent that awaits authorisation: 204, Rejected, and it can no longer be authorised', async () => {
     const consentId = await newAccountAccessConsent();
-    const before = await stored(consentId);
-    const reply = await nothingStored(() =>
-      obie(tpp.software, tpp.token, 'DELETE', `${ACCOUNT_ACCESS_CONSENTS}/${consentId}`),
-    );
-    assertObieError(reply, 400, 'UK.OBIE.Resource.InvalidConsentStatus');
-    assert.deepEqual(await stored(consentId), before);
+    const reply = await obie(tpp.software, tpp.token, 'DELETE', `${ACCOUNT_ACCESS_CONSENTS}/${consentId}`);
+    assert.equal(reply.status, 204, reply.text);
+    const after = await stored(consentId);
+    assert.equal(after?.status, 'Rejected');
+    const outcome = await nothingStored(() => authorise(consentId));
+    assert.equal(outcome.code, status.FAILED_PRECONDITION, outcome.details);
+    assert.equal(outcome.errorCode, 'consent_status_invalid');
+    assert.deepEqual(await stored(consentId), after);
   });
 
   const paths: Array<{ name: string; path: (own: string) => string; status: number; errorCode: string }> = [

@@ -25,6 +25,7 @@ import {
   expiryDueAt,
   idempotencyKeyCutoff,
   isExpiryDue,
+  isFinalStatus,
   isIdempotencyKeyExpired,
   type TransitionName,
 } from './consents.rules';
@@ -565,6 +566,28 @@ export function createConsentService(options: ConsentServiceOptions) {
     },
 
     /** Withdraws an authorised consent and queues the revocation of its tokens in the same update. */
+    /**
+     * The TPP withdraws its consent (OBIE AIS 3.1 DELETE, "whether it is currently authorised or
+     * not"): an authorised consent is revoked, with its tokens; one still awaiting authorisation
+     * is rejected, so the customer can no longer authorise it; one already final is returned as
+     * it is, so a repeated DELETE changes nothing.
+     */
+    async withdraw(input: { consentId: string; actor: string; reason: string }): Promise<Consent> {
+      for (let attempt = 0; attempt < MAX_TRANSITION_ATTEMPTS; attempt += 1) {
+        const consent = await repository.findById(input.consentId);
+        if (!consent) throw new ConsentNotFoundError();
+        if (isFinalStatus(consent.status)) return consent;
+        const name: TransitionName = consent.status === 'AwaitingAuthorisation' ? 'reject' : 'revoke';
+        try {
+          return await transition(input.consentId, name, { actor: input.actor, reason: input.reason }, consent);
+        } catch (error) {
+          // Authorised, or expired, since it was read: decide again on what is there now.
+          if (!(error instanceof ConsentStatusError)) throw error;
+        }
+      }
+      throw new ConflictError('the consent is changing too often to withdraw it', { code: 'consent_contended' });
+    },
+
     async revoke(input: { consentId: string; actor: string; reason?: string }): Promise<Consent> {
       return transition(input.consentId, 'revoke', {
         actor: input.actor || 'unknown',

@@ -10,6 +10,7 @@ import {
   thumbprintOf,
   type ConsentFixture,
 } from '../test-fixtures/consent-fixture';
+import { ConsentStatusError } from '../consents/consents.errors';
 
 const AISP = '/open-banking/v3.1/aisp/account-access-consents';
 const PISP = '/open-banking/v3.1/pisp/domestic-payment-consents';
@@ -163,15 +164,30 @@ describe('OBIE intent APIs over HTTP', () => {
       assert.equal((await fixture.consents.get(consentId)).cascade?.state, 'pending');
     });
 
-    test('DELETE of a consent in a status that cannot be revoked is refused with InvalidConsentStatus', async () => {
+    test('DELETE of a consent awaiting authorisation rejects it, so it can no longer be authorised', async () => {
+      const consentId = await createAccessConsent();
+      const deleted = await obieRequest(fixture.url, 'DELETE', `${AISP}/${consentId}`, {
+        headers: await tppA.headers('accounts'),
+      });
+      assert.equal(deleted.status, 204);
+      const consent = await fixture.consents.get(consentId);
+      assert.equal(consent.status, 'Rejected');
+      assert.equal(consent.history.at(-1)?.actor, `client:${tppA.clientId}`);
+      await assert.rejects(
+        fixture.consents.authorise({ consentId, subject: AMELIA, accountIds: [], actor: 'auth-server' }),
+        ConsentStatusError,
+      );
+    });
+
+    test('DELETE of a consent already final answers 204 and changes nothing', async () => {
       const consentId = await createAccessConsent();
       await fixture.consents.reject({ consentId, actor: 'auth-server' });
+      const before = await fixture.consents.get(consentId);
       const reply = await obieRequest(fixture.url, 'DELETE', `${AISP}/${consentId}`, {
         headers: await tppA.headers('accounts'),
       });
-      assert.equal(reply.status, 400);
-      assert.deepEqual(obieErrorCodes(reply.body), ['UK.OBIE.Resource.InvalidConsentStatus']);
-      assert.equal((await fixture.consents.get(consentId)).status, 'Rejected');
+      assert.equal(reply.status, 204);
+      assert.deepEqual(await fixture.consents.get(consentId), before);
     });
 
     test('refuses invalid permissions and dates with the OBIE codes and paths', async () => {

@@ -87,11 +87,14 @@ export function createIntentsRouter(options: IntentsRouterOptions): Router {
     res.status(200).json(accountAccessConsentBody(consent, linksBaseUrl));
   };
 
-  /** OBIE AIS 3.1: the TPP deletes (here: revokes) its consent; 204 with no body. */
+  /**
+   * OBIE AIS 3.1: the TPP deletes its consent, authorised or not (here: revoked, or rejected while
+   * it awaits authorisation; a final one is left as it is); 204 with no body.
+   */
   const deleteAccountAccessConsent: RequestHandler = async (req, res) => {
     const clientId = callerOf(req);
     const consent = await consents.getForClient(consentIdOf(req), clientId, 'account-access');
-    await consents.revoke({ consentId: consent.id, actor: `client:${clientId}`, reason: 'deleted by the TPP' });
+    await consents.withdraw({ consentId: consent.id, actor: `client:${clientId}`, reason: 'deleted by the TPP' });
     res.status(204).end();
   };
 

@@ -97,7 +97,11 @@ export const INTENTS_OPENAPI = {
         security: bearer,
         parameters: [consentIdParameter, interactionIdParameter],
         responses: {
-          '204': { description: 'the consent is revoked and its tokens are being revoked', headers },
+          '204': {
+            description:
+              'the consent is withdrawn: revoked if it was authorised (its tokens are being revoked), rejected if it still awaited authorisation, unchanged if already final',
+            headers,
+          },
           '404': errorResponse('no such consent for this TPP'),
           ...commonErrors,
         },
