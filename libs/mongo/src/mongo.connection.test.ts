@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import mongoose, { type Connection } from 'mongoose';
 import { ConflictError, DependencyUnavailableError } from '@obip/errors';
@@ -127,5 +127,63 @@ describe('connectMongo when MongoDB cannot be reached', () => {
     }).catch(() => undefined);
     assert.ok(logged.length > 0);
     assert.ok(logged.every((line) => !line.includes('s3cret')));
+  });
+});
+
+/** A TCP relay to the shared server that can start swallowing everything: a server that hangs. */
+async function startHangableRelay(target: URL): Promise<{ url: string; hang(): void; stop(): Promise<void> }> {
+  let hanging = false;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect({ host: target.hostname, port: Number(target.port) });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('data', (chunk) => void (hanging || upstream.write(chunk)));
+    upstream.on('data', (chunk) => void (hanging || client.write(chunk)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `mongodb://127.0.0.1:${port}/`,
+    hang: () => void (hanging = true),
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('connectMongo against a server that hangs', () => {
+  test('an operation fails as unavailable within its bounds instead of waiting on the heartbeat', async () => {
+    const relay = await startHangableRelay(new URL(sharedMongoUrl()));
+    const conn = await connectMongo({
+      url: relay.url,
+      dbName,
+      serverSelectionTimeoutMS: 500,
+      operationTimeoutMS: 1_000,
+    });
+    try {
+      await conn.db!.collection('hang').findOne({});
+      relay.hang();
+      const started = Date.now();
+      const outcome = await conn
+        .db!.collection('hang')
+        .findOne({})
+        .then(
+          () => 'answered',
+          (error: unknown) => error,
+        );
+      const elapsed = Date.now() - started;
+      assert.ok(isMongoUnavailableError(outcome), `expected an unavailable error, got ${String(outcome)}`);
+      // Socket timeout, a retry's server selection and connect timeout, with room for a loaded
+      // machine; the driver's defaults (no socket timeout, 30 s connect timeout) take over 30 s.
+      assert.ok(elapsed < 8_000, `took ${elapsed} ms`);
+    } finally {
+      await closeMongo(conn).catch(() => undefined);
+      await relay.stop();
+    }
   });
 });
