@@ -325,6 +325,8 @@ describe('client certificate headers: damaged certificates', () => {
         // The damage happens before the edge encodes: xfcc's Hash is the digest of the damaged DER.
         const presented = readOrRefuse(format, encodeHeaders(format, der, { ...encoding, chain: false }, original));
         if (presented === 'refused') return;
+        // Cut to nothing, an empty header (Traefik's, RFC 9440's) is no certificate at all.
+        if (presented === undefined && der.length === 0) return;
         assertIsCertificate(presented, der);
         assert.notEqual(presented.thumbprintS256, createHash('sha256').update(original).digest('base64url'));
       }),
