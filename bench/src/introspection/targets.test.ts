@@ -13,7 +13,7 @@ describe('introspection benchmark targets', () => {
   let started: IntrospectionTargets;
 
   before(async () => {
-    started = await startIntrospectionTargets({ tokenCount: 8 });
+    started = await startIntrospectionTargets({ tokenCount: 8, peerDeadlineMs: 10_000 });
   });
   after(() => started?.stop());
 

@@ -53,6 +53,11 @@ export interface StartTargetsOptions {
   tokenCount: number;
   /** Node options for the token-introspection process (e.g. `--cpu-prof --cpu-prof-dir=...`). */
   serviceNodeOptions?: string;
+  /**
+   * token-introspection's PEER_DEADLINE_MS (1 s, production's, when unset). The smoke test raises
+   * it: on loaded CI cores a cold first call to the peers has missed 1 s.
+   */
+  peerDeadlineMs?: number;
 }
 
 const SERVICE_ENTRY = 'services/token-introspection/src/main.ts';
@@ -109,6 +114,7 @@ export async function startIntrospectionTargets(options: StartTargetsOptions): P
         LOG_LEVEL: 'info',
         SHUTDOWN_GRACE_MS: '1000',
         ...(options.serviceNodeOptions ? { NODE_OPTIONS: options.serviceNodeOptions } : {}),
+        ...(options.peerDeadlineMs ? { PEER_DEADLINE_MS: String(options.peerDeadlineMs) } : {}),
       },
     });
     cleanups.push(async () => {

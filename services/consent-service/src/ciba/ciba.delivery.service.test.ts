@@ -201,10 +201,12 @@ describe('decision delivery to auth-server through the durable outbox', () => {
       twin = await startTokensTwin(port);
       await eventually(async () => (await stored(request.id)).delivery?.state === 'delivered');
       assert.equal(completionsOf(twin, request.id).length, 1);
-      assert.equal(await running.outbox.countPending(), 0);
+      // The outbox is shared with the earlier tests: an entry of theirs still pending when they
+      // stopped is delivered by this relay too, possibly just after this one.
+      await eventually(async () => (await running.outbox.countPending()) === 0);
       // The outcome is counted just after the entry is marked delivered.
       await eventually(async () =>
-        /consent_outbox_deliveries_total\{outbox="decision",outcome="delivered"\} 1\n/.test(
+        /consent_outbox_deliveries_total\{outbox="decision",outcome="delivered"\} [1-9]\d*\n/.test(
           await running.registry.metrics(),
         ),
       );
