@@ -95,7 +95,7 @@ for (const project of projects) {
   totals.passed += summary.passed;
   totals.failed += summary.failed;
   totals.skipped += summary.skipped;
-  failures.push(...summary.failures);
+  failures.push(...summary.failures, ...(summary.suiteFailures ?? []));
   if (testFailed.has(`${project}:test`) && summary.failed === 0) {
     totals.failed += 1;
     failures.push(`${project}:test exited non-zero`);

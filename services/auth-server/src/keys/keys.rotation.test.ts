@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeProtectedHeader, type JWK } from 'jose';
 import * as oidc from 'openid-client';
+import { Agent, fetch } from 'undici';
 import { clientsV1 } from '@obip/contracts';
 import { createLogger } from '@obip/observability';
 import { attachServerLogsOnFailure } from '@obip/testing';
@@ -16,7 +17,7 @@ import { generateSigningJwk } from './keys.signing';
 
 const RELOAD_MS = 100;
 
-async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > until) assert.fail(`timed out waiting until ${what}`);
@@ -30,6 +31,7 @@ describe('signing keys reloaded from SIGNING_KEYS_FILE', () => {
   const file = join(dir, 'signing-keys.json');
   const logs: Array<Record<string, unknown>> = [];
   let first: JWK[];
+  let publicAgent: Agent;
   attachServerLogsOnFailure({ sources: [{ name: 'ingress twin', logs: () => harness?.twin.logs() ?? '' }] });
 
   /** Replaces the file in one step, as a Kubernetes Secret volume swaps its `..data` link. */
@@ -39,16 +41,10 @@ describe('signing keys reloaded from SIGNING_KEYS_FILE', () => {
     renameSync(temporary, file);
   }
 
+  /** A plain GET of the public /jwks, as a TPP reads it (no registration, no keys to generate per poll). */
   async function publishedKids(): Promise<string[]> {
-    const tpp = await harness.registerTpp({ profile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY });
-    const config = await harness.relyingParty(tpp);
-    const response = await config[oidc.customFetch]!(`${harness.issuer}/jwks`, {
-      method: 'GET',
-      headers: {},
-      body: undefined as never,
-      redirect: 'manual',
-      signal: undefined as never,
-    });
+    const response = await fetch(`${harness.issuer}/jwks`, { dispatcher: publicAgent });
+    assert.equal(response.status, 200);
     const jwks = (await response.json()) as { keys: Array<{ kid: string; d?: string }> };
     assert.ok(
       jwks.keys.every((key) => key.d === undefined),
@@ -67,8 +63,10 @@ describe('signing keys reloaded from SIGNING_KEYS_FILE', () => {
         { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
       ),
     });
+    publicAgent = new Agent({ connect: { ca: harness.pki.caBundlePem } });
   });
   after(async () => {
+    await publicAgent?.close();
     await harness?.close();
     rmSync(dir, { recursive: true, force: true });
   });
