@@ -2,7 +2,9 @@
 // Builds one project with esbuild. A service becomes one ESM bundle (dist/<root>/main.js) with its
 // libs inlined and npm packages left external, which is what its container image runs. A lib is
 // bundled the same way from src/index.ts, which proves it builds on its own.
-// Usage: node scripts/build-project.mjs <projectRoot>
+// Usage: node scripts/build-project.mjs <projectRoot> [--outdir <dir under the repo>]
+// (--outdir: the benchmarks bundle services beside dist/, so a build target running at the same
+// time never removes the file a benchmark is running.)
 import { build } from 'esbuild';
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,7 +20,9 @@ if (!entry) {
   console.log(`${projectRoot}: no src/main.ts or src/index.ts, nothing to bundle`);
   process.exit(0);
 }
-const outdir = join(root, 'dist', projectRoot);
+const outdirFlag = process.argv.indexOf('--outdir');
+const outdir =
+  outdirFlag > 0 ? resolve(root, process.argv[outdirFlag + 1], projectRoot) : join(root, 'dist', projectRoot);
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   entryPoints: [entry],

@@ -2,11 +2,13 @@
 // results: the machine, source and load, the peak and paced tables, the issue's targets (each
 // marked met or missed from the numbers, never by hand), the load around every run, what runs,
 // and the findings.md of whoever profiled it.
-import type { MachineInfo, SourceState } from '../harness/machine';
+import { measuredLine, type MachineInfo, type SourceState } from '../harness/machine';
 import type { PassSummary } from '../harness/passes';
 import { formatNumber, markdownTable, ratio } from '../harness/stats';
 import { highestLoad, loadAverageTable, machineLoadNote, pacedTable, peakTable } from '../harness/tables';
 import type { EndpointResults, EndpointTargetName } from './scenario';
+
+export { measuredLine };
 
 export interface TargetCheck {
   name: string;
@@ -50,18 +52,6 @@ export function targetTable(checks: TargetCheck[]): string {
     ['issue 11 target', 'target', 'measured (medians)', 'met?'],
     checks.map((check) => [check.name, check.target, check.measured, check.met ? 'yes' : '**no**']),
   );
-}
-
-/** `Measured <date> on <machine>; <packages>. obip at commit …` */
-export function measuredLine(machine: MachineInfo, source: SourceState | undefined, measuredAt: string): string {
-  const packages = Object.entries(machine.packages)
-    .map(([name, version]) => `${name} ${version}`)
-    .join(', ');
-  const sourceLine = source
-    ? `obip at commit \`${source.commit}\`${source.uncommitted.length > 0 ? ` with ${source.uncommitted.length} uncommitted changes under services/auth-server and libs/ (work in progress in the tree when it was measured)` : ''}.`
-    : '';
-  return `Measured ${measuredAt} on ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.platform},
-Node ${machine.node}; ${packages}. ${sourceLine}`;
 }
 
 export function renderEndpointSection(options: {

@@ -17,6 +17,7 @@ import {
   type Jwk,
   type ServiceProcess,
 } from '@obip/testing';
+import { serviceLaunch, serviceLaunchEnv } from '../harness/service-runtime';
 import { nginxCallerCertificate, type CallerCertificate } from '../harness/edge';
 import type { LoadTarget } from '../harness/passes';
 import { startChildServer } from '../harness/processes';
@@ -133,8 +134,10 @@ export async function startAuthServerTargets(options: StartAuthServerTargetsOpti
     ]);
     cleanups.push(() => peers.stop());
 
+    const launch = serviceLaunch(options.serviceNodeOptions);
     const service = await startServiceProcess({
       entry: SERVICE_ENTRY,
+      runtime: launch.runtime,
       env: {
         HTTP_PORT: '0',
         GRPC_PORT: '0',
@@ -157,7 +160,7 @@ export async function startAuthServerTargets(options: StartAuthServerTargetsOpti
         PAR_RATE_LIMIT_PER_MINUTE: '100000',
         LOG_LEVEL: 'info',
         SHUTDOWN_GRACE_MS: '1000',
-        ...(options.serviceNodeOptions ? { NODE_OPTIONS: options.serviceNodeOptions } : {}),
+        ...serviceLaunchEnv(launch),
         ...options.serviceEnv,
       },
       timeoutMs: 60_000,

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './processes';
+import { describeServiceLaunch, serviceLaunch, type ServiceLaunch } from './service-runtime';
 
 export interface MachineInfo {
   cores: number;
@@ -12,6 +13,8 @@ export interface MachineInfo {
   node: string;
   platform: string;
   packages: Record<string, string>;
+  /** How obip's services ran; absent in results measured before it was recorded (under tsx). */
+  services?: ServiceLaunch;
 }
 
 /** Installed version of a package in the workspace's node_modules, or `not installed`. */
@@ -25,7 +28,7 @@ export function packageVersion(name: string): string {
   }
 }
 
-export function machineInfo(packages: readonly string[]): MachineInfo {
+export function machineInfo(packages: readonly string[], services = serviceLaunch()): MachineInfo {
   let cpuModel = 'unknown';
   try {
     cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? 'unknown';
@@ -39,6 +42,7 @@ export function machineInfo(packages: readonly string[]): MachineInfo {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     packages: Object.fromEntries(packages.map((name) => [name, packageVersion(name)])),
+    services,
   };
 }
 
@@ -73,4 +77,16 @@ export function sourceState(paths: readonly string[]): SourceState | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `Measured <date> on <machine>, Node …; <packages>; <how the services ran>. obip at commit …` */
+export function measuredLine(machine: MachineInfo, source: SourceState | undefined, measuredAt: string): string {
+  const packages = Object.entries(machine.packages)
+    .map(([name, version]) => `${name} ${version}`)
+    .join(', ');
+  const sourceLine = source
+    ? ` obip at commit \`${source.commit}\`${source.uncommitted.length > 0 ? ` with ${source.uncommitted.length} uncommitted changes in the measured code (work in progress in the tree when it was measured)` : ''}.`
+    : '';
+  return `Measured ${measuredAt} on ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.platform},
+Node ${machine.node}; ${packages}; ${describeServiceLaunch(machine.services)}.${sourceLine}`;
 }

@@ -1,7 +1,7 @@
 // bench/README.md from the results: the machine, the tables and the issue's targets, each
 // marked met or missed from the numbers, never by hand. The profiling notes come from
 // findings.md beside this file (written by whoever profiled, and dated there).
-import type { MachineInfo } from '../harness/machine';
+import { measuredLine, type MachineInfo } from '../harness/machine';
 import { formatNumber, formatSpread, markdownTable, ratio } from '../harness/stats';
 import type { IntrospectionResults } from './run';
 import type { TargetName } from './targets';
@@ -99,14 +99,9 @@ export function renderIntrospectionSection(options: {
     ['issue 6 target', 'target', 'measured (medians)', 'met?'],
     checks.map((check) => [check.name, check.target, check.measured, check.met ? 'yes' : '**no**']),
   );
-  const packages = Object.entries(machine.packages)
-    .map(([name, version]) => `${name} ${version}`)
-    .join(', ');
-
   return `## Introspection of opaque tokens (issue 6, issue 11 scenario 1)
 
-Measured ${measuredAt} on ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.platform},
-Node ${machine.node}; ${packages}.
+${measuredLine(machine, undefined, measuredAt)}
 
 ### At peak (${plan.connections} keep-alive connections, as fast as each server answers)
 
@@ -149,7 +144,7 @@ ${results.peerCalls.getConsentStatus} GetConsentStatus.
 - **Tokens**: half consent-bound (\`authorization_code\`, ${'`'}consent_id${'`'}, \`openbanking_intent_id\`, \`acr\`,
   subject) and half \`client_credentials\`, all certificate-bound (\`cnf.x5t#S256\`), one hour left.
 - **obip**: \`services/token-introspection/src/main.ts\` as a real process (libs/testing
-  \`startServiceProcess\`, under tsx, \`LOG_LEVEL=info\`), on a throwaway \`redis-server\` (libs/testing
+  \`startServiceProcess\`, run as the "measured on" line says, \`LOG_LEVEL=info\`), on a throwaway \`redis-server\` (libs/testing
   \`startRedisServer\`), tokens written with \`@obip/token-store\` exactly as auth-server writes them.
   The caller is a resource server authenticating with \`tls_client_auth\` (certificate from the
   header, subject DN compared with the registered one). Its peers are **real gRPC servers in the

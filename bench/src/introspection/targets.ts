@@ -13,6 +13,7 @@ import {
   type RedisServer,
   type ServiceProcess,
 } from '@obip/testing';
+import { serviceLaunch, serviceLaunchEnv } from '../harness/service-runtime';
 import { createTokenStore } from '@obip/token-store';
 import { nginxCallerCertificate } from '../harness/edge';
 import { startChildServer, type ChildServer } from '../harness/processes';
@@ -99,8 +100,10 @@ export async function startIntrospectionTargets(options: StartTargetsOptions): P
     }
     await closeRedis(redis);
 
+    const launch = serviceLaunch(options.serviceNodeOptions);
     const service = await startServiceProcess({
       entry: SERVICE_ENTRY,
+      runtime: launch.runtime,
       env: {
         HTTP_PORT: '0',
         GRPC_PORT: '0',
@@ -113,7 +116,7 @@ export async function startIntrospectionTargets(options: StartTargetsOptions): P
         CONSENTS_GRPC_TARGET: peers.target,
         LOG_LEVEL: 'info',
         SHUTDOWN_GRACE_MS: '1000',
-        ...(options.serviceNodeOptions ? { NODE_OPTIONS: options.serviceNodeOptions } : {}),
+        ...serviceLaunchEnv(launch),
         ...(options.peerDeadlineMs ? { PEER_DEADLINE_MS: String(options.peerDeadlineMs) } : {}),
       },
     });

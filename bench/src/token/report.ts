@@ -73,8 +73,8 @@ ${results.peerCalls.getClient}.`,
   it sent each request after it was due (its own lag: a few milliseconds means it kept up, more means it
   was short of CPU and the latencies are partly its own). RSS is the peak
   \`VmRSS\` of the server process during each measured run (every 250 ms).
-- **obip**: \`services/auth-server/src/main.ts\` as a real process (libs/testing \`startServiceProcess\`, under
-  tsx, \`LOG_LEVEL=info\`: one request log line per response, as deployed), on a throwaway
+- **obip**: \`services/auth-server/src/main.ts\` as a real process (libs/testing \`startServiceProcess\`, run as
+  the "measured on" line says, \`LOG_LEVEL=info\`: one request log line per response, as deployed), on a throwaway
   \`redis-server\` and FerretDB (libs/testing; MongoDB holds grants and refresh tokens, which this
   grant does not touch), development signing keys. Per request: Express with request id, security
   headers, metrics and request logging; the edge certificate header read and checked

@@ -254,6 +254,12 @@ nginx
 {{/* Non-secret settings of a service (its ConfigMap); (dict "root" $ "name" … "c" … "v" …). */}}
 {{- define "obip.serviceSettings" -}}
 LOG_LEVEL: {{ .v.logLevel | default .root.Values.global.logLevel | quote }}
+{{- with .root.Values.global.nodeOptions }}
+NODE_OPTIONS: {{ . | quote }}
+{{- end }}
+{{- with .root.Values.global.mallocArenaMax }}
+MALLOC_ARENA_MAX: {{ . | int64 | quote }}
+{{- end }}
 BIND_HOST: "0.0.0.0"
 HTTP_PORT: {{ .c.http | quote }}
 GRPC_PORT: {{ .c.grpc | quote }}

@@ -225,4 +225,20 @@ describe('service endpoints', () => {
     assert.equal(settings('token-introspection').INTROSPECTION_ENDPOINT, `${auth.MTLS_BASE_URL}/introspect`);
     assert.equal(settings('dcr-service').DCR_REGISTRATION_BASE_URL, `${auth.MTLS_BASE_URL}/register`);
   });
+
+  it('runs every service with the memory settings the benchmarks measured, or without them when unset', () => {
+    for (const name of ['auth-server', 'dcr-service', 'consent-service', 'token-introspection', 'config-api']) {
+      assert.equal(settingsOf(name).NODE_OPTIONS, '--max-semi-space-size=16', name);
+      assert.equal(settingsOf(name).MALLOC_ARENA_MAX, '2', name);
+    }
+    const unset = render({ scenarios: ['minimal'], setJson: ['global.nodeOptions=""', 'global.mallocArenaMax=0'] });
+    for (const configMap of ofKind(unset.objects, 'ConfigMap').filter((c) => c.data?.HTTP_PORT)) {
+      assert.equal(configMap.data.NODE_OPTIONS, undefined, configMap.metadata.name);
+      assert.equal(configMap.data.MALLOC_ARENA_MAX, undefined, configMap.metadata.name);
+    }
+    assert.ok(
+      render({ scenarios: ['minimal'], setJson: ['global.mallocArenaMax=-1'] }).status !== 0,
+      'a negative value',
+    );
+  });
 });

@@ -48,7 +48,7 @@ export {
 } from './ingress/ingress.routes';
 export { renderNginxConfig, type NginxTwinSettings, type VerifyClientMode } from './ingress/nginx.config';
 export { startIngressTwin, type IngressTwin, type StartIngressTwinOptions } from './ingress/ingress.twin';
-export { runServiceToExit, startServiceProcess, type ServiceProcess } from './service-process';
+export { runServiceToExit, startServiceProcess, type ServiceProcess, type ServiceRuntime } from './service-process';
 export { describeServiceLifecycle } from './service-lifecycle';
 export {
   derToPem,

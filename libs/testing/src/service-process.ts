@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -17,8 +18,38 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts a service's `main.ts` as a real child process (under tsx, as in development) and waits
- * for its `<name> ready` log line, which carries the ports it bound (use port 0 in `env`).
+ * How a service runs: `source` is its `main.ts` under tsx, as in development; `bundle` is the
+ * esbuild bundle its container image runs (scripts/build-project.mjs), with `NODE_ENV=production`
+ * as the image sets it. tsx compiles on a loader thread with its own V8 heap, so only `bundle`
+ * shows the memory and start-up of production.
+ */
+export type ServiceRuntime = 'source' | 'bundle';
+
+/** Where bundles for tests and benchmarks go: beside dist/, which build targets empty and rewrite. */
+const BUNDLE_DIR = 'tmp/service-bundles';
+const bundles = new Map<string, Promise<string>>();
+
+/**
+ * Bundles the service whose entry is `services/<name>/src/main.ts`, once per process, and returns
+ * the bundle's path.
+ */
+function serviceBundle(entry: string): Promise<string> {
+  const projectRoot = dirname(dirname(entry));
+  let bundle = bundles.get(projectRoot);
+  if (!bundle) {
+    bundle = promisify(execFile)(
+      process.execPath,
+      [resolve(repoRoot, 'scripts/build-project.mjs'), projectRoot, '--outdir', BUNDLE_DIR],
+      { cwd: repoRoot },
+    ).then(() => resolve(repoRoot, BUNDLE_DIR, projectRoot, 'main.js'));
+    bundles.set(projectRoot, bundle);
+  }
+  return bundle;
+}
+
+/**
+ * Starts a service as a real child process (its `main.ts` under tsx unless `runtime` is `bundle`)
+ * and waits for its `<name> ready` log line, which carries the ports it bound (use port 0 in `env`).
  *
  * @example
  * const service = await startServiceProcess({ entry: 'services/dcr-service/src/main.ts',
@@ -28,10 +59,15 @@ export async function startServiceProcess(options: {
   entry: string;
   env: Record<string, string>;
   timeoutMs?: number;
+  runtime?: ServiceRuntime;
 }): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(repoRoot, options.entry)], {
+  const bundled = options.runtime === 'bundle';
+  const args = bundled
+    ? ['--enable-source-maps', await serviceBundle(options.entry)]
+    : ['--import', 'tsx', resolve(repoRoot, options.entry)];
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
-    env: { ...process.env, BIND_HOST: '127.0.0.1', ...options.env },
+    env: { ...process.env, BIND_HOST: '127.0.0.1', ...(bundled ? { NODE_ENV: 'production' } : {}), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

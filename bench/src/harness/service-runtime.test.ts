@@ -1,0 +1,41 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chartServiceSettings, describeServiceLaunch, serviceLaunch, serviceLaunchEnv } from './service-runtime';
+
+describe('how the benchmarks launch services', () => {
+  test("reads the chart's memory settings, and refuses values that lack them", () => {
+    const chart = chartServiceSettings();
+    assert.equal(typeof chart.nodeOptions, 'string');
+    assert.ok(Number.isInteger(chart.mallocArenaMax));
+    const file = join(mkdtempSync(join(tmpdir(), 'obip-bench-values-')), 'values.yaml');
+    writeFileSync(file, 'global:\n  logLevel: info\n');
+    assert.throws(() => chartServiceSettings(file), /global\.nodeOptions/);
+  });
+
+  test('runs the bundle with the chart settings by default, and takes overrides and profiling options', () => {
+    const chart = chartServiceSettings();
+    assert.deepEqual(serviceLaunch('', {}), { runtime: 'bundle', ...chart });
+    const profiled = serviceLaunch('--cpu-prof', { BENCH_SERVICE_RUNTIME: 'source', BENCH_NODE_OPTIONS: '--x' });
+    assert.deepEqual(profiled, {
+      runtime: 'source',
+      nodeOptions: '--x --cpu-prof',
+      mallocArenaMax: chart.mallocArenaMax,
+    });
+    assert.equal(serviceLaunch('', { BENCH_MALLOC_ARENA_MAX: '0' }).mallocArenaMax, 0);
+    assert.throws(() => serviceLaunch('', { BENCH_SERVICE_RUNTIME: 'docker' }), /bundle or source/);
+  });
+
+  test('sets MALLOC_ARENA_MAX only when it is not 0, and says how the services ran', () => {
+    const launch = { runtime: 'bundle' as const, nodeOptions: '--max-semi-space-size=16', mallocArenaMax: 2 };
+    assert.deepEqual(serviceLaunchEnv(launch), { NODE_OPTIONS: '--max-semi-space-size=16', MALLOC_ARENA_MAX: '2' });
+    assert.deepEqual(serviceLaunchEnv({ ...launch, mallocArenaMax: 0 }), { NODE_OPTIONS: '--max-semi-space-size=16' });
+    assert.equal(
+      describeServiceLaunch(launch),
+      'services as their images run them (esbuild bundle), NODE_OPTIONS=--max-semi-space-size=16, MALLOC_ARENA_MAX=2',
+    );
+    assert.equal(describeServiceLaunch(undefined), 'services under tsx');
+  });
+});
