@@ -36,7 +36,7 @@ describe('startServiceProcess', () => {
       const commandLine = readFileSync(`/proc/${service.child.pid}/cmdline`, 'utf8').split('\0');
       const environment = readFileSync(`/proc/${service.child.pid}/environ`, 'utf8').split('\0');
       if (runtime === 'bundle') {
-        assert.match(commandLine.at(-2)!, /service-bundles\/services\/token-introspection\/main\.js$/);
+        assert.match(commandLine.at(-2)!, /service-bundles\/\d+\/services\/token-introspection\/main\.js$/);
         assert.ok(environment.includes('NODE_ENV=production'), 'NODE_ENV=production, as the image sets it');
       } else {
         assert.ok(commandLine.includes('tsx'), commandLine.join(' '));

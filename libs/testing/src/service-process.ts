@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
@@ -25,8 +26,11 @@ export interface ServiceProcess {
  */
 export type ServiceRuntime = 'source' | 'bundle';
 
-/** Where bundles for tests and benchmarks go: beside dist/, which build targets empty and rewrite. */
-const BUNDLE_DIR = 'tmp/service-bundles';
+/**
+ * Where this process's bundles go: beside dist/, which build targets empty and rewrite, and one
+ * folder per process, since each build first empties its folder and test files run in parallel.
+ */
+const BUNDLE_DIR = `tmp/service-bundles/${process.pid}`;
 const bundles = new Map<string, Promise<string>>();
 
 /**
@@ -42,6 +46,8 @@ function serviceBundle(entry: string): Promise<string> {
       [resolve(repoRoot, 'scripts/build-project.mjs'), projectRoot, '--outdir', BUNDLE_DIR],
       { cwd: repoRoot },
     ).then(() => resolve(repoRoot, BUNDLE_DIR, projectRoot, 'main.js'));
+    if (bundles.size === 0)
+      process.once('exit', () => rmSync(resolve(repoRoot, BUNDLE_DIR), { recursive: true, force: true }));
     bundles.set(projectRoot, bundle);
   }
   return bundle;
