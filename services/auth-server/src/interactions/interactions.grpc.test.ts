@@ -72,7 +72,7 @@ describe('ConsentDirectory over consents.v1 against a real consent-service', () 
       },
     });
     const target = `127.0.0.1:${consentService.ports.grpc}`;
-    // A password check is scrypt with N=2^17 in the real consent-service: on two CI cores shared
+    // A password check is a real scrypt check in the real consent-service: on two CI cores shared
     // with other suites it has taken over 5 s. These tests are about answers; the deadline's own
     // behaviour is tested below with a peer that never answers.
     directory = createGrpcConsentDirectory({ target, deadlineMs: 20_000, acrByAuthenticationMethod: ACR });

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashPassword, verifyPassword } from './customers.password';
+import { DEFAULT_SCRYPT, hashPassword, verifyPassword } from './customers.password';
 import { loadSandboxCustomerDirectory } from './customers.sandbox';
+import sandboxCustomers from './sandbox-customers.json' with { type: 'json' };
 
 const FAST = { N: 1024, r: 8, p: 1 };
 
@@ -18,6 +19,31 @@ describe('customer passwords', () => {
 
   test('two hashes of one password differ (random salt)', async () => {
     assert.notEqual(await hashPassword('same', FAST), await hashPassword('same', FAST));
+  });
+
+  test('new hashes use an OWASP scrypt setting of at most 16 MiB a check; older settings still verify', async () => {
+    // OWASP Password Storage Cheat Sheet: N=2^17, r=8, p=1 or an equivalent (N, r=8, p) pair.
+    const owaspEquivalents = [
+      [131_072, 1],
+      [65_536, 2],
+      [32_768, 3],
+      [16_384, 5],
+      [8_192, 10],
+    ];
+    assert.ok(
+      owaspEquivalents.some(([N, p]) => DEFAULT_SCRYPT.N === N && DEFAULT_SCRYPT.p === p && DEFAULT_SCRYPT.r === 8),
+      JSON.stringify(DEFAULT_SCRYPT),
+    );
+    assert.ok(128 * DEFAULT_SCRYPT.N * DEFAULT_SCRYPT.r <= 16 * 2 ** 20, 'memory of one check');
+    assert.match(await hashPassword('new'), /^scrypt\$16384\$8\$5\$/);
+    const older = await hashPassword('kept', { N: 2048, r: 8, p: 1 });
+    assert.equal(await verifyPassword('kept', older), true);
+  });
+
+  test('every bundled sandbox customer is hashed with the current setting (a login costs what an unknown user costs)', () => {
+    const setting = `scrypt$${DEFAULT_SCRYPT.N}$${DEFAULT_SCRYPT.r}$${DEFAULT_SCRYPT.p}$`;
+    for (const customer of sandboxCustomers.customers)
+      assert.ok(customer.passwordHash.startsWith(setting), customer.username);
   });
 
   test('a malformed stored hash never verifies', async () => {

@@ -145,7 +145,7 @@ type SandboxCustomer = z.infer<typeof fileSchema>['customers'][number];
  * scrypt work as a wrong password (consents.v1: "a wrong username and a wrong password give the
  * same answer"). It is the hash of a random string nobody knows.
  */
-const UNKNOWN_USER_HASH = 'scrypt$131072$8$1$q2b6yJ1U0x0oQ2pW9vO0fA$kW2pV2m9cLr6bT0dJ1VZ0xk3mQ7T6vZx9tL0cB4hQ1Y';
+const UNKNOWN_USER_HASH = 'scrypt$16384$8$5$JJnsU6lhpP-sfWCa3AQUiw$NP7J7VzVpWhloPo9Jj3k91hSSmL2y8mbv1r3AH1J4mk';
 
 /**
  * The sandbox customer directory: customers and accounts from a JSON data file (the bundled
