@@ -10,9 +10,15 @@ import type { SourceState } from './harness/machine';
 import { renderDiscoverySection } from './discovery/report';
 import type { DiscoveryResults } from './discovery/run';
 import { renderParSection } from './par/report';
+import { renderFlowSection } from './flow/report';
+import type { FlowResults } from './flow/run';
 import { renderTokenSection } from './token/report';
 import type { EndpointResults } from './auth-server/scenario';
 import { renderSoakSection, type SoakResults } from './soak/report';
+import { renderEdgeSection, renderScaleSection } from './edge/report';
+import type { EdgeResults } from './edge/run';
+import { renderDcrSection } from './dcr/report';
+import type { DcrResults } from './dcr/run';
 
 const HEADER = `# bench
 
@@ -26,7 +32,10 @@ only the harness's unit tests and a smoke test that each server answers correctl
 | 1 introspection                        | \`npx nx run bench:bench:introspection\`                   | \`bench/results/introspection.json\` | ≈ 6 min    |
 | 2 token endpoint (client_credentials)  | \`npx nx run bench:bench:token\`                           | \`bench/results/token.json\`         | ≈ 6 min    |
 | 3 PAR with a signed request object     | \`npx nx run bench:bench:par\`                             | \`bench/results/par.json\`           | ≈ 7 min    |
+| 4 authorisation-code flow at fixed rates | \`npx nx run bench:bench:flow\`                          | \`bench/results/flow.json\`          | ≈ 5 min    |
+| 5 DCR registration (SSA, MongoDB write) | \`npx nx run bench:bench:dcr\`                           | \`bench/results/dcr.json\`           | ≈ 7 min    |
 | 6 discovery and JWKS                   | \`npx nx run bench:bench:discovery\`                       | \`bench/results/discovery.json\`     | ≈ 10 min   |
+| 7 through the nginx edge twin vs. direct, and scale-out (2 replicas) | \`npx nx run bench:bench:edge\` | \`bench/results/edge.json\` | ≈ 6 min |
 | soak (issue 12): the mix at 50 % of peak | \`npx nx run bench:bench:soak\` (10 min; \`--duration=3m\` for a shorter run) | \`bench/results/soak.json\`          | ≈ 13 min   |
 
 Each command measures its scenario, rewrites its results file and renders this whole file again
@@ -73,6 +82,28 @@ export function renderBenchReadme(): string {
         findings: readFindings(scenarioDir('par')),
       }),
     );
+  const flow = readResults<FlowResults & { source?: SourceState }>('flow');
+  if (flow)
+    sections.push(
+      renderFlowSection({
+        results: flow,
+        machine: flow.machine,
+        source: flow.source,
+        measuredAt: flow.measuredAt,
+        findings: readFindings(scenarioDir('flow')),
+      }),
+    );
+  const dcr = readResults<DcrResults & { source?: SourceState }>('dcr');
+  if (dcr)
+    sections.push(
+      renderDcrSection({
+        results: dcr,
+        machine: dcr.machine,
+        source: dcr.source,
+        measuredAt: dcr.measuredAt,
+        findings: readFindings(scenarioDir('dcr')),
+      }),
+    );
   const discovery = readResults<DiscoveryResults & { source?: SourceState }>('discovery');
   if (discovery)
     sections.push(
@@ -84,6 +115,17 @@ export function renderBenchReadme(): string {
         findings: readFindings(scenarioDir('discovery')),
       }),
     );
+  const edge = readResults<EdgeResults & { source?: SourceState }>('edge');
+  if (edge) {
+    const input = {
+      results: edge,
+      machine: edge.machine,
+      source: edge.source,
+      measuredAt: edge.measuredAt,
+      findings: readFindings(scenarioDir('edge')),
+    };
+    sections.push(renderEdgeSection(input), renderScaleSection(input));
+  }
   const soak = readResults<SoakResults & { source?: SourceState }>('soak');
   if (soak)
     sections.push(

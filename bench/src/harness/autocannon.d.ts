@@ -14,6 +14,8 @@ declare module 'autocannon' {
     duration?: number;
     pipelining?: number;
     overallRate?: number;
+    /** Passed to tls.connect for an https url (autocannon always sets rejectUnauthorized: false). */
+    tlsOptions?: { cert?: string; key?: string };
     requests?: AutocannonRequest[];
     verifyBody?: (body: string) => boolean;
   }

@@ -32,6 +32,7 @@ const result = await autocannon({
   duration: options.durationSeconds,
   pipelining: 1,
   ...(options.overallRate ? { overallRate: options.overallRate } : {}),
+  ...(options.tls ? { tlsOptions: options.tls } : {}),
   requests,
   ...(prefix ? { verifyBody: (body: string) => body.startsWith(prefix) } : {}),
 });

@@ -8,6 +8,8 @@ export interface HttpLoadOptions extends RequestSpec {
   durationSeconds: number;
   /** Requests per second over all connections; unset: as fast as the server answers. */
   overallRate?: number;
+  /** For an `https:` url: the client certificate to present (PEM); the server's is not verified. */
+  tls?: { cert?: string; key?: string };
 }
 
 /** What one run measured; latencies in milliseconds. */

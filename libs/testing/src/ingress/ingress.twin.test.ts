@@ -223,6 +223,26 @@ describe('ingress twin (real nginx)', () => {
     assert.equal(kept.echo!.headers['x-request-id'], 'abc-123');
   });
 
+  test('balances requests over several replicas of a service', async (t) => {
+    const replicas = await Promise.all([startEchoUpstream('auth-server'), startEchoUpstream('auth-server')]);
+    const served = [0, 0];
+    replicas.forEach((replica, index) => replica.server.on('request', () => (served[index]! += 1)));
+    t.after(() => {
+      for (const { server } of replicas) {
+        server.close();
+        server.closeAllConnections();
+      }
+    });
+    const balanced = await startIngressTwin({ pki, upstreams: { 'auth-server': replicas.map((r) => r.url) } });
+    t.after(() => balanced.stop());
+    for (let index = 0; index < 6; index += 1) {
+      const reply = await send(`${balanced.mtlsUrl}/token`, { ca: pki.caBundlePem, client: tpp });
+      assert.equal(reply.status, 200);
+      assert.equal(reply.echo!.headers['ssl-client-verify'], 'SUCCESS');
+    }
+    assert.deepEqual(served, [3, 3], 'round robin');
+  });
+
   test('answers 503 for a routed service that has no upstream', async (t) => {
     const partial = await startIngressTwin({ pki, upstreams: {} });
     t.after(() => partial.stop());

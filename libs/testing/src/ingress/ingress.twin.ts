@@ -12,8 +12,13 @@ export interface StartIngressTwinOptions {
   routes?: RouteTable;
   /** Issues the twin's server certificate and provides the client CA bundle. */
   pki: TestPki;
-  /** Service name → `http://127.0.0.1:<port>`; routes to a service not listed answer 503. */
-  upstreams: Record<string, string>;
+  /**
+   * Service name → `http://127.0.0.1:<port>`, or a list for several replicas (balanced round
+   * robin); routes to a service not listed answer 503.
+   */
+  upstreams: Record<string, string | readonly string[]>;
+  /** Idle keep-alive connections to each service's replicas; see `NginxTwinSettings.upstreamKeepalive`. */
+  upstreamKeepalive?: number;
   /** `ssl_verify_client` on the mTLS host. Default `on`. */
   verifyClient?: VerifyClientMode;
   /** Where nginx's output is written; the twin's temp dir by default. */
@@ -33,6 +38,8 @@ export interface IngressTwin {
   readonly mtlsUrl: string;
   readonly publicPort: number;
   readonly mtlsPort: number;
+  /** The nginx process (its only process unless `reloadable`), e.g. for its RSS and CPU time. */
+  readonly pid: number;
   /** The rendered nginx.conf, for assertions and failure reports. */
   readonly configText: string;
   /** Trust anchors for clients of the twin (the server certificate chains to this). */
@@ -74,6 +81,7 @@ export async function startIngressTwin(options: StartIngressTwinOptions): Promis
     const configText = renderNginxConfig({
       routes: options.routes ?? loadRouteTable(),
       upstreams: options.upstreams,
+      upstreamKeepalive: options.upstreamKeepalive,
       ports: { public: publicPort, mtls: mtlsPort },
       files,
       dir,
@@ -106,6 +114,7 @@ export async function startIngressTwin(options: StartIngressTwinOptions): Promis
       mtlsUrl: `https://127.0.0.1:${mtlsPort}`,
       publicPort,
       mtlsPort,
+      pid: server.pid,
       configText,
       caBundlePem: options.pki.caBundlePem,
       clientCaBundleFile: files.caBundle,

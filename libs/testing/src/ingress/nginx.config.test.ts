@@ -105,6 +105,29 @@ describe('renderNginxConfig', () => {
     assert.match(config, /# no upstream given for token-introspection/);
   });
 
+  test('balances several replicas of a service through an upstream block with keep-alive connections', () => {
+    const config = renderNginxConfig(
+      settings({ upstreams: { 'auth-server': ['http://127.0.0.1:4001', 'http://127.0.0.1:4003'] } }),
+    );
+    assert.match(
+      config,
+      /upstream twin-auth-server \{\n {4}server 127\.0\.0\.1:4001;\n {4}server 127\.0\.0\.1:4003;\n {4}keepalive 32;\n {4}keepalive_timeout 4s;\n {2}\}/,
+    );
+    assert.match(config, /location = \/token \{ proxy_pass http:\/\/twin-auth-server; \}/);
+    assert.ok(
+      config.indexOf('upstream twin-auth-server') < config.indexOf('server {'),
+      'upstreams precede the servers',
+    );
+  });
+
+  test('keeps connections to a single replica only when upstreamKeepalive is given', () => {
+    const kept = renderNginxConfig(settings({ upstreamKeepalive: 8 }));
+    assert.match(kept, /upstream twin-dcr-service \{\n {4}server 127\.0\.0\.1:4002;\n {4}keepalive 8;/);
+    assert.match(kept, /location = \/register \{ proxy_pass http:\/\/twin-dcr-service; \}/);
+    assert.doesNotMatch(renderNginxConfig(settings()), /^\s*upstream /m);
+    assert.throws(() => renderNginxConfig(settings({ upstreamKeepalive: 0 })), /upstreamKeepalive/);
+  });
+
   test('refuses an upstream URL with a path, which would make nginx rewrite request URIs', () => {
     assert.throws(
       () => renderNginxConfig(settings({ upstreams: { 'auth-server': 'http://127.0.0.1:4001/api' } })),

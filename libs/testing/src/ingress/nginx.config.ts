@@ -4,8 +4,18 @@ export type VerifyClientMode = 'on' | 'optional_no_ca';
 
 export interface NginxTwinSettings {
   routes: RouteTable;
-  /** Service name → `http://127.0.0.1:<port>`. A routed service without one answers 503, as an Ingress to a Service without endpoints does. */
-  upstreams: Record<string, string>;
+  /**
+   * Service name → `http://127.0.0.1:<port>`, or several for several replicas (an `upstream`
+   * block, round robin, as ingress-nginx balances a Service's endpoints). A routed service
+   * without one answers 503, as an Ingress to a Service without endpoints does.
+   */
+  upstreams: Record<string, string | readonly string[]>;
+  /**
+   * Idle keep-alive connections nginx keeps to each service's replicas (`keepalive`, ingress-nginx's
+   * upstream-keepalive-connections). Unset: a connection per request unless a service has
+   * several replicas (then 32), which is what the twin did before replicas.
+   */
+  upstreamKeepalive?: number;
   ports: Record<IngressHost, number>;
   /** PEM files, see `writePkiFiles`. */
   files: { serverCert: string; serverKey: string; caBundle: string };
@@ -56,14 +66,58 @@ function upstreamTarget(service: string, url: string): string {
   return `http://${parsed.host}`;
 }
 
+/** Idle connections kept to a service with several replicas when no `upstreamKeepalive` is given. */
+const DEFAULT_REPLICA_KEEPALIVE = 32;
+
+const replicasOf = (urls: string | readonly string[] | undefined): readonly string[] =>
+  urls === undefined ? [] : typeof urls === 'string' ? [urls] : urls;
+
+/** A service proxied through a named `upstream` block (several replicas, or keep-alive asked for). */
+function usesUpstreamBlock(service: string, settings: NginxTwinSettings): boolean {
+  const replicas = replicasOf(settings.upstreams[service]);
+  return replicas.length > 1 || (replicas.length === 1 && settings.upstreamKeepalive !== undefined);
+}
+
+/** The name of a service's `upstream` block. */
+const upstreamName = (service: string) => `twin-${service}`;
+
+/**
+ * One `upstream` block per service that needs one: its replicas (round robin) and idle
+ * keep-alive connections to them. nginx closes an idle one after 4 s, before Node's default
+ * keepAliveTimeout (5 s) does, so nginx never sends a request on a connection being closed.
+ */
+function renderUpstreamBlocks(settings: NginxTwinSettings): string[] {
+  const keepalive = settings.upstreamKeepalive ?? DEFAULT_REPLICA_KEEPALIVE;
+  if (!Number.isInteger(keepalive) || keepalive < 1)
+    throw new TypeError(`upstreamKeepalive must be ≥ 1, got ${keepalive}`);
+  return Object.keys(settings.upstreams)
+    .filter((service) => usesUpstreamBlock(service, settings))
+    .map((service) =>
+      [
+        `  upstream ${upstreamName(service)} {`,
+        ...replicasOf(settings.upstreams[service]).map(
+          (url) => `    server ${upstreamTarget(service, url).slice('http://'.length)};`,
+        ),
+        `    keepalive ${keepalive};`,
+        '    keepalive_timeout 4s;',
+        '  }',
+      ].join('\n'),
+    );
+}
+
 /**
  * Kubernetes pathType Prefix, rendered as ingress-nginx does: an exact location for the path
  * itself and a prefix location for what lies below it, so `/token` never matches `/tokens`.
  */
-function renderRoute(route: IngressRoute, upstreams: Record<string, string>): string {
-  const url = upstreams[route.service];
-  const action = url ? `proxy_pass ${upstreamTarget(route.service, url)};` : 'return 503;';
-  const note = url ? [] : [`    # no upstream given for ${route.service}: 503, as for a Service without endpoints`];
+function renderRoute(route: IngressRoute, settings: NginxTwinSettings): string {
+  const [first] = replicasOf(settings.upstreams[route.service]);
+  const target = !first
+    ? undefined
+    : usesUpstreamBlock(route.service, settings)
+      ? `http://${upstreamName(route.service)}`
+      : upstreamTarget(route.service, first);
+  const action = target ? `proxy_pass ${target};` : 'return 503;';
+  const note = target ? [] : [`    # no upstream given for ${route.service}: 503, as for a Service without endpoints`];
   return [...note, `    location = ${route.path} { ${action} }`, `    location ${route.path}/ { ${action} }`].join(
     '\n',
   );
@@ -120,7 +174,7 @@ function renderServer(host: IngressHost, settings: NginxTwinSettings): string {
     for (const [name] of CLIENT_CERT_HEADERS) lines.push(`    proxy_set_header ${name} "";`);
   }
   lines.push('');
-  for (const route of settings.routes.hosts[host].routes) lines.push(renderRoute(route, settings.upstreams));
+  for (const route of settings.routes.hosts[host].routes) lines.push(renderRoute(route, settings));
   lines.push(
     '    # Unrouted paths (config-api, ops endpoints, anything else) end at the edge.',
     '    location / { return 404; }',
@@ -169,6 +223,7 @@ export function renderNginxConfig(settings: NginxTwinSettings): string {
     '    default $http_x_request_id;',
     '    "" $request_id;',
     '  }',
+    ...renderUpstreamBlocks(settings),
     ...INGRESS_HOSTS.map((host) => renderServer(host, settings)),
     '}',
     '',

@@ -1,0 +1,80 @@
+// Smoke test of the edge and scale-out benchmark, not the benchmark: for token-introspection and
+// for auth-server's token endpoint, a request through the nginx twin succeeds with the caller's
+// client certificate and is refused at the edge without one; direct and through the twins, each
+// target holds a short autocannon burst (HTTPS with the client certificate through the twins)
+// without errors; behind the second twin both replicas serve requests. Speed is never asserted
+// here (issue 11: figures come from `nx run bench:bench:edge`).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { dropTestDatabase, testMongoUrl } from '@obip/testing';
+import { runHttpLoad } from '../harness/http-load';
+import { withBodyCount } from '../harness/requests';
+import { cpuSeconds, measureEdgePeak } from './run';
+import { EDGE_TARGETS, postOnce, postsServed, startEdgeTargets, type EdgeService, type EdgeTargets } from './targets';
+
+for (const service of ['introspection', 'token'] as EdgeService[]) {
+  describe(`edge benchmark targets: ${service}`, () => {
+    let started: EdgeTargets;
+
+    before(async () => {
+      started = await startEdgeTargets(service, { mongoUrl: testMongoUrl(), tokenCount: 8, peerDeadlineMs: 10_000 });
+    });
+    after(async () => {
+      await started?.stop();
+      if (service === 'token') await dropTestDatabase(testMongoUrl());
+    });
+
+    test('every target answers correctly, the twins only to a caller with a client certificate', async () => {
+      for (const name of EDGE_TARGETS) await started.check(started.targets[name]);
+      const { edge } = started.targets;
+      const refused = await postOnce(edge.url, edge.requests.headers, started.body(), { ca: started.caBundlePem });
+      assert.equal(refused.status, 400, refused.text);
+      assert.match(refused.text, /No required SSL certificate was sent/);
+    });
+
+    test('each target holds a short burst without errors, and both replicas serve behind the second twin', async () => {
+      const before = await Promise.all(started.replicas.map(postsServed));
+      for (const name of EDGE_TARGETS) {
+        const target = started.targets[name];
+        const burst = await runHttpLoad({
+          url: target.url,
+          connections: 2,
+          durationSeconds: 1,
+          ...withBodyCount(target.requests, 10_000),
+          ...(target.tls ? { tls: target.tls } : {}),
+        });
+        assert.ok(burst.requests > 0, `${name}: no requests`);
+        assert.deepEqual(
+          [burst.errors, burst.timeouts, burst.non2xx, burst.mismatches, burst.bodiesReused ?? 0],
+          [0, 0, 0, 0, 0],
+          name,
+        );
+      }
+      const served = (await Promise.all(started.replicas.map(postsServed))).map(
+        (count, index) => count - before[index]!,
+      );
+      // Replica 1 served all three bursts, replica 2 only (about half of) the second twin's.
+      assert.ok(served[1]! > 0, `replica 2 served ${served[1]} requests`);
+      assert.ok(served[0]! > served[1]!, `replica 1 served ${served[0]}, replica 2 ${served[1]}`);
+    });
+
+    test('a measured run records the RSS and CPU time of each replica and of nginx', async () => {
+      assert.ok(cpuSeconds(process.pid)! > 0);
+      const run = await measureEdgePeak(started.targets.edge2, {
+        warmupSeconds: 0.5,
+        durationSeconds: 1,
+        repeats: 1,
+        connections: 2,
+      });
+      assert.deepEqual(
+        run.processes.map((process) => process.role),
+        ['service', 'service', 'nginx'],
+      );
+      for (const process of run.processes) {
+        assert.ok((process.rssMiB ?? 0) > 0, `${process.role} ${process.pid} RSS`);
+        assert.ok((process.cores ?? -1) >= 0, `${process.role} ${process.pid} CPU`);
+      }
+      assert.equal(run.errors + run.non2xx + run.mismatches, 0);
+    });
+  });
+}
