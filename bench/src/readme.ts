@@ -37,14 +37,22 @@ only the harness's unit tests and a smoke test that each server answers correctl
 | 6 discovery and JWKS                   | \`npx nx run bench:bench:discovery\`                       | \`bench/results/discovery.json\`     | ≈ 10 min   |
 | 7 through the nginx edge twin vs. direct, and scale-out (2 replicas) | \`npx nx run bench:bench:edge\` | \`bench/results/edge.json\` | ≈ 6 min |
 | soak (issue 12): the mix at 50 % of peak | \`npx nx run bench:bench:soak\` (10 min; \`--duration=3m\` for a shorter run) | \`bench/results/soak.json\`          | ≈ 13 min   |
+| all of 1–7 in turn, then this file      | \`npx nx run bench:bench:all\` (\`--with-soak\` adds the soak)    | every file above                  | ≈ 55 min   |
 
 Each command measures its scenario, rewrites its results file and renders this whole file again
 from every results file present. \`--profile\` instead runs obip alone under \`--cpu-prof\` and
 prints the functions with the most self time while the measured run lasted (the numbers of a
 profiled run are not results). \`--report-only\` renders this file again from the saved results and
-each scenario's \`findings.md\` without measuring. The machine is shared: in scenarios 2, 3 and 6
-every measured run records the 1-minute load average just before and after it, and each section
-says whether other work competed for the cores.`;
+each scenario's \`findings.md\` without measuring. In scenarios 2–7 every measured run records the
+1-minute load average just before and after it, and each section says whether other work
+competed for the cores.
+
+obip's services run as their container images run them: the esbuild bundle
+(\`scripts/build-project.mjs\`), \`NODE_ENV=production\`, and the chart's \`global.nodeOptions\` and
+\`global.mallocArenaMax\` (\`bench/src/harness/service-runtime.ts\`). \`BENCH_SERVICE_RUNTIME=source\`
+runs them under tsx instead; \`BENCH_NODE_OPTIONS\` and \`BENCH_MALLOC_ARENA_MAX\` try other memory
+settings; \`BENCH_DURATION_SECONDS\`, \`BENCH_WARMUP_SECONDS\` and \`BENCH_REPEATS\` shorten a run
+(its numbers are then not results).`;
 
 const scenarioDir = (name: string) => join(repoRoot, 'bench/src', name);
 
