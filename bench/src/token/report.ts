@@ -82,7 +82,7 @@ ${results.peerCalls.getClient}.`,
   (\`TOKEN_RATE_LIMIT_PER_MINUTE\` at its maximum, 100,000, as one client sends everything); the engine's
   client lookup through the dcr-service adapter (a gRPC \`ClientRegistry/GetClient\` to a stand-in in
   the benchmark process, \`bench/src/auth-server/peers.ts\`, cached for \`CLIENT_CACHE_TTL_MS\`, 30 s), the
-  FAPI 2.0 profile's metadata derived on every lookup; assertion verification; the atomic replay
+  FAPI 2.0 profile's metadata derived once per registry answer; assertion verification; the atomic replay
   claim in Redis; the \`ClientCredentials\` model and its libs/token-store introspection record
   (record, client index and revocation check) in Redis.
 - **engine** (\`bench/src/auth-server/engine.server.ts\`): a bare \`oidc-provider\` ${machine.packages['oidc-provider']} with its

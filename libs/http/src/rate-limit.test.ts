@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, test } from 'node:test';
 import express from 'express';
 import { Registry } from 'prom-client';
-import { closeRedis, createRedis, type RedisClient } from '@obip/redis';
+import { closeRedis, createRedis, readCommandStats, type RedisClient } from '@obip/redis';
 import { startRedisServer, testRedisPrefix, testRedisUrl } from '@obip/testing';
 import { createHttpApp } from './app';
 import { errorHandler } from './error-handler';
@@ -93,6 +93,26 @@ describe('the limiter on real Redis', () => {
     const key = rateLimitKey('ttl', 'address', '192.0.2.1', fixedWindow(clock, 10_000).index);
     const ttl = await redis.pttl(key);
     assert.ok(ttl > 10_000 && ttl <= 15_000, `PTTL ${ttl}`);
+  });
+
+  it('sends the counting script as EVALSHA, not its source, once the connection knows it', async () => {
+    // A server of its own: the command counters are server-wide.
+    const server = await startRedisServer();
+    const client = createRedis({ url: server.url });
+    try {
+      const limiter = createRateLimiter({ counter: createRedisRateCounter(client), windowMs: 10_000 });
+      const request = { endpoint: 'sha', reason: 'client', subject: 'tpp', perMinute: 600 } as const;
+      await limiter.check(request);
+      await client.config('RESETSTAT');
+      for (let i = 0; i < 3; i += 1) assert.equal(await limiter.check(request), undefined);
+      const { calls } = await readCommandStats(client);
+      assert.equal(calls.evalsha, 3);
+      assert.equal(calls.eval, undefined, 'the source was sent once, before the counters were reset');
+      assert.equal(calls.incr, 3, 'each hit counted');
+    } finally {
+      await closeRedis(client);
+      await server.dispose();
+    }
   });
 
   it('fails open, logging why, when Redis does not answer', async () => {

@@ -12,9 +12,12 @@ export interface RateCounter {
   hit(key: string, ttlMs: number): Promise<number>;
 }
 
-/** The one Redis command the counter needs (an ioredis client, with its key prefix, fits). */
+/**
+ * What the counter needs of a Redis client (an ioredis client, with its key prefix, fits): a
+ * script registered once, then called by name as EVALSHA.
+ */
 export interface RateCounterStore {
-  eval(script: string, numberOfKeys: number, ...args: string[]): Promise<unknown>;
+  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
 }
 
 // INCR and the expiry in one step: a counter can never be left without a TTL.
@@ -23,19 +26,25 @@ local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return count
 `;
+const HIT_COMMAND = 'obipRateLimitHit';
 
 /**
  * The rate counter in Redis (ARCHITECTURE: rate-limit counters live in Redis with a TTL). One key
- * per subject and window, so it works on Redis Cluster too.
+ * per subject and window, so it works on Redis Cluster too. The script is registered with the
+ * client (`defineCommand`), so each hit sends its 40-byte SHA rather than its source.
  *
  * @example
  * const counter = createRedisRateCounter(redis);
  * const count = await counter.hit('ratelimit:token:client:…:29000000', 65_000);
  */
 export function createRedisRateCounter(redis: RateCounterStore): RateCounter {
+  redis.defineCommand(HIT_COMMAND, { numberOfKeys: 1, lua: HIT_SCRIPT });
+  const hit = (redis as unknown as Record<typeof HIT_COMMAND, (key: string, ttlMs: string) => Promise<unknown>>)[
+    HIT_COMMAND
+  ];
   return {
     async hit(key, ttlMs) {
-      return Number(await redis.eval(HIT_SCRIPT, 1, key, String(ttlMs)));
+      return Number(await hit.call(redis, key, String(ttlMs)));
     },
   };
 }

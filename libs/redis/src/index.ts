@@ -8,4 +8,14 @@ export {
   type RedisLogger,
 } from './redis.client';
 export { isRedisUnavailableError, translateRedisError } from './redis.errors';
+export {
+  defineIndexAdd,
+  defineScript,
+  isSingleConnection,
+  readCommandStats,
+  type IndexAdd,
+  type RedisCommandStats,
+  type RedisScript,
+  type RedisScriptCall,
+} from './redis.scripts';
 export { parseRedisUrl, type RedisAddress, type RedisTopology } from './redis.url';

@@ -39,6 +39,23 @@ export interface CreateRedisOptions {
 
 const DEFAULTS = { connectTimeoutMs: 5000, commandTimeoutMs: 2000, maxRetriesPerRequest: 1 };
 
+// Auto-pipelining: commands issued in the same event-loop turn (by one request's steps, or by
+// concurrent requests) leave in one socket write and their replies come back together, instead
+// of one write() and one wake-up each: the Redis client was the largest share of auth-server's
+// CPU at the token endpoint (bench/src/token/findings.md). It is safe for every use in obip:
+// - key prefixes: ioredis prefixes pipelined commands (and scripts) as it does single ones, and
+//   on Cluster groups them by the prefixed key's slot;
+// - scripts (`defineCommand`, see defineScript): pipelined as EVALSHA, EVAL once per connection;
+// - MULTI is never pipelined: it goes out as its own batch, atomic as before;
+// - order: per connection the batches leave in the order the commands were issued (one batch in
+//   flight per connection), so commands on one connection still run in the order issued;
+// - no obip code uses blocking commands (BLPOP, XREAD BLOCK, WAIT), WATCH or pub/sub on these
+//   clients. A blocking command would hold up every command queued behind it: give it a client
+//   of its own (`createRedis` again, or `duplicate()` with `enableAutoPipelining: false`).
+//   SUBSCRIBE and friends are never auto-pipelined by ioredis.
+// The cost: a command issued while a batch is in flight waits for that batch's replies.
+const AUTO_PIPELINING = true;
+
 /**
  * Reconnect delay: exponential from 100 ms, capped at 2 s, with jitter so that many replicas
  * do not reconnect in lockstep after a Redis restart.
@@ -57,6 +74,9 @@ export function redisReconnectDelay(attempt: number): number {
  * queue is switched off: while Redis is down a command fails at once (and becomes a 503 via
  * {@link translateRedisError}) rather than queueing behind a reconnect.
  *
+ * Auto-pipelined: commands issued without awaiting each other share one round trip (see
+ * AUTO_PIPELINING above for why that is safe here).
+ *
  * @example
  * const redis = createRedis({ url: 'redis://127.0.0.1:6379/0', keyPrefix: 'obip:auth:' });
  * await redis.set('code:abc', '1', 'PX', 60_000, 'NX');
@@ -71,6 +91,7 @@ export function createRedis(options: CreateRedisOptions): RedisClient {
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? DEFAULTS.maxRetriesPerRequest,
     connectionName: options.connectionName,
     enableOfflineQueue: true,
+    enableAutoPipelining: AUTO_PIPELINING,
     username: topology.username,
     password: topology.password,
   };
@@ -105,10 +126,11 @@ export function createRedis(options: CreateRedisOptions): RedisClient {
       break;
     case 'cluster': {
       // The prefix and offline queue belong to the cluster client; the rest applies per node.
-      const { keyPrefix, enableOfflineQueue, ...nodeOptions } = common;
+      const { keyPrefix, enableOfflineQueue, enableAutoPipelining, ...nodeOptions } = common;
       const clusterOptions: ClusterOptions = {
         keyPrefix,
         enableOfflineQueue,
+        enableAutoPipelining,
         clusterRetryStrategy: redisReconnectDelay,
         redisOptions: { ...nodeOptions, tls },
       };

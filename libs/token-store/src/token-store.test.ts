@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { DomainError } from '@obip/errors';
 import { DependencyUnavailableError } from '@obip/errors';
-import { closeRedis, createRedis, type RedisClient } from '@obip/redis';
+import { closeRedis, createRedis, readCommandStats, type RedisClient } from '@obip/redis';
 import { startRedisServer, testRedisPrefix, testRedisUrl } from '@obip/testing';
 import { createTokenStore, tokenKeyId, type TokenRecord } from './index';
 
@@ -181,6 +181,54 @@ describe('token store on real Redis', () => {
       assert.ok(outcomes.includes('revoked'), 'some saves ran after the cascade began');
     } finally {
       await closeRedis(cascadeRedis);
+    }
+  });
+});
+
+describe('the cost of a save in Redis', () => {
+  test('one round trip: the record, one command per index and the revocation checks, sent together', async () => {
+    // A server of its own: the counters are server-wide.
+    const server = await startRedisServer();
+    const redis = createRedis({ url: server.url, keyPrefix: 'cost:' });
+    try {
+      const store = createTokenStore(redis, { revocationMemorySeconds: 60, now: () => NOW });
+      await store.save(newToken(), recordFor()); // the connection learns the index script
+      await redis.config('RESETSTAT');
+      assert.equal(await store.save(newToken(), recordFor()), 'saved');
+      const { calls, readsProcessed } = await readCommandStats(redis);
+      // RESETSTAT's own read was counted before the reset; the save is one, the reading another.
+      assert.equal(readsProcessed, 2, 'the save took one round trip');
+      // What the client sent: SET, one EVALSHA per owner (consent, client, grant), one EXISTS each.
+      assert.equal(calls.set, 1);
+      assert.equal(calls.evalsha, 3);
+      assert.equal(calls.eval, undefined);
+      assert.equal(calls.exists, 3);
+      assert.equal(calls.multi, undefined);
+      // What the index script did inside Redis, unchanged: SADD, EXPIRE NX and EXPIRE GT each.
+      assert.equal(calls.sadd, 3);
+      assert.equal(calls.expire, 6);
+    } finally {
+      await closeRedis(redis);
+      await server.dispose();
+    }
+  });
+
+  test('an index lives as long as its longest-lived token and gains no shorter TTL', async () => {
+    const redis = createRedis({ url: testRedisUrl(), keyPrefix: testRedisPrefix('index-ttl') });
+    try {
+      const store = createTokenStore(redis, { revocationMemorySeconds: 60, now: () => NOW });
+      const clientId = `client-ttl-${randomBytes(4).toString('hex')}`;
+      const bound = (lifetime: number) => recordFor({ clientId, expiresAt: NOW + lifetime });
+      await store.save(newToken(), bound(300));
+      await store.save(newToken(), bound(100));
+      const shortened = await redis.ttl(`tok:idx:client:${clientId}`);
+      assert.ok(shortened > 290 && shortened <= 300, `kept the longer TTL: ${shortened}`);
+      await store.save(newToken(), bound(900));
+      const extended = await redis.ttl(`tok:idx:client:${clientId}`);
+      assert.ok(extended > 890 && extended <= 900, `extended: ${extended}`);
+      assert.equal(await redis.scard(`tok:idx:client:${clientId}`), 3);
+    } finally {
+      await closeRedis(redis);
     }
   });
 });

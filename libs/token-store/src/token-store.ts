@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { BadRequestError } from '@obip/errors';
-import { translateRedisError } from '@obip/redis';
+import { defineIndexAdd, isSingleConnection, translateRedisError } from '@obip/redis';
 import { isTokenRecord, parseTokenRecord, type TokenRecord } from './token-record';
 
 export interface TokenStoreOptions {
@@ -52,6 +52,11 @@ const DELETE_BATCH = 500;
  * checks for a recorded revocation and deletes its own record if there is one. Whichever order
  * the two interleave in, either the cascade sees the index entry or the save sees the marker.
  *
+ * `save` is one round trip: the record (SET), one command per index (see defineIndexAdd) and the
+ * revocation checks (EXISTS) leave together. Over one connection Redis runs them in the order
+ * issued, so the checks still follow the index writes; on Cluster, whose keys live on different
+ * nodes, the checks wait for the writes' replies (two round trips).
+ *
  * @example
  * const store = createTokenStore(redis, { revocationMemorySeconds: 90 * 86_400 });
  * await store.save(accessToken, record);
@@ -59,6 +64,8 @@ const DELETE_BATCH = 500;
  */
 export function createTokenStore(redis: Redis | Cluster, options: TokenStoreOptions = {}): TokenStore {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const indexAdd = defineIndexAdd(redis);
+  const checksInOrder = isSingleConnection(redis);
   const owners = (record: TokenRecord): Array<[Owner, string]> =>
     (
       [
@@ -94,18 +101,15 @@ export function createTokenStore(redis: Redis | Cluster, options: TokenStoreOpti
       const ttl = record.expiresAt - now();
       if (ttl <= 0) throw new BadRequestError('the token has already expired');
       const id = tokenKeyId(token);
+      const owned = owners(record);
       try {
-        await Promise.all([
+        const written = Promise.all([
           redis.set(recordKey(id), JSON.stringify(record), 'EX', ttl),
-          ...owners(record).flatMap(([owner, ownerId]) => {
-            const key = indexKey(owner, ownerId);
-            // The index lives as long as its longest-lived token (NX sets a first TTL, GT extends it).
-            return [redis.sadd(key, id), redis.expire(key, ttl, 'NX'), redis.expire(key, ttl, 'GT')];
-          }),
+          ...owned.map(([owner, ownerId]) => indexAdd(indexKey(owner, ownerId), id, ttl)),
         ]);
-        const revoked = await Promise.all(
-          owners(record).map(([owner, ownerId]) => redis.exists(revokedKey(owner, ownerId))),
-        );
+        if (!checksInOrder) await written;
+        const checked = Promise.all(owned.map(([owner, ownerId]) => redis.exists(revokedKey(owner, ownerId))));
+        const [, revoked] = await Promise.all([written, checked]);
         if (revoked.some((count) => count > 0)) {
           await redis.del(recordKey(id));
           return 'revoked';

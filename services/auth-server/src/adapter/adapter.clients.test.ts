@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clientsV1 } from '@obip/contracts';
-import { NotFoundError } from '@obip/errors';
+import { DependencyUnavailableError, NotFoundError } from '@obip/errors';
 import { createGrpcClient, createGrpcServer, type GrpcServer } from '@obip/grpc';
 import { createLogger } from '@obip/observability';
 import { createClientAdapter, type ClientRegistryGrpcClient } from './adapter.clients';
@@ -11,6 +11,10 @@ import { createClientAdapter, type ClientRegistryGrpcClient } from './adapter.cl
 const clients = new Map<string, clientsV1.Client>();
 const FAPI2_DEFAULT = { defaultProfile: 'fapi2-security', parForFapi1: false } as const;
 let calls = 0;
+/** While set, the registry answers only once it resolves: lookups overlap. */
+let gate: Promise<void> | undefined;
+/** Client ids the registry fails for, as when its database is down. */
+const failing = new Set<string>();
 let server: GrpcServer;
 let registry: ClientRegistryGrpcClient;
 
@@ -38,6 +42,8 @@ before(async () => {
   server.addService(clientsV1.ClientRegistryService, {
     async getClient({ clientId }) {
       calls += 1;
+      await gate;
+      if (failing.has(clientId)) throw new DependencyUnavailableError('the registry database is down');
       const client = clients.get(clientId);
       if (!client) throw new NotFoundError('no such client', { code: 'client_not_found' });
       return { client };
@@ -148,4 +154,154 @@ test('a registry that does not answer is a 503 temporarily_unavailable, not an u
   } finally {
     unreachable.close();
   }
+});
+
+/** Holds the registry's answers until the returned function is called. */
+function holdAnswers(): () => void {
+  let release!: () => void;
+  gate = new Promise<void>((resolve) => (release = resolve));
+  return () => {
+    release();
+    gate = undefined;
+  };
+}
+
+/** Lets the lookups started so far reach the registry. */
+const reachRegistry = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+test('concurrent lookups of a client that is not cached share one registry call', async () => {
+  clients.set('c-flight', clientRecord('c-flight'));
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 30_000, policy: FAPI2_DEFAULT });
+  const before = calls;
+  const release = holdAnswers();
+  const lookups = Array.from({ length: 32 }, () => adapter.find('c-flight'));
+  await reachRegistry();
+  release();
+  const found = (await Promise.all(lookups)) as Array<Record<string, unknown>>;
+  assert.equal(calls - before, 1);
+  assert.ok(found.every((metadata) => metadata.client_id === 'c-flight'));
+});
+
+test('when a cached client expires under load, the requests in flight share one registry call', async () => {
+  clients.set('c-expiry', clientRecord('c-expiry'));
+  let clock = 1_000;
+  const adapter = createClientAdapter({
+    registry,
+    cacheTtlMs: 30_000,
+    refreshAheadMs: 0,
+    policy: FAPI2_DEFAULT,
+    now: () => clock,
+  });
+  await adapter.find('c-expiry');
+  const before = calls;
+  clock += 30_001;
+  const release = holdAnswers();
+  const lookups = Array.from({ length: 16 }, () => adapter.find('c-expiry'));
+  await reachRegistry();
+  release();
+  await Promise.all(lookups);
+  assert.equal(calls - before, 1);
+});
+
+test('a client in use is read again shortly before it expires, while the cached answer serves', async () => {
+  clients.set('c-ahead', clientRecord('c-ahead'));
+  let clock = 1_000;
+  const adapter = createClientAdapter({
+    registry,
+    cacheTtlMs: 30_000,
+    refreshAheadMs: 5_000,
+    policy: FAPI2_DEFAULT,
+    now: () => clock,
+  });
+  const before = calls;
+  await adapter.find('c-ahead');
+  clock += 25_000; // within the last 5 s
+  const release = holdAnswers();
+  assert.equal(((await adapter.find('c-ahead')) as Record<string, unknown>).client_id, 'c-ahead', 'served at once');
+  assert.equal(((await adapter.find('c-ahead')) as Record<string, unknown>).client_id, 'c-ahead');
+  await reachRegistry();
+  release();
+  await reachRegistry();
+  assert.equal(calls - before, 2, 'one refresh, however many requests saw it due');
+  clock += 10_000; // past the first answer's expiry, within the refreshed one's
+  await adapter.find('c-ahead');
+  assert.equal(calls - before, 2, 'no request waited for the registry');
+});
+
+test('a failed lookup is not cached: every request sharing it gets the 503, the next one asks again', async () => {
+  clients.set('c-fails', clientRecord('c-fails'));
+  failing.add('c-fails');
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 30_000, policy: FAPI2_DEFAULT });
+  const before = calls;
+  const outcomes = await Promise.allSettled([adapter.find('c-fails'), adapter.find('c-fails')]);
+  for (const outcome of outcomes) {
+    assert.equal(outcome.status, 'rejected');
+    const error = (outcome as PromiseRejectedResult).reason as { error?: string; status?: number };
+    assert.deepEqual([error.error, error.status], ['temporarily_unavailable', 503]);
+  }
+  assert.equal(calls - before, 1);
+  failing.delete('c-fails');
+  assert.equal(((await adapter.find('c-fails')) as Record<string, unknown>).client_id, 'c-fails');
+  assert.equal(calls - before, 2);
+});
+
+test('a refresh that fails leaves the cached client serving until it expires, then the failure shows', async () => {
+  clients.set('c-refresh-fails', clientRecord('c-refresh-fails'));
+  let clock = 1_000;
+  const adapter = createClientAdapter({
+    registry,
+    cacheTtlMs: 30_000,
+    refreshAheadMs: 5_000,
+    policy: FAPI2_DEFAULT,
+    now: () => clock,
+  });
+  try {
+    await adapter.find('c-refresh-fails');
+    failing.add('c-refresh-fails');
+    clock += 26_000;
+    assert.ok(await adapter.find('c-refresh-fails'));
+    await reachRegistry();
+    assert.ok(await adapter.find('c-refresh-fails'), 'still cached after the failed refresh');
+    clock += 5_000;
+    await assert.rejects(
+      adapter.find('c-refresh-fails'),
+      (error: unknown) => (error as { status?: number }).status === 503,
+    );
+  } finally {
+    failing.delete('c-refresh-fails');
+  }
+});
+
+test('an unknown client is asked for again, so one registered meanwhile is found', async () => {
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 30_000, policy: FAPI2_DEFAULT });
+  const before = calls;
+  assert.equal(await adapter.find('c-later'), undefined);
+  clients.set('c-later', clientRecord('c-later'));
+  assert.equal(((await adapter.find('c-later')) as Record<string, unknown>).client_id, 'c-later');
+  assert.equal(calls - before, 2);
+});
+
+test('an answer read before an invalidation is not kept', async () => {
+  clients.set('c-stale', clientRecord('c-stale'));
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 30_000, policy: FAPI2_DEFAULT });
+  const before = calls;
+  const release = holdAnswers();
+  const stale = adapter.find('c-stale');
+  await reachRegistry();
+  adapter.invalidate('c-stale');
+  release();
+  await stale;
+  await adapter.find('c-stale');
+  assert.equal(calls - before, 2);
+});
+
+test('every lookup of a cached client gets its own copy of the metadata, which the engine may normalise', async () => {
+  clients.set('c-copy', clientRecord('c-copy'));
+  const adapter = createClientAdapter({ registry, cacheTtlMs: 30_000, policy: FAPI2_DEFAULT });
+  const first = (await adapter.find('c-copy')) as { redirect_uris: string[]; jwks: { keys: unknown[] } };
+  first.redirect_uris.push('https://elsewhere.example/cb');
+  first.jwks.keys.push({ kty: 'EC' });
+  const second = (await adapter.find('c-copy')) as { redirect_uris: string[]; jwks: { keys: unknown[] } };
+  assert.deepEqual(second.redirect_uris, ['https://tpp.example/cb']);
+  assert.deepEqual(second.jwks, { keys: [] });
 });

@@ -22,6 +22,12 @@ export interface ClientAdapterOptions {
    * live settings change applies to cached clients too.
    */
   policy: ProfilePolicy | (() => ProfilePolicy);
+  /**
+   * How long before its expiry a cached client is read again in the background, while the cached
+   * answer keeps serving (ms), so that a client in use never expires under its requests. Default
+   * a tenth of `cacheTtlMs`, at most 5 s.
+   */
+  refreshAheadMs?: number;
   /** Largest number of clients kept. Default 10 000. */
   maxEntries?: number;
   now?: () => number;
@@ -68,10 +74,27 @@ export function engineMetadataOf(client: clientsV1.Client, policy: ProfilePolicy
   return required;
 }
 
+interface CachedClient {
+  client: clientsV1.Client;
+  until: number;
+  refreshFrom: number;
+  /** The engine metadata derived under one profile policy, reused while that policy holds. */
+  derived?: { policyKey: string; metadata: Record<string, unknown> | undefined };
+}
+
 /**
  * The engine's Client model, read from dcr-service's ClientRegistry over gRPC with a short
- * cache of the registry's answers (the engine metadata is derived on every lookup, under the
- * profile policy in force). Clients are owned by dcr-service: every write method refuses.
+ * cache of the registry's answers. Clients are owned by dcr-service: every write method refuses.
+ *
+ * - One lookup per client at a time: requests that find no fresh entry share the pending
+ *   ClientRegistry call, so an expiry under load costs one call, not one per request in flight.
+ * - A client in use is read again in the background shortly before it expires
+ *   (`refreshAheadMs`); until the new answer arrives, or if that lookup fails, the cached one
+ *   serves until its expiry.
+ * - The engine metadata is derived once per answer and profile policy (the policy in force is
+ *   read on every lookup), and each lookup gets its own copy: the engine normalises what it is given.
+ * - Only active clients are kept; an unknown client is asked for again; a failed lookup is never
+ *   cached (every request that shared it gets its error: a 503 when the registry is unavailable).
  *
  * @example
  * const clients = createClientAdapter({ registry, cacheTtlMs: 30_000, policy: { defaultProfile: 'fapi2-security', parForFapi1: false } });
@@ -79,7 +102,9 @@ export function engineMetadataOf(client: clientsV1.Client, policy: ProfilePolicy
 export function createClientAdapter(options: ClientAdapterOptions): ClientAdapter {
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 10_000;
-  const cache = new Map<string, { client: clientsV1.Client; until: number }>();
+  const refreshAheadMs = options.refreshAheadMs ?? Math.min(5_000, Math.floor(options.cacheTtlMs / 10));
+  const cache = new Map<string, CachedClient>();
+  const pending = new Map<string, Promise<clientsV1.Client | undefined>>();
   const policy = typeof options.policy === 'function' ? options.policy : () => options.policy as ProfilePolicy;
 
   async function load(clientId: string): Promise<clientsV1.Client | undefined> {
@@ -99,27 +124,69 @@ export function createClientAdapter(options: ClientAdapterOptions): ClientAdapte
     }
   }
 
+  /** The registry's answer, asked for once however many requests wait for it. */
+  function lookup(clientId: string): Promise<clientsV1.Client | undefined> {
+    const inFlight = pending.get(clientId);
+    if (inFlight) return inFlight;
+    const flight: Promise<clientsV1.Client | undefined> = load(clientId)
+      .then((loaded) => {
+        // Unless invalidated meanwhile: an answer read before a change is not kept.
+        if (pending.get(clientId) === flight) remember(clientId, loaded);
+        return loaded;
+      })
+      .finally(() => {
+        if (pending.get(clientId) === flight) pending.delete(clientId);
+      });
+    pending.set(clientId, flight);
+    return flight;
+  }
+
+  function remember(clientId: string, loaded: clientsV1.Client | undefined): void {
+    // Only clients that may authenticate are kept: a suspended one is asked for again, so a
+    // reinstatement applies at once.
+    if (!loaded || options.cacheTtlMs <= 0 || loaded.status !== clientsV1.ClientStatus.CLIENT_STATUS_ACTIVE) {
+      cache.delete(clientId);
+      return;
+    }
+    if (!cache.has(clientId) && cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
+    const until = now() + options.cacheTtlMs;
+    cache.set(clientId, { client: loaded, until, refreshFrom: until - refreshAheadMs });
+  }
+
+  function metadataOf(entry: Pick<CachedClient, 'client' | 'derived'>): AdapterPayload | undefined {
+    const current = policy();
+    const policyKey = `${current.defaultProfile} ${current.parForFapi1}`;
+    if (entry.derived?.policyKey !== policyKey) {
+      entry.derived = { policyKey, metadata: engineMetadataOf(entry.client, current) };
+    }
+    const { metadata } = entry.derived;
+    return metadata === undefined ? undefined : (copyOfJson(metadata) as AdapterPayload);
+  }
+
   const readOnly = async () => {
     throw new TypeError('clients are registered at dcr-service; auth-server does not write them');
   };
 
   return {
     async find(clientId) {
-      let client = cache.get(clientId);
-      if (!client || client.until <= now()) {
-        cache.delete(clientId);
-        const loaded = await load(clientId);
-        client = loaded ? { client: loaded, until: now() + options.cacheTtlMs } : undefined;
-        // Only clients that may authenticate are kept: a suspended one is asked for again, so a
-        // reinstatement applies at once.
-        if (client && options.cacheTtlMs > 0 && loaded?.status === clientsV1.ClientStatus.CLIENT_STATUS_ACTIVE) {
-          if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
-          cache.set(clientId, client);
+      const cached = cache.get(clientId);
+      if (cached && cached.until > now()) {
+        if (cached.refreshFrom <= now() && !pending.has(clientId)) {
+          // In the background: a failure leaves the cached answer serving until its expiry.
+          lookup(clientId).catch(() => undefined);
         }
+        return metadataOf(cached);
       }
-      return client ? (engineMetadataOf(client.client, policy()) as AdapterPayload | undefined) : undefined;
+      if (cached) cache.delete(clientId);
+      const loaded = await lookup(clientId);
+      if (!loaded) return undefined;
+      const remembered = cache.get(clientId);
+      return metadataOf(remembered?.client === loaded ? remembered : { client: loaded });
     },
-    invalidate: (clientId) => void cache.delete(clientId),
+    invalidate(clientId) {
+      cache.delete(clientId);
+      pending.delete(clientId);
+    },
     upsert: readOnly,
     consume: readOnly,
     destroy: readOnly,
@@ -127,4 +194,17 @@ export function createClientAdapter(options: ClientAdapterOptions): ClientAdapte
     findByUid: async () => undefined,
     findByUserCode: async () => undefined,
   };
+}
+
+/** A deep copy of a JSON value (objects, arrays, primitives): cheaper than parsing it again. */
+function copyOfJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(copyOfJson);
+  if (typeof value !== 'object' || value === null) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(value)) {
+    // As JSON.parse does: `__proto__` is an own property, never the prototype.
+    if (key === '__proto__') Object.defineProperty(copy, key, { value: copyOfJson(entry), enumerable: true });
+    else copy[key] = copyOfJson(entry);
+  }
+  return copy;
 }

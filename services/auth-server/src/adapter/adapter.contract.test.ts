@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Connection } from 'mongoose';
 import { closeMongo, connectMongo } from '@obip/mongo';
-import { closeRedis, createRedis, type RedisClient } from '@obip/redis';
+import { closeRedis, createRedis, readCommandStats, type RedisClient } from '@obip/redis';
 import { dropTestDatabase, startRedisServer, testMongoUrl, testRedisPrefix, testRedisUrl } from '@obip/testing';
 import { LONGEST_REFRESH_TOKEN_SECONDS, createMongoModelStores, type MongoModelStores } from './adapter.mongo';
 import { storageIdOf } from './adapter.keys';
@@ -220,6 +220,80 @@ describe('adapter contract on real Redis and MongoDB', () => {
         Array.from({ length: 8 }, () => replay().insertOnce(id, { kind: 'ReplayDetection', iss: 'client-a' }, 30)),
       );
       assert.equal(claims.filter(Boolean).length, 1);
+    });
+
+    test('a replay claim is one SET NX with its TTL, and a second claim of the same id fails', async () => {
+      const client = redis();
+      const replay = createRedisModelStore(client, 'ReplayDetection', { revocationMemorySeconds });
+      const id = newId();
+      assert.equal(await replay.insertOnce(id, { kind: 'ReplayDetection', iss: 'client-a' }, 30), true);
+      assert.equal(await replay.insertOnce(id, { kind: 'ReplayDetection', iss: 'client-a' }, 30), false);
+      const key = redisKeys.record('ReplayDetection', storageIdOf('ReplayDetection', id));
+      const ttl = await client.ttl(key);
+      assert.ok(ttl > 25 && ttl <= 30, `ttl ${ttl}`);
+    });
+
+    test('an upsert after a consume drops the consumed mark, as a replaced record should', async () => {
+      const codes = createRedisModelStore(redis(), 'AuthorizationCode', { revocationMemorySeconds });
+      const id = newId();
+      await codes.upsert(id, payloadFor('AuthorizationCode', { jti: id }), 60);
+      await codes.consume(id);
+      await codes.upsert(id, payloadFor('AuthorizationCode', { jti: id }), 60);
+      assert.equal((await codes.find(id))?.consumed, undefined);
+      await codes.upsert(id, payloadFor('AuthorizationCode', { jti: id, consumed: 1_800_000_000 }), 60);
+      assert.equal((await codes.find(id))?.consumed, 1_800_000_000);
+    });
+
+    test('the token endpoint costs one command per step: replay claim, then record and client index together', async () => {
+      // A server of its own: the counters are server-wide.
+      const server = await startRedisServer();
+      const client = createRedis({ url: server.url, keyPrefix: 'cost:' });
+      try {
+        const replay = createRedisModelStore(client, 'ReplayDetection', { revocationMemorySeconds });
+        const tokens = createRedisModelStore(client, 'ClientCredentials', { revocationMemorySeconds });
+        const issue = async () => {
+          await replay.insertOnce(newId(), { kind: 'ReplayDetection', iss: 'client-a' }, 30);
+          const id = newId();
+          await tokens.upsert(id, { kind: 'ClientCredentials', jti: id, clientId: 'client-a', exp: now() + 300 }, 300);
+        };
+        await issue(); // the connection learns the scripts
+        await client.config('RESETSTAT');
+        await issue();
+        const { calls, readsProcessed } = await readCommandStats(client);
+        // RESETSTAT's own read was counted before the reset; two steps, then this reading.
+        assert.equal(readsProcessed, 3, 'the claim and the token write took a round trip each');
+        assert.equal(calls.set, 1, 'the claim: one SET NX EX');
+        assert.equal(calls.hsetnx, undefined);
+        assert.equal(calls.evalsha, 2, 'the record and the client index, a script each');
+        assert.equal(calls.eval, undefined);
+        assert.equal(calls.multi, undefined);
+      } finally {
+        await closeRedis(client);
+        await server.dispose();
+      }
+    });
+
+    test('a token of a grant is written and checked against a revocation in one round trip', async () => {
+      const server = await startRedisServer();
+      const client = createRedis({ url: server.url, keyPrefix: 'cost:' });
+      try {
+        const tokens = createRedisModelStore(client, 'AccessToken', { revocationMemorySeconds });
+        const issue = async () => {
+          const id = newId();
+          await tokens.upsert(id, payloadFor('AccessToken', { jti: id }), 60);
+          return id;
+        };
+        await issue();
+        await client.config('RESETSTAT');
+        const id = await issue();
+        const { calls, readsProcessed } = await readCommandStats(client);
+        assert.equal(readsProcessed, 2, 'one round trip, then this reading');
+        assert.deepEqual([calls.evalsha, calls.exists], [3, 1], 'record, grant index, client index; the check');
+        assert.ok(await tokens.find(id));
+      } finally {
+        await closeRedis(client);
+        await server.dispose();
+      }
     });
 
     test('a token of a grant revoked while it was being issued is refused and not kept', async () => {

@@ -1,5 +1,5 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { RedisClient } from '@obip/redis';
+import { defineIndexAdd, defineScript, isSingleConnection, type RedisClient, type RedisScript } from '@obip/redis';
 import { guarded } from './adapter.errors';
 import { CREDENTIAL_MODELS, GRANTABLE_MODELS, storageIdOf } from './adapter.keys';
 
@@ -24,7 +24,11 @@ export interface RedisModelStoreOptions {
  * here the second `consume` rejects (invalid_grant, or invalid_request_uri for PAR).
  */
 export interface RedisModelStore extends Adapter {
-  /** Stores the record only if none exists (SET NX semantics); false when it was already there. */
+  /**
+   * Claims the id once (SET NX): false when it was already claimed. The claim is a plain string
+   * key holding the payload, for models that are only ever claimed (ReplayDetection), never read
+   * back with `find`.
+   */
   insertOnce(id: string, payload: AdapterPayload, expiresIn: number): Promise<boolean>;
 }
 
@@ -33,9 +37,26 @@ const CONSUMED_FIELD = 'consumed';
 
 // One script, so the existence check and the claim are one atomic step: HSETNX alone would
 // create a key without a TTL when the record has just expired.
-const CONSUME_SCRIPT = `
+const CONSUME: RedisScript = {
+  name: 'obipModelConsume',
+  numberOfKeys: 1,
+  lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-return redis.call('HSETNX', KEYS[1], '${CONSUMED_FIELD}', ARGV[1])`;
+return redis.call('HSETNX', KEYS[1], '${CONSUMED_FIELD}', ARGV[1])`,
+};
+
+// A record replaced whole, in one command: an upsert drops a previous `consumed` mark. ARGV: the
+// payload, the TTL in seconds ('' for none), the consumed time ('' for none).
+const WRITE: RedisScript = {
+  name: 'obipModelWrite',
+  numberOfKeys: 1,
+  lua: `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], '${PAYLOAD_FIELD}', ARGV[1])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], '${CONSUMED_FIELD}', ARGV[3]) end
+if ARGV[2] ~= '' then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1`,
+};
 
 // Every key lives under the client's keyPrefix (obip:). Per-key commands only, never MULTI across
 // keys, so Redis Cluster works as standalone does.
@@ -70,6 +91,10 @@ export function createRedisModelStore(
   const tolerance = options.clockToleranceSeconds ?? 0;
   const isCredential = CREDENTIAL_MODELS.has(model);
   const recordKey = (id: string) => redisKeys.record(model, storageIdOf(model, id));
+  const writeRecord = defineScript(redis, WRITE);
+  const consumeRecord = defineScript(redis, CONSUME);
+  const indexAdd = defineIndexAdd(redis);
+  const checksInOrder = isSingleConnection(redis);
 
   async function read(key: string, id: string): Promise<AdapterPayload | undefined> {
     const fields = await redis.hgetall(key);
@@ -82,53 +107,45 @@ export function createRedisModelStore(
     return payload;
   }
 
-  async function addToIndex(indexKey: string, memberKey: string, ttl: number | undefined): Promise<void> {
-    await redis.sadd(indexKey, memberKey);
-    if (ttl === undefined) {
-      await redis.persist(indexKey);
-    } else {
-      // The index lives as long as its longest-lived member (NX sets a first TTL, GT extends it).
-      await Promise.all([redis.expire(indexKey, ttl, 'NX'), redis.expire(indexKey, ttl, 'GT')]);
-    }
-  }
-
+  /**
+   * The record, its indexes and, for a grant's token, the revocation check: one round trip. Over
+   * one connection the check, issued last, runs after the index writes (see revokeGrantInRedis:
+   * either the cascade sees the index entry or this check sees its marker); on Cluster it waits
+   * for their replies. Each command names one key, so Cluster works as standalone does.
+   */
   async function write(id: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<void> {
     const key = recordKey(id);
     const ttl = expiresIn === undefined ? undefined : expiresIn + tolerance;
     const stored: AdapterPayload = { ...payload };
     if (isCredential) delete stored.jti;
-    const pipeline = redis.multi().del(key).hset(key, PAYLOAD_FIELD, JSON.stringify(stored));
-    if (payload.consumed !== undefined) pipeline.hset(key, CONSUMED_FIELD, String(payload.consumed));
-    if (ttl !== undefined) pipeline.expire(key, ttl);
-    await pipeline.exec();
-
-    const indexes: Array<Promise<unknown>> = [];
+    const writes: Array<Promise<unknown>> = [
+      writeRecord(key, JSON.stringify(stored), ttl ?? '', payload.consumed === undefined ? '' : payload.consumed),
+    ];
     if (GRANTABLE_MODELS.has(model) && payload.grantId) {
-      indexes.push(addToIndex(redisKeys.grantIndex(payload.grantId), key, ttl));
+      writes.push(indexAdd(redisKeys.grantIndex(payload.grantId), key, ttl));
     }
     if (CLIENT_INDEXED_MODELS.has(model) && payload.clientId) {
-      indexes.push(addToIndex(redisKeys.clientIndex(payload.clientId), key, ttl));
+      writes.push(indexAdd(redisKeys.clientIndex(payload.clientId), key, ttl));
     }
     if (model === 'Session' && payload.uid) {
-      indexes.push(
-        ttl === undefined
-          ? redis.set(redisKeys.sessionUid(payload.uid), id)
-          : redis.set(redisKeys.sessionUid(payload.uid), id, 'EX', ttl),
-      );
+      const uidKey = redisKeys.sessionUid(payload.uid);
+      writes.push(ttl === undefined ? redis.set(uidKey, id) : redis.set(uidKey, id, 'EX', ttl));
     }
     if (payload.userCode) {
       const userCodeKey = redisKeys.userCode(model, payload.userCode);
-      indexes.push(ttl === undefined ? redis.set(userCodeKey, id) : redis.set(userCodeKey, id, 'EX', ttl));
+      writes.push(ttl === undefined ? redis.set(userCodeKey, id) : redis.set(userCodeKey, id, 'EX', ttl));
     }
-    await Promise.all(indexes);
-
-    // A grant revoked while this token was being issued: the revocation either saw the index
-    // entry written above, or this check sees its marker (the token store uses the same order).
-    if (GRANTABLE_MODELS.has(model) && payload.grantId) {
-      if ((await redis.exists(redisKeys.revokedGrant(payload.grantId))) > 0) {
-        await redis.del(key);
-        throw new errors.InvalidGrant('the grant was revoked while a token of it was being issued');
-      }
+    const written = Promise.all(writes);
+    if (!(GRANTABLE_MODELS.has(model) && payload.grantId)) {
+      await written;
+      return;
+    }
+    if (!checksInOrder) await written;
+    const [, revoked] = await Promise.all([written, redis.exists(redisKeys.revokedGrant(payload.grantId))]);
+    // A grant revoked while this token was being issued (the token store uses the same order).
+    if (revoked > 0) {
+      await redis.del(key);
+      throw new errors.InvalidGrant('the grant was revoked while a token of it was being issued');
     }
   }
 
@@ -152,7 +169,7 @@ export function createRedisModelStore(
     consume: (id) =>
       guarded('redis', async () => {
         const key = recordKey(id);
-        const result = Number(await redis.eval(CONSUME_SCRIPT, 1, key, String(epochSeconds())));
+        const result = Number(await consumeRecord(key, epochSeconds()));
         if (result === 1) return;
         if (result === 0) {
           const text = await redis.hget(key, PAYLOAD_FIELD);
@@ -164,14 +181,12 @@ export function createRedisModelStore(
 
     insertOnce: (id, payload, expiresIn) =>
       guarded('redis', async () => {
-        const key = recordKey(id);
-        // HSETNX on the payload field is the claim; the TTL follows. A crash between the two
-        // leaves a key without TTL holding only a replay marker, which is harmless.
+        // Claim and TTL in one command: the record is never consumed or read back, so it needs
+        // no hash. A claim left as a hash by an earlier version still counts: NX sees the key.
         const stored: AdapterPayload = { ...payload };
         if (isCredential) delete stored.jti;
-        const claimed = await redis.hsetnx(key, PAYLOAD_FIELD, JSON.stringify(stored));
-        if (claimed === 1) await redis.expire(key, expiresIn + tolerance);
-        return claimed === 1;
+        const claimed = await redis.set(recordKey(id), JSON.stringify(stored), 'EX', expiresIn + tolerance, 'NX');
+        return claimed === 'OK';
       }),
 
     destroy: (id) =>
