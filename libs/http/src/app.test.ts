@@ -54,6 +54,17 @@ before(async () => {
   });
   app.use('/interaction', pages);
 
+  app.get('/fail', (_req, res) => {
+    res.status(503).json({ error: 'temporarily_unavailable' });
+  });
+  app.get('/hang', () => {
+    // Never answers: the client gives up.
+  });
+  app.get('/note', (req, res) => {
+    req.log.info({ step: 1 }, 'handler note');
+    res.json({ same: req.log === req.log });
+  });
+
   app.get('/cacheable', (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300').json({ keys: [] });
   });
@@ -130,7 +141,17 @@ describe('trust proxy', () => {
 });
 
 describe('request logging', () => {
-  it('writes one line per response with redacted credentials and certificates, no query string and no body', async () => {
+  /** The completion line of the request sent with `x-request-id: id`; it trails the response a little. */
+  async function completionLine(id: string): Promise<Record<string, unknown>> {
+    for (let i = 0; i < 100; i++) {
+      const line = logs.lines().find((entry) => entry.reqId === id && /^request /.test(String(entry.msg)));
+      if (line) return line;
+      await delay(10);
+    }
+    assert.fail(`no completion line for ${id}`);
+  }
+
+  it('writes one line per response with a fixed set of fields: no header, query string or body', async () => {
     const secrets = {
       authorization: 'Bearer at-SECRET-1',
       cookie: 'session=SECRET-2',
@@ -140,27 +161,82 @@ describe('request logging', () => {
       'client-cert': ':SECRET6:',
       'x-forwarded-tls-client-cert': 'SECRET-7',
       ssl_client_cert: 'SECRET-8',
+      'proxy-authorization': 'Basic SECRET-11',
+      'x-api-key': 'SECRET-12',
       'x-request-id': 'log-test-1',
+      'x-fapi-interaction-id': '93bac548-d2de-4546-b106-880a5018460d',
+      'user-agent': 'tpp-client/1.0',
       'content-type': 'application/json',
     };
-    const response = await fetch(`${server.url}/echo?code=SECRET-9`, {
+    const response = await fetch(`${server.url}/echo?code=SECRET-9&access_token=SECRET-13`, {
       method: 'POST',
       headers: secrets,
-      body: JSON.stringify({ password: 'SECRET-10' }),
+      body: JSON.stringify({ password: 'SECRET-10', client_secret: 'SECRET-14' }),
     });
     assert.equal(response.status, 200);
-    await delay(20);
 
+    const line = await completionLine('log-test-1');
     assert.doesNotMatch(logs.text(), /SECRET/);
-    const line = logs.lines().find((entry) => (entry.req as { id?: string } | undefined)?.id === 'log-test-1');
-    assert.ok(line, 'a completion line for the request');
-    const req = line.req as { path: string; headers: Record<string, string> };
-    assert.equal(req.path, '/echo');
-    assert.equal(req.headers.authorization, '[Redacted]');
-    assert.equal(req.headers.ssl_client_cert, '[Redacted]');
-    assert.equal(req.headers['x-request-id'], 'log-test-1');
+    assert.deepEqual(
+      Object.keys(line).sort(),
+      ['level', 'msg', 'pid', 'hostname', 'reqId', 'req', 'res', 'route', 'responseTime', 'time'].sort(),
+    );
+    assert.equal(line.msg, 'request completed');
+    assert.equal(line.level, 30);
+    assert.deepEqual(line.req, {
+      method: 'POST',
+      path: '/echo',
+      remoteAddress: '127.0.0.1',
+      userAgent: 'tpp-client/1.0',
+      interactionId: '93bac548-d2de-4546-b106-880a5018460d',
+    });
     assert.deepEqual(line.res, { statusCode: 200 });
     assert.equal(line.route, '/echo');
+    assert.ok(typeof line.responseTime === 'number' && line.responseTime >= 0 && line.responseTime < 5_000);
+  });
+
+  it('leaves out an interaction id that is not id-shaped and cuts an overlong user agent', async () => {
+    await (
+      await fetch(`${server.url}/whoami`, {
+        headers: {
+          'x-request-id': 'log-test-2',
+          'x-fapi-interaction-id': 'not an id <b>',
+          'user-agent': 'u'.repeat(1000),
+        },
+      })
+    ).text();
+    const req = (await completionLine('log-test-2')).req as Record<string, unknown>;
+    assert.equal(req.interactionId, undefined);
+    assert.equal(req.userAgent, 'u'.repeat(256));
+  });
+
+  it('logs a 5xx at error level as "request errored", and an abandoned request as "request aborted"', async () => {
+    await (await fetch(`${server.url}/fail`, { headers: { 'x-request-id': 'log-test-3' } })).text();
+    const failed = await completionLine('log-test-3');
+    assert.equal(failed.level, 50);
+    assert.equal(failed.msg, 'request errored');
+    assert.deepEqual(failed.res, { statusCode: 503 });
+    assert.equal(failed.err, undefined, 'no invented error with a stack');
+
+    const abandoned = new AbortController();
+    const pending = fetch(`${server.url}/hang`, {
+      headers: { 'x-request-id': 'log-test-4' },
+      signal: abandoned.signal,
+    });
+    await delay(50);
+    abandoned.abort();
+    await pending.catch(() => undefined);
+    const aborted = await completionLine('log-test-4');
+    assert.equal(aborted.msg, 'request aborted');
+    assert.equal(aborted.level, 30);
+  });
+
+  it('gives handlers req.log, bound to the request id and the same object each time', async () => {
+    const response = await fetch(`${server.url}/note`, { headers: { 'x-request-id': 'log-test-5' } });
+    assert.deepEqual(await response.json(), { same: true });
+    const note = logs.lines().find((entry) => entry.msg === 'handler note');
+    assert.equal(note?.reqId, 'log-test-5');
+    assert.equal(note?.step, 1);
   });
 });
 

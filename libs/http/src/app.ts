@@ -6,7 +6,7 @@ import { type ResponseObserver, captureRouteTemplate, observeResponses } from '.
 import { type SecurityHeaderOptions, securityHeaders } from './security-headers';
 
 export interface HttpAppOptions {
-  /** The service's pino logger; request logs are written by a child of it. */
+  /** The service's pino logger; the request log lines and `req.log` write to it. */
   logger: Logger;
   /**
    * Express `trust proxy`. Off by default: with it on, `req.ip` and `req.protocol` come from
@@ -18,14 +18,13 @@ export interface HttpAppOptions {
   onResponse?: ResponseObserver;
   /** Overrides for the security headers set on every response. */
   securityHeaders?: SecurityHeaderOptions;
-  /** Request headers to redact from logs, in addition to REDACTED_HEADERS. */
-  redactHeaders?: readonly string[];
 }
 
 /**
  * An Express 5 app with what every obip HTTP service needs before its routes: request id,
- * route timing, request logging with redaction, and security headers. Mount routers next,
- * then `notFoundHandler` and `errorHandler` in the router's error format.
+ * route timing, request logging (a fixed set of fields, never a credential) and security
+ * headers. Mount routers next, then `notFoundHandler` and `errorHandler` in the router's error
+ * format.
  *
  * @example
  * const app = createHttpApp({ logger, onResponse: metrics.observeHttp });
@@ -39,7 +38,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(requestId());
   app.use(captureRouteTemplate);
   if (options.onResponse) app.use(observeResponses(options.onResponse));
-  app.use(createRequestLogger(options.logger, { redactHeaders: options.redactHeaders ?? [] }));
+  app.use(createRequestLogger(options.logger));
   app.use(securityHeaders(options.securityHeaders));
   return app;
 }

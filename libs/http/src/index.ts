@@ -7,7 +7,7 @@ export {
   securityHeaders,
   type SecurityHeaderOptions,
 } from './security-headers';
-export { createRequestLogger, REDACTED_HEADERS, type RequestLoggingOptions } from './request-logging';
+export { createRequestLogger } from './request-logging';
 export { routeTemplateOf, UNMATCHED_ROUTE, type ResponseObserver } from './route-template';
 export { formBody, jsonBody, rawJoseBody, type BodyOptions, type FormBodyOptions } from './body-parsing';
 export { mediaTypeOf, requireContentType, type MediaType } from './content-type';

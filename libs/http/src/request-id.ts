@@ -4,9 +4,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /**
  * Incoming ids we keep: what ingress-nginx (`$req_id`, 32 hex), Envoy (UUID) and tracing
  * systems send. Anything else (longer, other characters, a repeated header that Node joined
- * with ", ") is replaced, so the id is always safe to log and echo.
+ * with ", ") is replaced, so the id is always safe to log and echo. The request log keeps an
+ * `x-fapi-interaction-id` only when it has this shape too.
  */
-const SAFE_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export const SAFE_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 

@@ -1,78 +1,113 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
+import { SAFE_REQUEST_ID } from './request-id';
 import { routeTemplateOf } from './route-template';
 
-/**
- * Request headers whose values never reach the logs: credentials, session cookies, DPoP proofs
- * and every client-certificate header format (ARCHITECTURE: logs never contain tokens, secrets
- * or full certificates). Underscore spellings (`ssl_client_cert`) are matched too.
- */
-export const REDACTED_HEADERS: readonly string[] = [
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'dpop',
-  'ssl-client-cert',
-  'x-forwarded-client-cert',
-  'client-cert',
-  'client-cert-chain',
-  'x-forwarded-tls-client-cert',
-];
+declare module 'http' {
+  interface IncomingMessage {
+    /** The request id (`requestId()`), on every log line of the request as `reqId`. */
+    id: string;
+    /** The service's logger bound to `reqId`, created on first use (`createRequestLogger`). */
+    log: Logger;
+  }
+}
 
-export interface RequestLoggingOptions {
-  /** More header names to redact, in addition to REDACTED_HEADERS. */
-  redactHeaders?: readonly string[];
+/** Longest User-Agent kept on a log line: enough to name the client, bounded against abuse. */
+const USER_AGENT_MAX_LENGTH = 256;
+
+const BASE_LOGGER = Symbol('obip.requestLogging.baseLogger');
+const STARTED_AT = Symbol('obip.requestLogging.startedAt');
+const LOGGED = Symbol('obip.requestLogging.logged');
+
+type LoggedRequest = IncomingMessage & { [BASE_LOGGER]: Logger; originalUrl?: string };
+type LoggedResponse = ServerResponse & { [STARTED_AT]: number; [LOGGED]?: true; req: LoggedRequest };
+
+/**
+ * `req.log`, bound to the request id only when a handler first uses it: most requests never log
+ * anything but their completion line, and a pino child logger per request was a measurable part
+ * of the hot paths (bench/src/discovery/findings.md). One descriptor shared by every request.
+ */
+const lazyRequestLogger: PropertyDescriptor = {
+  configurable: true,
+  enumerable: false,
+  get(this: LoggedRequest): Logger {
+    return pinRequestLogger(this, this[BASE_LOGGER].child({ reqId: this.id }));
+  },
+  set(this: LoggedRequest, logger: Logger) {
+    pinRequestLogger(this, logger);
+  },
+};
+
+function pinRequestLogger(req: IncomingMessage, logger: Logger): Logger {
+  Object.defineProperty(req, 'log', { configurable: true, enumerable: false, writable: true, value: logger });
+  return logger;
 }
 
 /**
- * pino-http request logging on a child of `logger`: one line per response with method, path
- * (without its query string, which can carry codes and tokens), redacted headers, status,
- * route template and duration. Bodies are never logged. `req.log` carries only the request id.
- * `createHttpApp` installs it; a plain node:http server can use it directly.
+ * Request logging on `logger`: one line per response, with a fixed set of fields and never a
+ * header value that could carry a credential, a query string (codes, tokens) or a body:
+ *
+ * ```json
+ * {"level":"info","time":"…","service":"auth-server","reqId":"4f1c…","req":{"method":"GET",
+ *  "path":"/jwks","remoteAddress":"10.0.0.7","userAgent":"…","interactionId":"…"},
+ *  "res":{"statusCode":200},"route":"/jwks","responseTime":2,"msg":"request completed"}
+ * ```
+ *
+ * `interactionId` is the FAPI `x-fapi-interaction-id` when the client sent a well-formed one;
+ * `route` is the matched route template or `unmatched`; `responseTime` is in milliseconds. A 5xx
+ * is logged at `error` as "request errored" (the error handler has logged its cause through
+ * `req.log`); a connection closed before the response ended is "request aborted". `req.log` is
+ * the logger bound to `reqId`, for handlers. `createHttpApp` installs it after `requestId()`; a
+ * plain node:http server can use it directly.
  *
  * @example
- * const logRequests = createRequestLogger(logger, { redactHeaders: ['x-api-key'] });
- * http.createServer((req, res) => logRequests(req, res, () => handle(req, res)));
+ * const logRequests = createRequestLogger(logger);
+ * http.createServer((req, res) => requestId()(req, res, () => logRequests(req, res, () => handle(req, res))));
  */
-export function createRequestLogger(logger: Logger, options: RequestLoggingOptions = {}) {
-  const redacted = new Set([...REDACTED_HEADERS, ...(options.redactHeaders ?? [])].map(canonicalHeaderName));
-  return pinoHttp({
-    logger,
-    quietReqLogger: true,
-    wrapSerializers: false,
-    serializers: {
-      req: (req: IncomingMessage) => serializeRequest(req, redacted),
-      res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
-    },
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-    customSuccessObject: (req, _res, value: Record<string, unknown>) => ({ ...value, route: routeTemplateOf(req) }),
-    customErrorObject: (req, res, error, value: Record<string, unknown>) => {
-      // For a plain 5xx pino-http invents an Error with a stack; the error handler has already
-      // logged the real one, so the completion line drops the invented one.
-      const { err, ...rest } = value;
-      const invented = error instanceof Error && error.message === `failed with status code ${res.statusCode}`;
-      return { ...rest, ...(invented ? {} : { err }), route: routeTemplateOf(req) };
-    },
-  });
-}
-
-function serializeRequest(req: IncomingMessage, redacted: ReadonlySet<string>) {
-  const headers: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    headers[name] = redacted.has(canonicalHeaderName(name)) ? '[Redacted]' : value;
+export function createRequestLogger(logger: Logger) {
+  function onClose(this: LoggedResponse): void {
+    logCompletion(logger, this);
   }
-  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '';
-  return {
-    id: req.id,
-    method: req.method,
-    path: url.split('?', 1)[0],
-    headers,
-    remoteAddress: req.socket?.remoteAddress,
-    remotePort: req.socket?.remotePort,
+  function onError(this: LoggedResponse, error: Error): void {
+    logCompletion(logger, this, error);
+  }
+  return function logRequest(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+    (req as LoggedRequest)[BASE_LOGGER] = logger;
+    Object.defineProperty(req, 'log', lazyRequestLogger);
+    (res as LoggedResponse)[STARTED_AT] = Date.now();
+    res.on('close', onClose);
+    // Also keeps an 'error' on the response (a write after its end) from becoming uncaught.
+    res.on('error', onError);
+    next();
   };
 }
 
-function canonicalHeaderName(name: string): string {
-  return name.toLowerCase().replace(/_/g, '-');
+function logCompletion(logger: Logger, res: LoggedResponse, error?: Error): void {
+  if (res[LOGGED]) return;
+  res[LOGGED] = true;
+  const req = res.req;
+  const line = {
+    reqId: req.id,
+    req: describeRequest(req),
+    res: { statusCode: res.statusCode },
+    route: routeTemplateOf(req),
+    responseTime: Date.now() - res[STARTED_AT],
+    ...(error ? { err: error } : {}),
+  };
+  if (error || res.statusCode >= 500) logger.error(line, 'request errored');
+  else logger.info(line, res.writableEnded && !req.readableAborted ? 'request completed' : 'request aborted');
+}
+
+function describeRequest(req: LoggedRequest) {
+  const url = req.originalUrl ?? req.url ?? '';
+  const query = url.indexOf('?');
+  const userAgent = req.headers['user-agent'];
+  const interactionId = req.headers['x-fapi-interaction-id'];
+  return {
+    method: req.method,
+    path: query === -1 ? url : url.slice(0, query),
+    remoteAddress: req.socket?.remoteAddress,
+    userAgent: userAgent === undefined ? undefined : userAgent.slice(0, USER_AGENT_MAX_LENGTH),
+    interactionId: typeof interactionId === 'string' && SAFE_REQUEST_ID.test(interactionId) ? interactionId : undefined,
+  };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { RequestHandler } from 'express';
+import { createEngineDocuments } from './provider.documents';
 import { isEngineRoute, isMtlsRoute, OAUTH_METADATA_PATH, OIDC_DISCOVERY_PATH } from './provider.routes';
 
 export interface EngineHandlerOptions {
@@ -23,6 +24,9 @@ export interface EngineHandlerOptions {
  * depend on the edge's Host handling. X-Forwarded-For is left as the edge set it (ingress-nginx
  * overwrites it); the engine uses the client address for nothing it decides.
  *
+ * Discovery and JWKS are answered from a copy kept per engine once the engine has rendered them
+ * (provider.documents.ts), with `Cache-Control`, `ETag` and 304.
+ *
  * @example
  * app.use(mtls.capture, engineHandler(() => engine.provider(), { publicOrigin, mtlsOrigin }));
  */
@@ -39,6 +43,7 @@ export function engineHandler(currentEngine: () => Provider, options: EngineHand
   };
   const publicOrigin = new URL(options.publicOrigin);
   const mtlsOrigin = new URL(options.mtlsOrigin);
+  const documents = createEngineDocuments();
 
   return (req, res, next) => {
     let path = req.path;
@@ -49,8 +54,10 @@ export function engineHandler(currentEngine: () => Provider, options: EngineHand
     }
     if (!isEngineRoute(path)) return next();
     const origin = isMtlsRoute(path) ? mtlsOrigin : publicOrigin;
+    const engine = currentEngine();
+    if (documents.answer(engine, req, res, path, origin)) return;
     req.headers['x-forwarded-proto'] = origin.protocol.replace(/:$/, '');
     req.headers['x-forwarded-host'] = origin.host;
-    callbackOf(currentEngine())(req as IncomingMessage, res as ServerResponse);
+    callbackOf(engine)(req as IncomingMessage, res as ServerResponse);
   };
 }
