@@ -248,11 +248,21 @@ export function engineRegistration(template: RegistrationRequestTemplate): Recor
   };
 }
 
+/**
+ * How long counting may take: after a measured run FerretDB (SQLite) scans tens of thousands of
+ * registrations to count them, which took longer than the services' 10 s socket timeout.
+ */
+const COUNT_TIMEOUT_MS = 180_000;
+
 /** The documents in each target's registration collections. */
 export async function countDocuments(mongoUrls: Record<DcrTargetName, string>): Promise<Record<DcrTargetName, number>> {
   const counts = {} as Record<DcrTargetName, number>;
   for (const name of Object.keys(mongoUrls) as DcrTargetName[]) {
-    const connection = await connectMongo({ url: mongoUrls[name], serverSelectionTimeoutMS: 5_000 });
+    const connection = await connectMongo({
+      url: mongoUrls[name],
+      serverSelectionTimeoutMS: 5_000,
+      operationTimeoutMS: COUNT_TIMEOUT_MS,
+    });
     try {
       let count = 0;
       for (const collection of DOCUMENT_COLLECTIONS[name])
