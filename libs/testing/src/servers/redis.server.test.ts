@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DependencyUnavailableError } from '@obip/errors';
@@ -106,5 +106,21 @@ describe('a Redis with a data directory (the sandbox)', () => {
     const reader = createRedis({ url: second.url });
     t.after(() => closeRedis(reader));
     assert.equal(await reader.get('consent:kept'), 'Authorised');
+  });
+});
+
+describe('a throwaway redis-server', () => {
+  test('has written and closed its log when stop resolves, so its folder can be removed right after', async () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'obip-redis-log-'));
+    try {
+      const server = await startRedisServer({ logDir });
+      await server.stop();
+      assert.match(readFileSync(server.logFile, 'utf8'), /exited/, 'the exit line is on disk');
+      const quick = await startRedisServer();
+      await quick.dispose(); // a short-lived server whose folder goes at once: no stray error after
+      assert.equal(existsSync(dirname(quick.logFile)), false);
+    } finally {
+      rmSync(logDir, { recursive: true, force: true });
+    }
   });
 });
