@@ -29,6 +29,7 @@ export function runGrpcLoad(options: GrpcLoadOptions): Promise<GrpcLoadResult> {
   return runJsonChild<GrpcLoadResult>(
     GRPC_LOAD_CHILD,
     options,
-    (options.warmupSeconds + options.durationSeconds + 30) * 1000,
+    // The child waits up to 30 s for a first answer before its warm-up starts.
+    (options.warmupSeconds + options.durationSeconds + 60) * 1000,
   );
 }

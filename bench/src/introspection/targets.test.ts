@@ -37,7 +37,7 @@ describe('introspection benchmark targets', () => {
       durationSeconds: 1,
       tokens: started.targets.obip.tokens,
     });
-    assert.ok(result.requests > 0);
-    assert.deepEqual([result.errors, result.inactive], [0, 0]);
+    assert.ok(result.requests > 0, `no call was answered in the measured window: ${JSON.stringify(result)}`);
+    assert.deepEqual([result.errors, result.inactive], [0, 0], JSON.stringify(result));
   });
 });
