@@ -58,13 +58,14 @@ const scenarioDir = (name: string) => join(repoRoot, 'bench/src', name);
 
 export function renderBenchReadme(): string {
   const sections = [HEADER];
-  const introspection = readResults<IntrospectionResults>('introspection');
+  const introspection = readResults<IntrospectionResults & { source?: SourceState }>('introspection');
   if (introspection)
     sections.push(
       renderIntrospectionSection({
         results: introspection,
         machine: introspection.machine,
         measuredAt: introspection.measuredAt,
+        source: introspection.source,
         findings: readFindings(scenarioDir('introspection')),
       }),
     );

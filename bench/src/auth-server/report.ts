@@ -2,6 +2,7 @@
 // results: the machine, source and load, the peak and paced tables, the issue's targets (each
 // marked met or missed from the numbers, never by hand), the load around every run, what runs,
 // and the findings.md of whoever profiled it.
+import type { TargetCheck } from '../harness/command';
 import { measuredLine, type MachineInfo, type SourceState } from '../harness/machine';
 import type { PassSummary } from '../harness/passes';
 import { formatNumber, markdownTable, ratio } from '../harness/stats';
@@ -9,13 +10,7 @@ import { highestLoad, loadAverageTable, machineLoadNote, pacedTable, peakTable }
 import type { EndpointResults, EndpointTargetName } from './scenario';
 
 export { measuredLine };
-
-export interface TargetCheck {
-  name: string;
-  target: string;
-  measured: string;
-  met: boolean;
-}
+export type { TargetCheck };
 
 /** Issue 11: "RSS of each service under 200 MB at peak", read as MiB (VmRSS is counted in KiB). */
 export const RSS_LIMIT_MIB = 200;

@@ -1,17 +1,11 @@
 // bench/README.md from the results: the machine, the tables and the issue's targets, each
 // marked met or missed from the numbers, never by hand. The profiling notes come from
 // findings.md beside this file (written by whoever profiled, and dated there).
-import { measuredLine, type MachineInfo } from '../harness/machine';
+import type { TargetCheck } from '../harness/command';
+import { measuredLine, type MachineInfo, type SourceState } from '../harness/machine';
 import { formatNumber, formatSpread, markdownTable, ratio } from '../harness/stats';
 import type { IntrospectionResults } from './run';
 import type { TargetName } from './targets';
-
-export interface TargetCheck {
-  name: string;
-  target: string;
-  measured: string;
-  met: boolean;
-}
 
 const LABELS: Record<TargetName, string> = {
   obip: 'obip token-introspection (`POST /introspect`)',
@@ -52,9 +46,10 @@ export function renderIntrospectionSection(options: {
   results: IntrospectionResults;
   machine: MachineInfo;
   measuredAt: string;
+  source: SourceState | undefined;
   findings: string;
 }): string {
-  const { results, machine, measuredAt } = options;
+  const { results, machine, measuredAt, source } = options;
   const { plan, peak, half, grpc } = results;
   const order: TargetName[] = ['obip', 'engine', 'floor'];
   const peakTable = markdownTable(
@@ -101,7 +96,7 @@ export function renderIntrospectionSection(options: {
   );
   return `## Introspection of opaque tokens (issue 6, issue 11 scenario 1)
 
-${measuredLine(machine, undefined, measuredAt)}
+${measuredLine(machine, source, measuredAt)}
 
 ### At peak (${plan.connections} keep-alive connections, as fast as each server answers)
 
