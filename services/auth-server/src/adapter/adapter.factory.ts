@@ -99,19 +99,36 @@ export function createOidcStores(options: OidcStoresOptions): OidcStores {
     revokeByGrant: (id) => guarded('redis', () => options.tokenStore.revokeByGrant(id)),
   });
 
-  /** Writes the introspection record after the engine's own; a refused record refuses the token. */
+  async function saveTokenRecord(model: IssuedTokenModel, id: string, payload: AdapterPayload) {
+    const consent = payload.grantId ? await mongoStores.grants.consentOf(payload.grantId) : undefined;
+    const record = tokenRecordOf(model, payload, { issuer: options.issuer, ...(consent ? { consent } : {}) });
+    return guarded('redis', () => options.tokenStore.save(id, record));
+  }
+
+  /**
+   * Writes the engine's record and the introspection record together (one Redis round trip for
+   * a client_credentials token, bench/src/token/findings.md). The engine answers only once both
+   * are written, so no token is issued without its record. When either write fails or the
+   * record is refused as revoked, the other is removed (best effort: a record left behind names
+   * a token that was never disclosed) and the token is refused.
+   */
   function withTokenRecords(model: IssuedTokenModel, inner: Adapter): Adapter {
     return {
       ...inner,
       async upsert(id, payload, expiresIn) {
-        await inner.upsert(id, payload, expiresIn);
-        const consent = payload.grantId ? await mongoStores.grants.consentOf(payload.grantId) : undefined;
-        const record = tokenRecordOf(model, payload, { issuer: options.issuer, ...(consent ? { consent } : {}) });
-        const outcome = await guarded('redis', () => options.tokenStore.save(id, record));
-        if (outcome === 'revoked') {
-          await inner.destroy(id);
-          throw new errors.InvalidGrant('the consent, client or grant of this token has been revoked');
-        }
+        const [engineWrite, recordWrite] = await Promise.allSettled([
+          inner.upsert(id, payload, expiresIn),
+          saveTokenRecord(model, id, payload),
+        ]);
+        const refused = recordWrite.status === 'fulfilled' && recordWrite.value === 'revoked';
+        if (engineWrite.status === 'fulfilled' && recordWrite.status === 'fulfilled' && !refused) return;
+        await Promise.allSettled([
+          engineWrite.status === 'fulfilled' ? inner.destroy(id) : undefined,
+          recordWrite.status === 'fulfilled' && !refused ? options.tokenStore.revoke(id) : undefined,
+        ]);
+        if (engineWrite.status === 'rejected') throw engineWrite.reason;
+        if (recordWrite.status === 'rejected') throw recordWrite.reason;
+        throw new errors.InvalidGrant('the consent, client or grant of this token has been revoked');
       },
       async revokeByGrantId(grantId) {
         await inner.revokeByGrantId(grantId);
