@@ -72,7 +72,7 @@ export interface StartAuthServerTargetsOptions {
   serviceEnv?: Record<string, string>;
 }
 
-const SERVICE_ENTRY = 'services/auth-server/src/main.ts';
+export const AUTH_SERVER_ENTRY = 'services/auth-server/src/main.ts';
 /** The versions recorded with auth-server results. */
 export const AUTH_SERVER_PACKAGES = [
   'oidc-provider',
@@ -87,6 +87,58 @@ export const AUTH_SERVER_PACKAGES = [
 export const AUTH_SERVER_SOURCES = ['services/auth-server', 'libs'];
 /** auth-server's REDIS_KEY_PREFIX here (its token records are `obip:tok:<sha256>`). */
 export const OBIP_REDIS_PREFIX = 'obip:';
+
+/** The bench TPP as the ClientRegistry stand-in serves it: active, FAPI 2.0, signing with `publicJwk`. */
+export function benchTppRegistration(publicJwk: Jwk): clientsV1.Client {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    clientId: TPP_CLIENT_ID,
+    status: clientsV1.ClientStatus.CLIENT_STATUS_ACTIVE,
+    softwareId: TPP_CLIENT_ID,
+    orgId: TPP_ORG_ID,
+    metadataJson: JSON.stringify(tppMetadata()),
+    jwksJson: JSON.stringify({ keys: [publicJwk] }),
+    tlsClientAuthSubjectDn: '',
+    fapiProfile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY,
+    createdAt: now,
+    updatedAt: now,
+    statusReason: '',
+  };
+}
+
+/** auth-server's settings in every scenario that runs it, so their figures compare. */
+export function authServerEnv(options: {
+  redisUrl: string;
+  /** Naming auth-server's database. */
+  mongoUrl: string;
+  /** The ClientRegistry (and Consents) stand-in. */
+  peersTarget: string;
+  devKeysDir: string;
+}): Record<string, string> {
+  return {
+    HTTP_PORT: '0',
+    GRPC_PORT: '0',
+    OPS_PORT: '0',
+    REDIS_URL: options.redisUrl,
+    REDIS_KEY_PREFIX: OBIP_REDIS_PREFIX,
+    ...serviceMongoEnv(options.mongoUrl),
+    ISSUER,
+    MTLS_BASE_URL,
+    CLIENT_REGISTRY_GRPC_TARGET: options.peersTarget,
+    // Never called by these scenarios (login and consent only); connected lazily.
+    CONSENTS_GRPC_TARGET: options.peersTarget,
+    DEV_KEYS_DIR: options.devKeysDir,
+    CLIENT_CERT_HEADER_FORMAT: 'nginx',
+    TRUSTED_PROXY_CIDRS: '127.0.0.1/32',
+    CLIENT_CREDENTIALS_TTL_SECONDS: String(CLIENT_CREDENTIALS_TTL_SECONDS),
+    // One client sends every request: the per-client limit at its maximum (100 000 a minute),
+    // still counted in Redis on every request as in production.
+    TOKEN_RATE_LIMIT_PER_MINUTE: '100000',
+    PAR_RATE_LIMIT_PER_MINUTE: '100000',
+    LOG_LEVEL: 'info',
+    SHUTDOWN_GRACE_MS: '1000',
+  };
+}
 
 export async function startAuthServerTargets(options: StartAuthServerTargetsOptions = {}): Promise<AuthServerTargets> {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -116,50 +168,20 @@ export async function startAuthServerTargets(options: StartAuthServerTargetsOpti
       signer: { clientId: TPP_CLIENT_ID, audience: ISSUER, privateJwk: key.privateJwk, alg: CLIENT_ASSERTION_ALG },
       publicJwk: key.publicJwk,
     };
-    const now = Math.floor(Date.now() / 1000);
-    const peers = await startAuthServerPeers([
-      {
-        clientId: TPP_CLIENT_ID,
-        status: clientsV1.ClientStatus.CLIENT_STATUS_ACTIVE,
-        softwareId: TPP_CLIENT_ID,
-        orgId: TPP_ORG_ID,
-        metadataJson: JSON.stringify(tppMetadata()),
-        jwksJson: JSON.stringify({ keys: [key.publicJwk] }),
-        tlsClientAuthSubjectDn: '',
-        fapiProfile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY,
-        createdAt: now,
-        updatedAt: now,
-        statusReason: '',
-      },
-    ]);
+    const peers = await startAuthServerPeers([benchTppRegistration(key.publicJwk)]);
     cleanups.push(() => peers.stop());
 
     const launch = serviceLaunch(options.serviceNodeOptions);
     const service = await startServiceProcess({
-      entry: SERVICE_ENTRY,
+      entry: AUTH_SERVER_ENTRY,
       runtime: launch.runtime,
       env: {
-        HTTP_PORT: '0',
-        GRPC_PORT: '0',
-        OPS_PORT: '0',
-        REDIS_URL: redis.url,
-        REDIS_KEY_PREFIX: OBIP_REDIS_PREFIX,
-        ...serviceMongoEnv(mongoUrl),
-        ISSUER,
-        MTLS_BASE_URL,
-        CLIENT_REGISTRY_GRPC_TARGET: peers.target,
-        // Never called by these scenarios (login and consent only); connected lazily.
-        CONSENTS_GRPC_TARGET: peers.target,
-        DEV_KEYS_DIR: join(dir, 'dev-keys'),
-        CLIENT_CERT_HEADER_FORMAT: 'nginx',
-        TRUSTED_PROXY_CIDRS: '127.0.0.1/32',
-        CLIENT_CREDENTIALS_TTL_SECONDS: String(CLIENT_CREDENTIALS_TTL_SECONDS),
-        // One client sends every request: the per-client limit at its maximum (100 000 a
-        // minute), still counted in Redis on every request as in production.
-        TOKEN_RATE_LIMIT_PER_MINUTE: '100000',
-        PAR_RATE_LIMIT_PER_MINUTE: '100000',
-        LOG_LEVEL: 'info',
-        SHUTDOWN_GRACE_MS: '1000',
+        ...authServerEnv({
+          redisUrl: redis.url,
+          mongoUrl,
+          peersTarget: peers.target,
+          devKeysDir: join(dir, 'dev-keys'),
+        }),
         ...serviceLaunchEnv(launch),
         ...options.serviceEnv,
       },

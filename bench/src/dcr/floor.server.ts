@@ -9,11 +9,11 @@
 // metadata rules, audit entry, metrics or logs.
 // Env: MONGO_URL (naming the database), DIRECTORY_ISSUER, DIRECTORY_JWKS_URI, AUDIENCE.
 // Prints {"ready":{"port":N}}.
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { closeMongo, connectMongo } from '@obip/mongo';
+import { forwardedThumbprint, serveFloor, type FloorAnswer } from '../harness/floor';
 
 const env = process.env;
 const ALGORITHMS = ['PS256', 'ES256'];
@@ -36,23 +36,6 @@ class Refused extends Error {
   }
 }
 
-function reply(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
-}
-
-/** `x5t#S256` of the forwarded certificate: SHA-256 of its DER, base64url (RFC 8705 §3.1). */
-function thumbprintOf(req: IncomingMessage): string | undefined {
-  const header = req.headers['ssl-client-cert'];
-  if (typeof header !== 'string' || req.headers['ssl-client-verify'] !== 'SUCCESS') return undefined;
-  const base64 = decodeURIComponent(header).replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
-  return createHash('sha256').update(Buffer.from(base64, 'base64')).digest('base64url');
-}
-
 async function verified<T>(verify: () => Promise<T>, error: string): Promise<T> {
   try {
     return await verify();
@@ -61,8 +44,8 @@ async function verified<T>(verify: () => Promise<T>, error: string): Promise<T> 
   }
 }
 
-async function register(req: IncomingMessage, jws: string): Promise<[number, string]> {
-  const thumbprint = thumbprintOf(req);
+async function register(req: IncomingMessage, jws: string): Promise<FloorAnswer> {
+  const thumbprint = forwardedThumbprint(req);
   if (!thumbprint) throw new Refused('invalid_client');
   const unverified = await verified(async () => decodeJwt(jws), 'invalid_client_metadata');
   if (typeof unverified.software_statement !== 'string') throw new Refused('invalid_software_statement');
@@ -119,25 +102,14 @@ async function register(req: IncomingMessage, jws: string): Promise<[number, str
   ];
 }
 
-const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    if (req.method !== 'POST' || req.url !== '/register') return reply(res, 404, '{"error":"not_found"}');
-    register(req, Buffer.concat(chunks).toString('utf8')).then(
-      ([status, body]) => reply(res, status, body),
-      (error: unknown) =>
-        error instanceof Refused
-          ? reply(res, 400, JSON.stringify({ error: error.error }))
-          : reply(res, 503, '{"error":"temporarily_unavailable"}'),
-    );
-  });
-});
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ ready: { port: (server.address() as AddressInfo).port } })}\n`);
-});
-process.once('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close();
-  void closeMongo(mongo);
+serveFloor({
+  async answer(req, body) {
+    if (req.method !== 'POST' || req.url !== '/register') return [404, '{"error":"not_found"}'];
+    return register(req, body);
+  },
+  failed: (error) =>
+    error instanceof Refused
+      ? [400, JSON.stringify({ error: error.error })]
+      : [503, '{"error":"temporarily_unavailable"}'],
+  close: () => closeMongo(mongo),
 });

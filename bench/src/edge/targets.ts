@@ -14,12 +14,10 @@ import { request as httpsRequest } from 'node:https';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientsV1 } from '@obip/contracts';
 import { closeRedis, createRedis } from '@obip/redis';
 import {
   createTestPki,
   generateSigningKey,
-  serviceMongoEnv,
   startIngressTwin,
   startMongoServer,
   startRedisServer,
@@ -34,13 +32,11 @@ import { createTokenStore } from '@obip/token-store';
 import { clientCredentialsForms, type ClientAssertionSigner } from '../auth-server/assertions';
 import {
   CLIENT_ASSERTION_ALG,
-  CLIENT_CREDENTIALS_TTL_SECONDS,
   ISSUER as AUTH_ISSUER,
-  MTLS_BASE_URL,
   TPP_CLIENT_ID as AUTH_TPP_CLIENT_ID,
   TPP_ORG_ID,
-  tppMetadata,
 } from '../auth-server/fixtures';
+import { AUTH_SERVER_ENTRY, authServerEnv, benchTppRegistration, OBIP_REDIS_PREFIX } from '../auth-server/targets';
 import { startAuthServerPeers } from '../auth-server/peers';
 import { nginxCallerCertificate } from '../harness/edge';
 import type { RequestSpec } from '../harness/requests';
@@ -103,7 +99,8 @@ export const INTROSPECTION_TOKEN_COUNT = 256;
 /** Idle keep-alive connections nginx keeps to the replicas (ingress-nginx keeps up to 320). */
 export const UPSTREAM_KEEPALIVE = 32;
 const REPLICAS = 2;
-const REDIS_PREFIX = 'obip:';
+/** Both services' REDIS_KEY_PREFIX, as in scenarios 1 and 2. */
+const REDIS_PREFIX = OBIP_REDIS_PREFIX;
 
 /** The route each service is reached by on the mTLS host, and its name in charts/obip/files/routes.json. */
 export const EDGE_ROUTES: Record<EdgeService, { path: string; routeService: string }> = {
@@ -309,48 +306,14 @@ async function tokenSetup(
     privateJwk: key.privateJwk,
     alg: CLIENT_ASSERTION_ALG,
   };
-  const now = Math.floor(Date.now() / 1000);
-  // The same registered client as the token scenario's (../auth-server/targets.ts).
-  const peers = await startAuthServerPeers([
-    {
-      clientId: AUTH_TPP_CLIENT_ID,
-      status: clientsV1.ClientStatus.CLIENT_STATUS_ACTIVE,
-      softwareId: AUTH_TPP_CLIENT_ID,
-      orgId: TPP_ORG_ID,
-      metadataJson: JSON.stringify(tppMetadata()),
-      jwksJson: JSON.stringify({ keys: [key.publicJwk] }),
-      tlsClientAuthSubjectDn: '',
-      fapiProfile: clientsV1.FapiProfile.FAPI_PROFILE_FAPI2_SECURITY,
-      createdAt: now,
-      updatedAt: now,
-      statusReason: '',
-    },
-  ]);
+  // The same registered client as the token scenario's.
+  const peers = await startAuthServerPeers([benchTppRegistration(key.publicJwk)]);
   cleanups.push(() => peers.stop());
   return {
     caller,
-    entry: 'services/auth-server/src/main.ts',
-    // The token scenario's settings (../auth-server/targets.ts), so direct figures compare.
-    env: {
-      HTTP_PORT: '0',
-      GRPC_PORT: '0',
-      OPS_PORT: '0',
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: REDIS_PREFIX,
-      ...serviceMongoEnv(mongoUrl),
-      ISSUER: AUTH_ISSUER,
-      MTLS_BASE_URL,
-      CLIENT_REGISTRY_GRPC_TARGET: peers.target,
-      CONSENTS_GRPC_TARGET: peers.target,
-      DEV_KEYS_DIR: join(dir, 'dev-keys'),
-      CLIENT_CERT_HEADER_FORMAT: 'nginx',
-      TRUSTED_PROXY_CIDRS: '127.0.0.1/32',
-      CLIENT_CREDENTIALS_TTL_SECONDS: String(CLIENT_CREDENTIALS_TTL_SECONDS),
-      TOKEN_RATE_LIMIT_PER_MINUTE: '100000',
-      PAR_RATE_LIMIT_PER_MINUTE: '100000',
-      LOG_LEVEL: 'info',
-      SHUTDOWN_GRACE_MS: '1000',
-    },
+    entry: AUTH_SERVER_ENTRY,
+    // The token scenario's settings, so direct figures compare.
+    env: authServerEnv({ redisUrl, mongoUrl, peersTarget: peers.target, devKeysDir: join(dir, 'dev-keys') }),
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     spec: {
       generated: {

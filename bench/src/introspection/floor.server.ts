@@ -3,10 +3,9 @@
 // libs/token-store's tokenKeyId) through the same client library and settings, the record
 // parsed and answered with the same JSON members. No caller authentication, no consent check,
 // no metrics, no logs. Env: REDIS_URL, REDIS_KEY_PREFIX. Prints {"ready":{"port":N}}.
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRedis } from '@obip/redis';
 import { parseTokenRecord, tokenKeyId, type TokenRecord } from '@obip/token-store';
+import { serveFloor, type FloorAnswer } from '../harness/floor';
 
 const redis = createRedis({ url: process.env.REDIS_URL!, keyPrefix: process.env.REDIS_KEY_PREFIX ?? 'obip:' });
 const INACTIVE = '{"active":false}';
@@ -30,35 +29,14 @@ function activeBody(record: TokenRecord): string {
   return JSON.stringify(body);
 }
 
-function reply(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
+async function introspect(form: URLSearchParams): Promise<FloorAnswer> {
+  const token = form.get('token');
+  if (!token) return [400, '{"error":"invalid_request"}'];
+  const record = parseTokenRecord(await redis.get(`tok:${tokenKeyId(token)}`));
+  return [200, record && record.expiresAt > Date.now() / 1000 ? activeBody(record) : INACTIVE];
 }
 
-const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    const token = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('token');
-    if (!token) return reply(res, 400, '{"error":"invalid_request"}');
-    redis.get(`tok:${tokenKeyId(token)}`).then(
-      (text) => {
-        const record = parseTokenRecord(text);
-        reply(res, 200, record && record.expiresAt > Date.now() / 1000 ? activeBody(record) : INACTIVE);
-      },
-      () => reply(res, 503, '{"error":"temporarily_unavailable"}'),
-    );
-  });
-});
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ ready: { port: (server.address() as AddressInfo).port } })}\n`);
-});
-process.once('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close();
-  redis.disconnect();
+serveFloor({
+  answer: (_req, body) => introspect(new URLSearchParams(body)),
+  close: () => redis.disconnect(),
 });

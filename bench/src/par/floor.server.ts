@@ -8,10 +8,9 @@
 // Env: REDIS_URL, REDIS_KEY_PREFIX, CLIENT_ID, CLIENT_JWKS, ISSUER, REDIRECT_URI.
 // Prints {"ready":{"port":N}}.
 import { randomBytes } from 'node:crypto';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { createRedis } from '@obip/redis';
+import { serveFloor, type FloorAnswer } from '../harness/floor';
 
 const env = process.env;
 const redis = createRedis({ url: env.REDIS_URL!, keyPrefix: env.REDIS_KEY_PREFIX ?? 'floor:' });
@@ -24,16 +23,7 @@ const ALGORITHMS = ['PS256', 'ES256', 'EdDSA'];
 /** RFC 9126 §2.2: the lifetime the engine gives a pushed request at most. */
 const TTL_SECONDS = 60;
 
-function reply(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
-}
-
-async function push(form: URLSearchParams): Promise<[number, string]> {
+async function push(form: URLSearchParams): Promise<FloorAnswer> {
   const assertion = form.get('client_assertion');
   const request = form.get('request');
   if (form.get('client_assertion_type') !== ASSERTION_TYPE || form.get('client_id') !== clientId || !assertion)
@@ -76,21 +66,7 @@ async function push(form: URLSearchParams): Promise<[number, string]> {
   return [201, JSON.stringify({ expires_in: TTL_SECONDS, request_uri: `urn:ietf:params:oauth:request_uri:${id}` })];
 }
 
-const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    push(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))).then(
-      ([status, body]) => reply(res, status, body),
-      () => reply(res, 503, '{"error":"temporarily_unavailable"}'),
-    );
-  });
-});
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ ready: { port: (server.address() as AddressInfo).port } })}\n`);
-});
-process.once('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close();
-  redis.disconnect();
+serveFloor({
+  answer: (_req, body) => push(new URLSearchParams(body)),
+  close: () => redis.disconnect(),
 });

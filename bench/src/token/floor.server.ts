@@ -7,12 +7,12 @@
 // No replay detection, rate limit, client lookup, metrics or logs.
 // Env: REDIS_URL, REDIS_KEY_PREFIX, CLIENT_ID, CLIENT_JWKS, ISSUER, TOKEN_TTL_SECONDS, SCOPE.
 // Prints {"ready":{"port":N}}.
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { createRedis } from '@obip/redis';
 import { tokenKeyId, type TokenRecord } from '@obip/token-store';
+import { forwardedThumbprint, serveFloor, type FloorAnswer } from '../harness/floor';
 
 const env = process.env;
 const redis = createRedis({ url: env.REDIS_URL!, keyPrefix: env.REDIS_KEY_PREFIX ?? 'floor:' });
@@ -23,24 +23,7 @@ const ttl = Number(env.TOKEN_TTL_SECONDS);
 const keys = createLocalJWKSet(JSON.parse(env.CLIENT_JWKS!) as JSONWebKeySet);
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-function reply(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
-}
-
-/** `x5t#S256` of the forwarded certificate: SHA-256 of its DER, base64url (RFC 8705 §3.1). */
-function thumbprintOf(req: IncomingMessage): string | undefined {
-  const header = req.headers['ssl-client-cert'];
-  if (typeof header !== 'string' || req.headers['ssl-client-verify'] !== 'SUCCESS') return undefined;
-  const base64 = decodeURIComponent(header).replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
-  return createHash('sha256').update(Buffer.from(base64, 'base64')).digest('base64url');
-}
-
-async function issue(req: IncomingMessage, form: URLSearchParams): Promise<[number, string]> {
+async function issue(req: IncomingMessage, form: URLSearchParams): Promise<FloorAnswer> {
   const assertion = form.get('client_assertion');
   if (
     form.get('grant_type') !== 'client_credentials' ||
@@ -62,7 +45,7 @@ async function issue(req: IncomingMessage, form: URLSearchParams): Promise<[numb
   } catch {
     return [401, '{"error":"invalid_client"}'];
   }
-  const thumbprint = thumbprintOf(req);
+  const thumbprint = forwardedThumbprint(req);
   if (!thumbprint) return [401, '{"error":"invalid_client"}'];
   const token = randomBytes(32).toString('base64url');
   const now = Math.floor(Date.now() / 1000);
@@ -82,21 +65,7 @@ async function issue(req: IncomingMessage, form: URLSearchParams): Promise<[numb
   return [200, JSON.stringify({ access_token: token, expires_in: ttl, scope, token_type: 'Bearer' })];
 }
 
-const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    issue(req, new URLSearchParams(Buffer.concat(chunks).toString('utf8'))).then(
-      ([status, body]) => reply(res, status, body),
-      () => reply(res, 503, '{"error":"temporarily_unavailable"}'),
-    );
-  });
-});
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ ready: { port: (server.address() as AddressInfo).port } })}\n`);
-});
-process.once('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close();
-  redis.disconnect();
+serveFloor({
+  answer: (req, body) => issue(req, new URLSearchParams(body)),
+  close: () => redis.disconnect(),
 });
