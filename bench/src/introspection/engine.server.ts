@@ -17,7 +17,8 @@ import { createEngineRedisAdapter } from './engine.redis-adapter';
 import { consentIdOf, GATEWAY_CLIENT_ID, ISSUER, kindOf, RESOURCE, TPP_CLIENT_ID } from './fixtures';
 
 const env = process.env;
-const redis = createRedis({ url: env.REDIS_URL!, keyPrefix: 'engine:' });
+// The client settings token-introspection uses (its main.ts): no auto-pipelining.
+const redis = createRedis({ url: env.REDIS_URL!, keyPrefix: 'engine:', autoPipelining: false });
 
 const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
 const provider = new Provider(ISSUER, {

@@ -7,7 +7,12 @@ import { createRedis } from '@obip/redis';
 import { parseTokenRecord, tokenKeyId, type TokenRecord } from '@obip/token-store';
 import { serveFloor, type FloorAnswer } from '../harness/floor';
 
-const redis = createRedis({ url: process.env.REDIS_URL!, keyPrefix: process.env.REDIS_KEY_PREFIX ?? 'obip:' });
+// The client settings token-introspection uses (its main.ts): no auto-pipelining.
+const redis = createRedis({
+  url: process.env.REDIS_URL!,
+  keyPrefix: process.env.REDIS_KEY_PREFIX ?? 'obip:',
+  autoPipelining: false,
+});
 const INACTIVE = '{"active":false}';
 
 /** The same members, in the same order, as token-introspection's active answer. */

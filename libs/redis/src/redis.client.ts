@@ -35,6 +35,12 @@ export interface CreateRedisOptions {
   connectionName?: string;
   /** Receives connection errors; without it they are dropped (readiness reports them). */
   logger?: RedisLogger;
+  /**
+   * Auto-pipelining (see AUTO_PIPELINING below). Default on. Turn it off for a client whose
+   * requests each send one command and whose tail latency matters more than peak throughput
+   * (token-introspection).
+   */
+  autoPipelining?: boolean;
 }
 
 const DEFAULTS = { connectTimeoutMs: 5000, commandTimeoutMs: 2000, maxRetriesPerRequest: 1 };
@@ -53,7 +59,11 @@ const DEFAULTS = { connectTimeoutMs: 5000, commandTimeoutMs: 2000, maxRetriesPer
 //   clients. A blocking command would hold up every command queued behind it: give it a client
 //   of its own (`createRedis` again, or `duplicate()` with `enableAutoPipelining: false`).
 //   SUBSCRIBE and friends are never auto-pipelined by ioredis.
-// The cost: a command issued while a batch is in flight waits for that batch's replies.
+// The cost: a command issued while a batch is in flight waits for that batch's replies (ioredis
+// keeps one batch in flight per connection). Measured on 2 cores (bench/src/introspection/
+// findings.md): introspection, one GET per request, served 13 % more at peak with it but its p99
+// at half of peak went from about 10 ms to about 45 ms, so token-introspection turns it off;
+// auth-server's token endpoint, several commands per request, served the same either way.
 const AUTO_PIPELINING = true;
 
 /**
@@ -74,8 +84,8 @@ export function redisReconnectDelay(attempt: number): number {
  * queue is switched off: while Redis is down a command fails at once (and becomes a 503 via
  * {@link translateRedisError}) rather than queueing behind a reconnect.
  *
- * Auto-pipelined: commands issued without awaiting each other share one round trip (see
- * AUTO_PIPELINING above for why that is safe here).
+ * Auto-pipelined unless `autoPipelining: false`: commands issued without awaiting each other
+ * share one round trip (see AUTO_PIPELINING above for why that is safe here, and what it costs).
  *
  * @example
  * const redis = createRedis({ url: 'redis://127.0.0.1:6379/0', keyPrefix: 'obip:auth:' });
@@ -91,7 +101,7 @@ export function createRedis(options: CreateRedisOptions): RedisClient {
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? DEFAULTS.maxRetriesPerRequest,
     connectionName: options.connectionName,
     enableOfflineQueue: true,
-    enableAutoPipelining: AUTO_PIPELINING,
+    enableAutoPipelining: options.autoPipelining ?? AUTO_PIPELINING,
     username: topology.username,
     password: topology.password,
   };

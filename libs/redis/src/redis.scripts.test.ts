@@ -79,6 +79,20 @@ describe('auto-pipelining and scripts, counted on a Redis of our own', () => {
     assert.deepEqual(await admin.mget(`${prefix}a`, `${prefix}b`, `${prefix}c`), ['1', '2', '1']);
   });
 
+  test('with autoPipelining: false a command is written at once, never queued behind a batch in flight', async () => {
+    const direct = createRedis({ url: server.url, keyPrefix: prefix, autoPipelining: false });
+    try {
+      await direct.ping();
+      const [pipelined, written] = [redis.get('a'), direct.get('a')];
+      assert.equal(redis.autoPipelineQueueSize, 1, 'the default client queues the command for the next batch');
+      assert.equal(direct.autoPipelineQueueSize, 0, 'this one wrote it already');
+      const [viaBatch, viaWrite] = await Promise.all([pipelined, written]);
+      assert.equal(viaWrite, viaBatch, 'the same answer either way');
+    } finally {
+      await closeRedis(direct);
+    }
+  });
+
   test('a defined script is sent as EVALSHA once the connection knows it, and survives SCRIPT FLUSH', async () => {
     const incrBy = defineScript(redis, {
       name: 'obipTestIncrBy',

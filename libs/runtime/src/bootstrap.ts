@@ -30,6 +30,8 @@ export async function bootstrapService<WithMongo extends boolean>(options: {
   name: string;
   settings: ServiceBaseSettings & (WithMongo extends true ? { MONGO_URL: string; MONGO_DB: string } : object);
   withMongo: WithMongo;
+  /** Whether the Redis client auto-pipelines (libs/redis `createRedis`). Default on. */
+  redisAutoPipelining?: boolean;
 }): Promise<ServiceFoundation<WithMongo>> {
   const { name, settings } = options;
   const logger = createLogger({ service: name, level: settings.LOG_LEVEL });
@@ -40,6 +42,7 @@ export async function bootstrapService<WithMongo extends boolean>(options: {
     keyPrefix: settings.REDIS_KEY_PREFIX,
     connectionName: name,
     logger,
+    ...(options.redisAutoPipelining === undefined ? {} : { autoPipelining: options.redisAutoPipelining }),
   });
   const dependencies: Dependency[] = [];
   let mongo: Connection | undefined;
