@@ -1,6 +1,6 @@
 // consent-service's consents.v1 GetConsentStatus as the ConsentStatuses port, with the short cache
-// issue 6 allows (at most one second), shared reads for concurrent requests, and gRPC failures
-// translated here and nowhere else (STYLE habit 5).
+// issue 6 allows (at most one second), shared reads for concurrent requests, a read ahead of
+// expiry for consents in use, and gRPC failures translated here and nowhere else (STYLE habit 5).
 import { consentsV1 } from '@obip/contracts';
 import { DependencyUnavailableError, DomainError } from '@obip/errors';
 import { createGrpcClient, type GrpcClient } from '@obip/grpc';
@@ -92,7 +92,16 @@ export function createGrpcConsentStatuses(options: GrpcConsentStatusesOptions): 
   return {
     async status(consentId) {
       const cached = cache.get(consentId);
-      if (cached && now() - cached.askedAt < cacheMs()) return cached.state;
+      const age = cached ? now() - cached.askedAt : Infinity;
+      const ttl = cacheMs();
+      if (age < ttl) {
+        // Past half its life, a consent in use is read again in the background while this answer
+        // serves: under steady traffic no request waits for consent-service once the window ends
+        // (the wait was most of introspection's p99, bench/src/introspection/findings.md), and no
+        // answer is ever older than the window. A failed read leaves the entry to expire.
+        if (age >= ttl / 2) ask(consentId).catch(() => undefined);
+        return cached!.state;
+      }
       return (await ask(consentId)).state;
     },
     close: () => client.close(),

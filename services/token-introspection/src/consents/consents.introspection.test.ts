@@ -75,6 +75,24 @@ describe('consent status at the hot path', () => {
     assert.equal(peers.consentCalls() - callsBefore, 1);
   });
 
+  test('a consent in use is read again in the background before its cached status expires', async () => {
+    const consentId = `ahead-${randomUUID()}`;
+    peers.setConsent(consentId, 'CONSENT_STATUS_AUTHORISED', 'tpp-client');
+    const { token } = await harness.issue({ consentId });
+    const callsBefore = peers.consentCalls();
+    assert.equal((await introspect(token)).json().active, true);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    peers.setConsent(consentId, 'CONSENT_STATUS_REVOKED', 'tpp-client');
+    // Past half the window: the cached answer serves at once...
+    assert.equal((await introspect(token)).json().active, true);
+    // ...and a fresh read starts behind it, with no request waiting for it (none is sent).
+    const deadline = performance.now() + 5_000;
+    while (peers.consentCalls() - callsBefore < 2 && performance.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(peers.consentCalls() - callsBefore, 2, 'the status was read again ahead of its expiry');
+    assert.equal((await introspect(token)).json().active, false);
+  });
+
   test('consent-service going down turns answers into 503 once the cached status is older than a second, never active', async () => {
     const otherPeers = await startPeers();
     const local = await startHarness({
