@@ -228,7 +228,7 @@ describe('service endpoints', () => {
 
   it('runs every service with the memory settings the benchmarks measured, or without them when unset', () => {
     for (const name of ['auth-server', 'dcr-service', 'consent-service', 'token-introspection', 'config-api']) {
-      assert.equal(settingsOf(name).NODE_OPTIONS, '--max-semi-space-size=16 --max-old-space-size=128', name);
+      assert.equal(settingsOf(name).NODE_OPTIONS, '--max-semi-space-size=8 --max-old-space-size=128', name);
       assert.equal(settingsOf(name).MALLOC_ARENA_MAX, '2', name);
     }
     const unset = render({ scenarios: ['minimal'], setJson: ['global.nodeOptions=""', 'global.mallocArenaMax=0'] });
