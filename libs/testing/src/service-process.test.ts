@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { testRedisPrefix, testRedisUrl } from './servers/test-servers';
-import { startServiceProcess, type ServiceProcess, type ServiceRuntime } from './service-process';
+import { createLineLog, startServiceProcess, type ServiceProcess, type ServiceRuntime } from './service-process';
 
 describe('startServiceProcess', () => {
   const started: ServiceProcess[] = [];
@@ -44,4 +44,23 @@ describe('startServiceProcess', () => {
       }
     });
   }
+});
+
+describe('a service process output log', () => {
+  test('keeps every line while there are few', () => {
+    const log = createLineLog(2, 3);
+    for (const line of ['a', 'b', 'c', 'd']) log.add(line);
+    assert.equal(log.text(), 'a\nb\nc\nd');
+  });
+
+  test('keeps the first and the latest lines of a long output and counts the rest', () => {
+    const log = createLineLog(2, 3);
+    for (let index = 1; index <= 100; index += 1) log.add(`line ${index}`);
+    const lines = log.text().split('\n');
+    assert.deepEqual(lines.slice(0, 2), ['line 1', 'line 2']);
+    assert.deepEqual(lines.slice(-3), ['line 98', 'line 99', 'line 100']);
+    const leftOut = Number(/^… (\d+) lines left out …$/.exec(lines[2]!)?.[1]);
+    assert.equal(leftOut + lines.length - 1, 100, 'every line is either kept or counted');
+    assert.ok(lines.length <= 2 + 1 + 2 * 3, `bounded: ${lines.length} lines`);
+  });
 });

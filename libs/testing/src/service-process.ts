@@ -10,7 +10,10 @@ const repoRoot = resolve(import.meta.dirname, '../../..');
 export interface ServiceProcess {
   readonly child: ChildProcess;
   readonly ports: { http?: number; grpc?: number; ops: number };
-  /** Every line the service wrote to stdout and stderr so far. */
+  /**
+   * The lines the service wrote to stdout and stderr so far: its first 1,000 and its last
+   * 100,000, with a count of those left out between them.
+   */
   output(): string;
   /** Resolves with the exit code (or the signal name) once the process has ended. */
   readonly exited: Promise<number | string>;
@@ -54,6 +57,31 @@ function serviceBundle(entry: string): Promise<string> {
 }
 
 /**
+ * A service's output as a test or a failure report needs it: the start-up lines and the latest
+ * ones. A benchmark's service logs a line per request, hundreds of thousands in a run, and the
+ * harness that would keep them all shares the cores the service is measured on.
+ */
+export function createLineLog(headLines = 1_000, tailLines = 100_000) {
+  const lines: string[] = [];
+  let leftOut = 0;
+  return {
+    add(line: string): void {
+      lines.push(line);
+      // Trimmed in chunks of `tailLines`, so each line is moved about once.
+      if (lines.length >= headLines + 2 * tailLines) {
+        const excess = lines.length - headLines - tailLines;
+        lines.splice(headLines, excess);
+        leftOut += excess;
+      }
+    },
+    text(): string {
+      if (leftOut === 0) return lines.join('\n');
+      return [...lines.slice(0, headLines), `… ${leftOut} lines left out …`, ...lines.slice(headLines)].join('\n');
+    },
+  };
+}
+
+/**
  * Starts a service as a real child process (its `main.ts` under tsx unless `runtime` is `bundle`)
  * and waits for its `<name> ready` log line, which carries the ports it bound (use port 0 in `env`).
  *
@@ -76,25 +104,30 @@ export async function startServiceProcess(options: {
     env: { ...process.env, BIND_HOST: '127.0.0.1', ...(bundled ? { NODE_ENV: 'production' } : {}), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: string[] = [];
+  const log = createLineLog();
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
-  createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
+  createInterface({ input: child.stderr! }).on('line', (line) => log.add(line));
+  let isReady = false;
   const ready = new Promise<ServiceProcess['ports']>((resolveReady, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      lines.push(line);
+      log.add(line);
+      // Only the lines before the ready line are parsed: a benchmark's service logs every request.
+      if (isReady) return;
       try {
         const record = JSON.parse(line) as { msg?: string; ports?: ServiceProcess['ports'] };
-        if (record.msg?.endsWith(' ready') && record.ports) resolveReady(record.ports);
+        if (record.msg?.endsWith(' ready') && record.ports) {
+          isReady = true;
+          resolveReady(record.ports);
+        }
       } catch {
         // not a JSON log line
       }
     });
     exited.then((code) =>
-      reject(new Error(`${options.entry} exited with ${code} before it was ready:\n${lines.join('\n')}`)),
+      reject(new Error(`${options.entry} exited with ${code} before it was ready:\n${log.text()}`)),
     );
     setTimeout(
-      () =>
-        reject(new Error(`${options.entry} not ready within ${options.timeoutMs ?? 30_000} ms:\n${lines.join('\n')}`)),
+      () => reject(new Error(`${options.entry} not ready within ${options.timeoutMs ?? 30_000} ms:\n${log.text()}`)),
       options.timeoutMs ?? 30_000,
     ).unref();
   });
@@ -104,7 +137,7 @@ export async function startServiceProcess(options: {
   process.once('exit', kill);
   try {
     const ports = await ready;
-    return { child, ports, output: () => lines.join('\n'), exited, kill };
+    return { child, ports, output: () => log.text(), exited, kill };
   } catch (error) {
     kill();
     throw error;
