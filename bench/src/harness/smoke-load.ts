@@ -47,7 +47,8 @@ export async function assertHoldsShortLoad(url: string, spec: RequestSpec, optio
   });
   assert.ok(paced.requests >= options.rate, `paced requests: ${paced.requests}`);
   assert.deepEqual(failures(paced), NONE, 'paced run');
-  const burst = await runHttpLoad({ ...common, ...sized(spec, options.burstBodies), durationSeconds: 1 });
+  // 2 s: on busy CI cores a cold engine once answered nothing within a 1 s burst.
+  const burst = await runHttpLoad({ ...common, ...sized(spec, options.burstBodies), durationSeconds: 2 });
   assert.ok(burst.requests > 0, 'burst requests');
   assert.deepEqual(failures(burst), NONE, 'burst');
 }
