@@ -96,9 +96,8 @@ export function createGrpcConsentStatuses(options: GrpcConsentStatusesOptions): 
       const ttl = cacheMs();
       if (age < ttl) {
         // Past half its life, a consent in use is read again in the background while this answer
-        // serves: under steady traffic no request waits for consent-service once the window ends
-        // (the wait was most of introspection's p99, bench/src/introspection/findings.md), and no
-        // answer is ever older than the window. A failed read leaves the entry to expire.
+        // serves: under steady traffic no request waits for consent-service once the window ends,
+        // and no answer is ever older than the window. A failed read leaves the entry to expire.
         if (age >= ttl / 2) ask(consentId).catch(() => undefined);
         return cached!.state;
       }
