@@ -2,9 +2,16 @@
 // scripts/test-all.mjs can sum every project's suite into the one closing line CI reads, and
 // print the end-to-end suite's results per flow (test file). Each failure keeps the first lines of
 // its error: CI shows only the end of the output, where the closing list is.
-import { relative } from 'node:path';
+//
+// While the run goes on it also keeps `progress.json` beside the summary (the totals so far and the
+// tests and files still running), so that scripts/run-tests.mjs can say what was running when it
+// stops a project that outlived its time limit.
+import { writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 
 const REASON_LINES = 6;
+// The end of scripts/test-linger-watchdog.mjs's message.
+const LINGER_MARK = 'a test left it open';
 
 /** The first lines of a failed test's error, its cause unwrapped (node:test wraps hook errors). */
 function failureReason(error) {
@@ -14,12 +21,48 @@ function failureReason(error) {
   return text.split('\n').slice(0, REASON_LINES).join('\n');
 }
 
+/** Writes the progress file at most once a second, and once more a second after the last change. */
+function progressWriter(totals, running) {
+  const artifacts = process.env.OBIP_TEST_ARTIFACTS;
+  if (!artifacts) return () => undefined;
+  const path = join(artifacts, 'progress.json');
+  let writtenAt = 0;
+  let trailing;
+  const write = () => {
+    clearTimeout(trailing);
+    trailing = undefined;
+    writtenAt = Date.now();
+    writeFileSync(path, `${JSON.stringify({ ...totals, running: [...running.values()] })}\n`);
+  };
+  return (final = false) => {
+    if (final || Date.now() - writtenAt >= 1000) write();
+    else trailing ??= setTimeout(write, 1000).unref();
+  };
+}
+
 export default async function* countReporter(source) {
   const totals = { passed: 0, failed: 0, skipped: 0, failures: [], suiteFailures: [], files: {} };
+  // Tests (and, under process isolation, test files) dequeued and not yet complete.
+  const running = new Map();
+  const noteProgress = progressWriter(totals, running);
+  // What scripts/test-linger-watchdog.mjs said about a file it failed, to give as the file's reason.
+  const lingering = new Map();
   for await (const event of source) {
-    if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     const { data } = event;
-    const file = data.file ? relative(process.cwd(), data.file) : '';
+    const file = data?.file ? relative(process.cwd(), data.file) : '';
+    if (event.type === 'test:stderr' && data.message.includes(LINGER_MARK)) lingering.set(file, data.message.trim());
+    const key = `${file}:${data?.line}:${data?.column}:${data?.nesting}:${data?.name}`;
+    if (event.type === 'test:dequeue') {
+      running.set(key, {
+        name: file && file !== data.name ? `${file} › ${data.name}` : data.name,
+        startedAt: Date.now(),
+      });
+      noteProgress();
+    } else if (event.type === 'test:complete') {
+      running.delete(key);
+      noteProgress();
+    }
+    if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     if (data.details?.type === 'suite') {
       // Not counted (its tests are), but a failed hook's error is only on the suite.
       const error = data.details.error;
@@ -34,9 +77,10 @@ export default async function* countReporter(source) {
     totals[outcome] += 1;
     perFile[outcome] += 1;
     if (outcome === 'failed') {
-      const reason = failureReason(data.details?.error);
+      const reason = lingering.get(file) ?? failureReason(data.details?.error);
       totals.failures.push(`${file} › ${data.name}${reason ? `\n${reason.replace(/^/gm, '      ')}` : ''}`);
     }
   }
+  noteProgress(true);
   yield `${JSON.stringify(totals)}\n`;
 }

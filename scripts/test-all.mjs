@@ -2,9 +2,15 @@
 // The full test command (README quick start, .ci/run): static checks and every project's suite
 // through Nx, then one closing line `N passed, N failed, N skipped` summing all of them.
 // Each lint/typecheck/build/format check counts as one test; each node:test case counts as one.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+//
+// Output streams as it comes, so a CI log shows how far a run got. The whole command keeps within
+// OBIP_TEST_BUDGET_SECONDS (default 4800, inside CI's 90 minutes), counted from OBIP_TEST_STARTED_AT
+// (epoch ms; .ci/run sets it before set-up) or else from now: past it, the test run is stopped,
+// each project says what it was still running, and the closing line is printed anyway.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { readJson, signalGroup } from './script-helpers.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
@@ -13,22 +19,54 @@ const nx = join(root, 'node_modules/.bin/nx');
 // so a fresh clone on a reused machine would otherwise replay earlier results.
 const cacheArgs = process.env.CI === 'true' ? ['--skip-nx-cache'] : [];
 
+const startedAt = Number(process.env.OBIP_TEST_STARTED_AT || Date.now());
+const deadline = startedAt + Number(process.env.OBIP_TEST_BUDGET_SECONDS ?? '4800') * 1000;
+// Each project's run stops itself at the deadline and says what it was running
+// (scripts/run-tests.mjs); stopping the whole command group a minute later is the backstop.
+env.OBIP_TEST_DEADLINE = String(deadline);
+const BACKSTOP_MS = 60_000;
+
+/** Runs a command in its own process group, streaming its output, and stops the group at the deadline. */
 function run(command, args) {
-  const started = Date.now();
-  const result = spawnSync(command, args, {
-    cwd: root,
-    env,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 1 << 28,
+  return new Promise((resolvePromise) => {
+    const started = Date.now();
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    for (const [stream, sink] of [
+      [child.stdout, process.stdout],
+      [child.stderr, process.stderr],
+    ]) {
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk) => {
+        sink.write(chunk);
+        output += chunk;
+      });
+    }
+    let outOfTime = false;
+    const budget = setTimeout(
+      () => {
+        outOfTime = true;
+        console.error(
+          `\ntest-all: the ${Math.round((deadline - startedAt) / 1000)} s budget is spent; stopping ${command.split('/').pop()}`,
+        );
+        signalGroup(child.pid, 'SIGTERM');
+        setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 30_000).unref();
+      },
+      Math.max(0, deadline + BACKSTOP_MS - Date.now()),
+    );
+    child.on('exit', (code) => {
+      clearTimeout(budget);
+      // A process the command left behind may hold its output open: wait for it only briefly.
+      const drained = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, 5_000);
+      child.on('close', () => {
+        clearTimeout(drained);
+        resolvePromise({ ok: code === 0 && !outOfTime, outOfTime, output, seconds: (Date.now() - started) / 1000 });
+      });
+    });
   });
-  process.stdout.write(result.stdout ?? '');
-  process.stderr.write(result.stderr ?? '');
-  return {
-    ok: result.status === 0,
-    output: `${result.stdout ?? ''}\n${result.stderr ?? ''}`,
-    seconds: (Date.now() - started) / 1000,
-  };
 }
 
 function failedTasks(output) {
@@ -54,7 +92,7 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 const failures = [];
 
 console.log('\n== format, lint, typecheck, build ==');
-const format = run(join(root, 'node_modules/.bin/prettier'), ['--check', '.', '--log-level', 'warn']);
+const format = await run(join(root, 'node_modules/.bin/prettier'), ['--check', '.', '--log-level', 'warn']);
 rows.push(['workspace', 'format', format.ok ? 'ok' : 'FAILED']);
 if (format.ok) totals.passed += 1;
 else {
@@ -62,7 +100,14 @@ else {
   failures.push('workspace:format (run npm run format)');
 }
 const staticTargets = ['lint', 'typecheck', 'build'];
-const staticRun = run(nx, ['run-many', '-t', ...staticTargets, '--parallel=2', '--outputStyle=stream', ...cacheArgs]);
+const staticRun = await run(nx, [
+  'run-many',
+  '-t',
+  ...staticTargets,
+  '--parallel=2',
+  '--outputStyle=stream',
+  ...cacheArgs,
+]);
 const staticFailed = failedTasks(staticRun.output);
 if (!staticRun.ok && staticFailed.size === 0) staticFailed.add('nx:run-many');
 for (const project of projects) {
@@ -81,11 +126,16 @@ if (staticFailed.has('nx:run-many')) {
 }
 
 console.log('\n== tests ==');
-const testRun = run(nx, ['run-many', '-t', 'test', '--parallel=2', '--outputStyle=stream', ...cacheArgs]);
+// Results of an earlier run must not stand in for a project this one never reached.
+rmSync(join(root, 'test-artifacts'), { recursive: true, force: true });
+const testRun = await run(nx, ['run-many', '-t', 'test', '--parallel=2', '--outputStyle=stream', ...cacheArgs]);
 const testFailed = failedTasks(testRun.output);
+if (testRun.outOfTime) {
+  totals.failed += 1;
+  failures.push('the test run was stopped when the budget was spent (OBIP_TEST_BUDGET_SECONDS)');
+}
 for (const project of projects) {
-  const summaryPath = join(root, 'test-artifacts', projectRoots.get(project), 'summary.json');
-  const summary = existsSync(summaryPath) ? JSON.parse(readFileSync(summaryPath, 'utf8')) : undefined;
+  const summary = readJson(join(root, 'test-artifacts', projectRoots.get(project), 'summary.json'));
   if (!summary) {
     totals.failed += 1;
     failures.push(`${project}:test produced no results`);
@@ -100,13 +150,18 @@ for (const project of projects) {
     totals.failed += 1;
     failures.push(`${project}:test exited non-zero`);
   }
-  rows.push([project, 'test', `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`]);
+  const seconds = summary.seconds === undefined ? '' : ` (${Math.round(summary.seconds)} s)`;
+  rows.push([
+    project,
+    'test',
+    `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped${seconds}`,
+  ]);
 }
 
 // The end-to-end suite per flow: what a reader of CI output looks for first.
-const e2eSummaryPath = join(root, 'test-artifacts', 'e2e', 'summary.json');
-if (existsSync(e2eSummaryPath)) {
-  const files = Object.entries(JSON.parse(readFileSync(e2eSummaryPath, 'utf8')).files ?? {}).sort();
+const e2eSummary = readJson(join(root, 'test-artifacts', 'e2e', 'summary.json'));
+if (e2eSummary) {
+  const files = Object.entries(e2eSummary.files ?? {}).sort();
   console.log('\n== end-to-end flows ==');
   const nameWidth = Math.max(4, ...files.map(([file]) => file.length));
   console.log(`${'flow'.padEnd(nameWidth)}  passed  failed  skipped  seconds`);
