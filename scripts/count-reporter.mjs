@@ -6,7 +6,7 @@
 // While the run goes on it also keeps `progress.json` beside the summary (the totals so far and the
 // tests and files still running), so that scripts/run-tests.mjs can say what was running when it
 // stops a project that outlived its time limit.
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const REASON_LINES = 6;
@@ -32,7 +32,9 @@ function progressWriter(totals, running) {
     clearTimeout(trailing);
     trailing = undefined;
     writtenAt = Date.now();
-    writeFileSync(path, `${JSON.stringify({ ...totals, running: [...running.values()] })}\n`);
+    // Whole or not at all: run-tests.mjs may read it at any moment.
+    writeFileSync(`${path}.next`, `${JSON.stringify({ ...totals, running: [...running.values()] })}\n`);
+    renameSync(`${path}.next`, path);
   };
   return (final = false) => {
     if (final || Date.now() - writtenAt >= 1000) write();

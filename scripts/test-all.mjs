@@ -29,7 +29,6 @@ const BACKSTOP_MS = 60_000;
 /** Runs a command in its own process group, streaming its output, and stops the group at the deadline. */
 function run(command, args) {
   return new Promise((resolvePromise) => {
-    const started = Date.now();
     const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     for (const [stream, sink] of [
@@ -63,7 +62,7 @@ function run(command, args) {
       }, 5_000);
       child.on('close', () => {
         clearTimeout(drained);
-        resolvePromise({ ok: code === 0 && !outOfTime, outOfTime, output, seconds: (Date.now() - started) / 1000 });
+        resolvePromise({ ok: code === 0 && !outOfTime, outOfTime, output });
       });
     });
   });
