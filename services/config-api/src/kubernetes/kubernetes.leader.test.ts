@@ -94,9 +94,12 @@ describe('leader election against a Kubernetes API server', () => {
     const a = candidate('pod-a', leaseName);
     a.election.start();
     await waitFor(() => a.election.isLeader(), 2_000, 'pod-a to lead');
-    const first = api.leases.get(NAMESPACE, leaseName)?.spec as { acquireTime: string; renewTime: string };
-    await sleep(1_000);
-    const later = api.leases.get(NAMESPACE, leaseName)?.spec as { acquireTime: string; renewTime: string };
+    type Times = { acquireTime: string; renewTime: string };
+    const spec = () => api.leases.get(NAMESPACE, leaseName)?.spec as Times;
+    const first = spec();
+    // Waited for rather than slept on: on busy CI cores no renewal once landed within a fixed second.
+    await waitFor(() => Date.parse(spec().renewTime) > Date.parse(first.renewTime), 5_000, 'renewTime to move on');
+    const later = spec();
     assert.equal(later.acquireTime, first.acquireTime);
     assert.ok(Date.parse(later.renewTime) > Date.parse(first.renewTime), 'renewTime moved on');
     assert.match(later.renewTime, /\.\d{6}Z$/, 'MicroTime has microsecond precision');
