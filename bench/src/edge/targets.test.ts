@@ -10,7 +10,15 @@ import { dropTestDatabase, testMongoUrl } from '@obip/testing';
 import { runHttpLoad } from '../harness/http-load';
 import { withBodyCount } from '../harness/requests';
 import { cpuSeconds, measureEdgePeak } from './run';
-import { EDGE_TARGETS, postOnce, postsServed, startEdgeTargets, type EdgeService, type EdgeTargets } from './targets';
+import {
+  EDGE_TARGETS,
+  postOnce,
+  postsServed,
+  startEdgeTargets,
+  twinUpstreamReport,
+  type EdgeService,
+  type EdgeTargets,
+} from './targets';
 
 for (const service of ['introspection', 'token'] as EdgeService[]) {
   describe(`edge benchmark targets: ${service}`, () => {
@@ -54,7 +62,11 @@ for (const service of ['introspection', 'token'] as EdgeService[]) {
         (count, index) => count - before[index]!,
       );
       // Replica 1 served all three bursts, replica 2 only (about half of) the second twin's.
-      assert.ok(served[1]! > 0, `replica 2 served ${served[1]} requests`);
+      const ports = started.replicas.map((replica) => replica.ports.http).join(' and ');
+      assert.ok(
+        served[1]! > 0,
+        `replica 2 served ${served[1]} requests (replicas on ${ports})\n${twinUpstreamReport(started.twins[1])}`,
+      );
       assert.ok(served[0]! > served[1]!, `replica 1 served ${served[0]}, replica 2 ${served[1]}`);
     });
 

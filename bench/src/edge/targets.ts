@@ -380,3 +380,20 @@ export async function postsServed(replica: ServiceProcess): Promise<number> {
       total += Number(line.slice(line.lastIndexOf(' ') + 1));
   return total;
 }
+
+/**
+ * What a twin's logs say about its upstreams, for a failure message: requests per upstream
+ * address (a retried request lists every address it tried) and the error log's warnings, where
+ * nginx says why it passed a replica over.
+ */
+export function twinUpstreamReport(twin: IngressTwin): string {
+  const perUpstream = new Map<string, number>();
+  const warnings: string[] = [];
+  for (const line of twin.logs().split('\n')) {
+    const upstream = / upstream=(.*)$/.exec(line)?.[1];
+    if (upstream !== undefined) perUpstream.set(upstream, (perUpstream.get(upstream) ?? 0) + 1);
+    else if (/\[(warn|error|crit|alert|emerg)\]/.test(line)) warnings.push(line);
+  }
+  const counts = [...perUpstream].map(([upstream, count]) => `${upstream}: ${count}`).join(', ');
+  return [`requests per upstream: ${counts || 'none logged'}`, ...warnings.slice(-10)].join('\n');
+}

@@ -243,6 +243,37 @@ describe('ingress twin (real nginx)', () => {
     assert.deepEqual(served, [3, 3], 'round robin');
   });
 
+  test('retries a refused connection on the next replica and keeps the refusing one in rotation', async (t) => {
+    const live = await startEchoUpstream('auth-server');
+    // A port nothing listens on yet: replica 2 refuses connections until it starts.
+    const late = await startEchoUpstream('auth-server');
+    await new Promise((resolve) => late.server.close(resolve));
+    const served = { live: 0, late: 0 };
+    live.server.on('request', () => (served.live += 1));
+    late.server.on('request', () => (served.late += 1));
+    t.after(() => {
+      for (const { server } of [live, late]) {
+        server.close();
+        server.closeAllConnections();
+      }
+    });
+    const balanced = await startIngressTwin({ pki, upstreams: { 'auth-server': [live.url, late.url] } });
+    t.after(() => balanced.stop());
+    const sendTwice = async () => {
+      for (let index = 0; index < 2; index += 1) {
+        const reply = await send(`${balanced.mtlsUrl}/token`, { ca: pki.caBundlePem, client: tpp });
+        assert.equal(reply.status, 200, reply.body);
+      }
+    };
+
+    await sendTwice();
+    assert.deepEqual(served, { live: 2, late: 0 }, 'the refused attempt was retried on the live replica');
+    await new Promise<void>((resolve) => late.server.listen(Number(new URL(late.url).port), '127.0.0.1', resolve));
+    // Plain nginx would keep skipping the refusing replica for fail_timeout (10 s).
+    await sendTwice();
+    assert.deepEqual(served, { live: 3, late: 1 }, 'back in rotation as soon as it listens');
+  });
+
   test('answers 503 for a routed service that has no upstream', async (t) => {
     const partial = await startIngressTwin({ pki, upstreams: {} });
     t.after(() => partial.stop());

@@ -111,7 +111,7 @@ describe('renderNginxConfig', () => {
     );
     assert.match(
       config,
-      /upstream twin-auth-server \{\n {4}server 127\.0\.0\.1:4001;\n {4}server 127\.0\.0\.1:4003;\n {4}keepalive 32;\n {4}keepalive_timeout 4s;\n {2}\}/,
+      /upstream twin-auth-server \{\n {4}server 127\.0\.0\.1:4001 max_fails=0;\n {4}server 127\.0\.0\.1:4003 max_fails=0;\n {4}keepalive 32;\n {4}keepalive_timeout 4s;\n {2}\}/,
     );
     assert.match(config, /location = \/token \{ proxy_pass http:\/\/twin-auth-server; \}/);
     assert.ok(
@@ -122,7 +122,7 @@ describe('renderNginxConfig', () => {
 
   test('keeps connections to a single replica only when upstreamKeepalive is given', () => {
     const kept = renderNginxConfig(settings({ upstreamKeepalive: 8 }));
-    assert.match(kept, /upstream twin-dcr-service \{\n {4}server 127\.0\.0\.1:4002;\n {4}keepalive 8;/);
+    assert.match(kept, /upstream twin-dcr-service \{\n {4}server 127\.0\.0\.1:4002 max_fails=0;\n {4}keepalive 8;/);
     assert.match(kept, /location = \/register \{ proxy_pass http:\/\/twin-dcr-service; \}/);
     assert.doesNotMatch(renderNginxConfig(settings()), /^\s*upstream /m);
     assert.throws(() => renderNginxConfig(settings({ upstreamKeepalive: 0 })), /upstreamKeepalive/);

@@ -85,6 +85,10 @@ const upstreamName = (service: string) => `twin-${service}`;
  * One `upstream` block per service that needs one: its replicas (round robin) and idle
  * keep-alive connections to them. nginx closes an idle one after 4 s, before Node's default
  * keepAliveTimeout (5 s) does, so nginx never sends a request on a connection being closed.
+ *
+ * `max_fails=0`: ingress-nginx balances in Lua and never takes an endpoint out of rotation
+ * because one attempt failed; plain nginx would skip it for 10 s (max_fails=1, fail_timeout=10s),
+ * and a replica that refused one connection would then silently serve nothing.
  */
 function renderUpstreamBlocks(settings: NginxTwinSettings): string[] {
   const keepalive = settings.upstreamKeepalive ?? DEFAULT_REPLICA_KEEPALIVE;
@@ -96,7 +100,7 @@ function renderUpstreamBlocks(settings: NginxTwinSettings): string[] {
       [
         `  upstream ${upstreamName(service)} {`,
         ...replicasOf(settings.upstreams[service]).map(
-          (url) => `    server ${upstreamTarget(service, url).slice('http://'.length)};`,
+          (url) => `    server ${upstreamTarget(service, url).slice('http://'.length)} max_fails=0;`,
         ),
         `    keepalive ${keepalive};`,
         '    keepalive_timeout 4s;',
@@ -162,6 +166,11 @@ function renderServer(host: IngressHost, settings: NginxTwinSettings): string {
     '    proxy_set_header X-Scheme $scheme;',
     '    proxy_set_header X-Original-Forwarded-For $http_x_forwarded_for;',
     '    proxy_set_header Proxy ""; # httpoxy',
+    '    # ingress-nginx defaults: a failed connection is retried on the next replica, at most 3',
+    '    # tries in all; a POST already sent is never retried (non_idempotent is not set).',
+    '    proxy_connect_timeout 5s;',
+    '    proxy_next_upstream error timeout;',
+    '    proxy_next_upstream_tries 3;',
   );
   if (mtls) {
     lines.push('    # The verified client certificate, as ingress-nginx passes it.');
