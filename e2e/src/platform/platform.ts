@@ -15,6 +15,7 @@ import {
   startIngressTwin,
   serviceMongoEnv,
   startServiceProcess,
+  tailLines,
   testMongoUrl,
   testRedisPrefix,
   testRedisUrl,
@@ -213,27 +214,42 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
     });
   };
 
-  // A service that fails to start must not leave the others running: their open pipes would keep
-  // the test file's process alive, and the suite would hang instead of failing.
   const startAll = async (names: ServiceName[], env: Partial<Record<ServiceName, Record<string, string>>> = {}) => {
     const results = await Promise.allSettled(names.map((name) => start(name, env[name])));
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (!failed) return;
-    for (const process of processes.values()) process.kill();
-    await Promise.allSettled([edge.twin?.stop(), directory.stop()]);
-    rmSync(state, { recursive: true, force: true });
-    throw failed.reason;
+    if (failed) throw failed.reason;
   };
   const edge: { twin?: IngressTwin } = {};
+  // A start that fails at any step must not leave the rest running: their open pipes would keep
+  // the test file's process alive. The error carries every log so far, since the test's own
+  // failure report has no platform to read them from.
+  const abandon = async (error: unknown): Promise<never> => {
+    const logs = [
+      ...[...processes].map(([name, process]) => `== ${name}\n${tailLines(process.output(), 30)}`),
+      ...(edge.twin ? [`== edge\n${tailLines(edge.twin.logs(), 30)}`] : []),
+    ];
+    await Promise.allSettled(
+      [...processes.values()].map((process) => {
+        process.kill();
+        return process.exited;
+      }),
+    );
+    await Promise.allSettled([edge.twin?.stop(), directory.stop()]);
+    rmSync(state, { recursive: true, force: true });
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`the platform did not start: ${message}\n${logs.join('\n')}`, { cause: error });
+  };
   const late = new Set(options.startLate ?? []);
-  await startAll(SERVICES.filter((name) => !late.has(name)));
-  const twin = await startIngressTwin({
-    pki,
-    ports: { public: publicPort, mtls: mtlsPort },
-    reloadable: options.reloadableEdge ?? false,
-    upstreams: Object.fromEntries(SERVICES.map((name) => [name, `http://127.0.0.1:${ports[name].http}`])),
-  });
-  edge.twin = twin;
+  const twin = await (async () => {
+    await startAll(SERVICES.filter((name) => !late.has(name)));
+    edge.twin = await startIngressTwin({
+      pki,
+      ports: { public: publicPort, mtls: mtlsPort },
+      reloadable: options.reloadableEdge ?? false,
+      upstreams: Object.fromEntries(SERVICES.map((name) => [name, `http://127.0.0.1:${ports[name].http}`])),
+    });
+    return edge.twin;
+  })().catch(abandon);
   const publicAgent = new Agent({ connect: { ca: pki.caBundlePem } });
   const tppAgents: Agent[] = [];
   const relyingParties: RelyingParty[] = [];
@@ -306,8 +322,10 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
   };
 
   if (late.size > 0) {
-    const lateEnv = (await options.lateEnv?.(platform)) ?? {};
-    await startAll([...late], lateEnv);
+    await (async () => {
+      const lateEnv = (await options.lateEnv?.(platform)) ?? {};
+      await startAll([...late], lateEnv);
+    })().catch(abandon);
   }
 
   return {

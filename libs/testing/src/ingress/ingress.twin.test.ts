@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createTestPki, type IssuedCertificate, type TestPki } from '../pki/test-pki';
+import { freePort } from '../servers/server.process';
 import { attachServerLogsOnFailure } from '../servers/test-servers';
 import { startIngressTwin, type IngressTwin } from './ingress.twin';
 
@@ -272,6 +273,21 @@ describe('ingress twin (real nginx)', () => {
     // Plain nginx would keep skipping the refusing replica for fail_timeout (10 s).
     await sendTwice();
     assert.deepEqual(served, { live: 3, late: 1 }, 'back in rotation as soon as it listens');
+  });
+
+  test('is not ready on a port another process took first, and says so', async (t) => {
+    // Before, an open port counted as ready: requests then went to whoever held it.
+    const squatter = await startEchoUpstream('squatter');
+    t.after(() => {
+      squatter.server.close();
+      squatter.server.closeAllConnections();
+    });
+    const taken = Number(new URL(squatter.url).port);
+    const free = await freePort();
+    await assert.rejects(
+      startIngressTwin({ pki, upstreams: {}, ports: { public: free, mtls: taken } }),
+      /exited during start-up[\s\S]*Address already in use/,
+    );
   });
 
   test('answers 503 for a routed service that has no upstream', async (t) => {

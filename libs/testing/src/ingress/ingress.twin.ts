@@ -68,13 +68,33 @@ export interface IngressTwin {
  * // https.request(`${twin.mtlsUrl}/token`, { ca: pki.caBundlePem, cert: tpp.chainPem, key: tpp.keyPem })
  */
 export async function startIngressTwin(options: StartIngressTwinOptions): Promise<IngressTwin> {
+  if (options.ports) return startIngressTwinOn(options, options.ports);
+  // A free port can be taken by another test process before nginx binds it: try fresh ones.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startIngressTwinOn(options, { public: await freePort(), mtls: await freePort() });
+    } catch (error) {
+      if (attempt >= 3 || !ADDRESS_IN_USE.test(String((error as Error)?.message))) throw error;
+    }
+  }
+}
+
+const ADDRESS_IN_USE = /Address already in use/;
+/**
+ * nginx logs its version (ngx_os_status) only once it has bound every listening socket; an open
+ * port alone could be another process's that took the port first.
+ */
+const LISTENING = /\[notice\] \d+#\d+: nginx\//;
+
+async function startIngressTwinOn(
+  options: StartIngressTwinOptions,
+  ports: NonNullable<StartIngressTwinOptions['ports']>,
+): Promise<IngressTwin> {
   const nginx = process.env.NGINX_BIN ?? findOnPath('nginx') ?? '/usr/sbin/nginx';
   const dir = mkdtempSync(join(tmpdir(), 'obip-ingress-'));
   try {
     const files = await writePkiFiles(join(dir, 'pki'), options.pki);
-    const [publicPort, mtlsPort] = options.ports
-      ? [options.ports.public, options.ports.mtls]
-      : [await freePort(), await freePort()];
+    const { public: publicPort, mtls: mtlsPort } = ports;
     const logDir = options.logDir ?? dir;
     mkdirSync(logDir, { recursive: true });
     const accessLog = join(logDir, `nginx-${publicPort}-access.log`);
@@ -99,9 +119,11 @@ export async function startIngressTwin(options: StartIngressTwinOptions): Promis
       args: ['-p', dir, '-c', configFile, '-e', 'stderr'],
       logFile: join(logDir, `nginx-${publicPort}-error.log`),
     });
+    // A port taken by another process is not ready: nginx retries the bind for 2.5 s, then exits
+    // with "Address already in use", which waitUntilReady reports.
     await waitUntilReady(
       server,
-      async () => (await isPortOpen(publicPort)) && (await isPortOpen(mtlsPort)),
+      async () => LISTENING.test(server.logs()) && (await isPortOpen(publicPort)) && (await isPortOpen(mtlsPort)),
       options.timeoutMs ?? 10_000,
     );
 
