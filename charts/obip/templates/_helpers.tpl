@@ -260,6 +260,9 @@ NODE_OPTIONS: {{ . | quote }}
 {{- with .root.Values.global.mallocArenaMax }}
 MALLOC_ARENA_MAX: {{ . | int64 | quote }}
 {{- end }}
+{{- with .root.Values.global.mallocMmapThreshold }}
+MALLOC_MMAP_THRESHOLD_: {{ . | int64 | quote }}
+{{- end }}
 BIND_HOST: "0.0.0.0"
 HTTP_PORT: {{ .c.http | quote }}
 GRPC_PORT: {{ .c.grpc | quote }}

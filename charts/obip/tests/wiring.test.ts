@@ -230,15 +230,22 @@ describe('service endpoints', () => {
     for (const name of ['auth-server', 'dcr-service', 'consent-service', 'token-introspection', 'config-api']) {
       assert.equal(settingsOf(name).NODE_OPTIONS, '--max-semi-space-size=8 --max-old-space-size=128', name);
       assert.equal(settingsOf(name).MALLOC_ARENA_MAX, '2', name);
+      assert.equal(settingsOf(name).MALLOC_MMAP_THRESHOLD_, '4194304', name);
     }
-    const unset = render({ scenarios: ['minimal'], setJson: ['global.nodeOptions=""', 'global.mallocArenaMax=0'] });
+    const unset = render({
+      scenarios: ['minimal'],
+      setJson: ['global.nodeOptions=""', 'global.mallocArenaMax=0', 'global.mallocMmapThreshold=0'],
+    });
     for (const configMap of ofKind(unset.objects, 'ConfigMap').filter((c) => c.data?.HTTP_PORT)) {
       assert.equal(configMap.data.NODE_OPTIONS, undefined, configMap.metadata.name);
       assert.equal(configMap.data.MALLOC_ARENA_MAX, undefined, configMap.metadata.name);
+      assert.equal(configMap.data.MALLOC_MMAP_THRESHOLD_, undefined, configMap.metadata.name);
     }
-    assert.ok(
-      render({ scenarios: ['minimal'], setJson: ['global.mallocArenaMax=-1'] }).status !== 0,
-      'a negative value',
-    );
+    for (const invalid of [
+      'global.mallocArenaMax=-1',
+      'global.mallocMmapThreshold=-1',
+      'global.mallocMmapThreshold=67108864',
+    ])
+      assert.ok(render({ scenarios: ['minimal'], setJson: [invalid] }).status !== 0, invalid);
   });
 });
