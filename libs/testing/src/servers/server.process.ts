@@ -151,8 +151,9 @@ export function spawnServer(options: SpawnServerOptions): ServerProcess {
 }
 
 /**
- * A TCP port that was free a moment ago on 127.0.0.1. The OS may hand it to someone else before
- * the caller binds it; servers here start fast enough that this does not happen in practice.
+ * A TCP port that was free a moment ago on 127.0.0.1. The OS may hand it to another test process
+ * before the caller binds it: a caller must check that its own server took the port (an open
+ * port proves nothing) and start again on a fresh one, as startIngressTwin and startPlatform do.
  */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
