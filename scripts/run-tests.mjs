@@ -10,7 +10,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { readJson, signalGroup } from './script-helpers.mjs';
+import { readJson, signalGroup, stopGroup } from './script-helpers.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const [projectRoot, ...extra] = process.argv.slice(2);
@@ -93,8 +93,7 @@ function stop(reason) {
   const what = running.length > 0 ? running : ['no test: the global set-up or teardown'];
   stopped = `${projectRoot}: ${reason}; still running: ${what.join(', ')}`;
   console.error(`${projectRoot}: ${reason}; still running:\n${what.map((name) => `  ${name}`).join('\n')}`);
-  signalGroup(child.pid, 'SIGTERM');
-  setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 10_000).unref();
+  stopGroup(child.pid, 10_000);
 }
 
 const deadline =

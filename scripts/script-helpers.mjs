@@ -18,3 +18,9 @@ export function signalGroup(leaderPid, signal) {
     // the group is gone
   }
 }
+
+/** SIGTERM to a group, then SIGKILL to whatever of it is left `graceMs` later. */
+export function stopGroup(leaderPid, graceMs) {
+  signalGroup(leaderPid, 'SIGTERM');
+  setTimeout(() => signalGroup(leaderPid, 'SIGKILL'), graceMs).unref();
+}

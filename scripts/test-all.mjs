@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readJson, signalGroup } from './script-helpers.mjs';
+import { readJson, stopGroup } from './script-helpers.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
@@ -48,8 +48,7 @@ function run(command, args) {
         console.error(
           `\ntest-all: the ${Math.round((deadline - startedAt) / 1000)} s budget is spent; stopping ${command.split('/').pop()}`,
         );
-        signalGroup(child.pid, 'SIGTERM');
-        setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 30_000).unref();
+        stopGroup(child.pid, 30_000);
       },
       Math.max(0, deadline + BACKSTOP_MS - Date.now()),
     );

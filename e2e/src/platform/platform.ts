@@ -14,6 +14,7 @@ import {
   freePort,
   startIngressTwin,
   serviceMongoEnv,
+  startOnFreshPorts,
   startServiceProcess,
   tailLines,
   testMongoUrl,
@@ -107,13 +108,7 @@ export interface PlatformOptions {
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   // Ports are chosen before the services bind them (peers need each other's addresses), so a
   // test file running alongside can take one in between: start again on fresh ports.
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await startPlatformOnce(options);
-    } catch (error) {
-      if (attempt >= 3 || !/EADDRINUSE|Address already in use/.test(String((error as Error)?.message))) throw error;
-    }
-  }
+  return startOnFreshPorts(() => startPlatformOnce(options));
 }
 
 async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {

@@ -1,6 +1,6 @@
 // The real-dependency test harness: throwaway Redis and MongoDB-compatible servers, per-file
 // isolation on the shared ones, a per-run test PKI, the nginx ingress twin, and a fake Kubernetes API server.
-export { freePort, tailLines, type ServerProcess } from './servers/server.process';
+export { freePort, startOnFreshPorts, tailLines, type ServerProcess } from './servers/server.process';
 export { startRedisServer, type RedisServer, type StartRedisServerOptions } from './servers/redis.server';
 export {
   findFerretDb,

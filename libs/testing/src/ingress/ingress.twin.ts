@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writePkiFiles } from '../pki/pki.files';
 import type { TestPki } from '../pki/test-pki';
-import { findOnPath, freePort, isPortOpen, spawnServer, waitUntilReady } from '../servers/server.process';
+import {
+  findOnPath,
+  freePort,
+  isPortOpen,
+  spawnServer,
+  startOnFreshPorts,
+  waitUntilReady,
+} from '../servers/server.process';
 import { loadRouteTable, type RouteTable } from './ingress.routes';
 import { renderNginxConfig, type VerifyClientMode } from './nginx.config';
 
@@ -69,17 +76,11 @@ export interface IngressTwin {
  */
 export async function startIngressTwin(options: StartIngressTwinOptions): Promise<IngressTwin> {
   if (options.ports) return startIngressTwinOn(options, options.ports);
-  // A free port can be taken by another test process before nginx binds it: try fresh ones.
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await startIngressTwinOn(options, { public: await freePort(), mtls: await freePort() });
-    } catch (error) {
-      if (attempt >= 3 || !ADDRESS_IN_USE.test(String((error as Error)?.message))) throw error;
-    }
-  }
+  return startOnFreshPorts(async () =>
+    startIngressTwinOn(options, { public: await freePort(), mtls: await freePort() }),
+  );
 }
 
-const ADDRESS_IN_USE = /Address already in use/;
 /**
  * nginx logs its version (ngx_os_status) only once it has bound every listening socket; an open
  * port alone could be another process's that took the port first.

@@ -153,7 +153,7 @@ export function spawnServer(options: SpawnServerOptions): ServerProcess {
 /**
  * A TCP port that was free a moment ago on 127.0.0.1. The OS may hand it to another test process
  * before the caller binds it: a caller must check that its own server took the port (an open
- * port proves nothing) and start again on a fresh one, as startIngressTwin and startPlatform do.
+ * port proves nothing) and start again on a fresh one (startOnFreshPorts).
  */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -168,6 +168,21 @@ export async function freePort(): Promise<number> {
       });
     });
   });
+}
+
+/**
+ * Runs `start` (which takes its ports from freePort) again, up to `attempts` times in all, while it
+ * fails because another process took one of those ports first.
+ */
+export async function startOnFreshPorts<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= attempts || !/EADDRINUSE|Address already in use/.test(String((error as Error)?.message)))
+        throw error;
+    }
+  }
 }
 
 /** True when something accepts TCP connections on 127.0.0.1:`port`. */
