@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startOnFreshPorts } from './server.process';
 
 const fixture = join(import.meta.dirname, 'test-fixtures', 'interrupted-server.ts');
 
@@ -53,5 +54,40 @@ describe('servers of an interrupted process', () => {
     assert.equal(ended.signal, 'SIGINT');
     assert.equal(ended.redisAlive, false);
     assert.doesNotMatch(ended.redisLog, /Redis is now ready to exit/, 'killed at once, as before');
+  });
+});
+
+describe('startOnFreshPorts', () => {
+  const taken = () => new Error('listen EADDRINUSE: address already in use 127.0.0.1:4000');
+
+  test('starts again while a port was taken, and returns the first start that succeeds', async () => {
+    let calls = 0;
+    const started = await startOnFreshPorts(async () => {
+      calls += 1;
+      if (calls < 3) throw calls === 1 ? taken() : new Error('nginx exited: bind() failed (Address already in use)');
+      return 'up';
+    });
+    assert.deepEqual([started, calls], ['up', 3]);
+  });
+
+  test('gives up after the last attempt, and at once on any other failure', async () => {
+    let calls = 0;
+    await assert.rejects(
+      startOnFreshPorts(async () => {
+        calls += 1;
+        throw taken();
+      }, 2),
+      /EADDRINUSE/,
+    );
+    assert.equal(calls, 2);
+    calls = 0;
+    await assert.rejects(
+      startOnFreshPorts(async () => {
+        calls += 1;
+        throw new Error('bad settings');
+      }),
+      /bad settings/,
+    );
+    assert.equal(calls, 1);
   });
 });
