@@ -1,7 +1,7 @@
 /**
  * How each edge proxy writes the client certificate into a header, and how we read it back
- * into DER. Each decoder receives one header line (repeats were refused before) and returns
- * the leaf certificate's DER, or undefined when no certificate was presented.
+ * into DER. Each format says whether a certificate was presented (one line per header: repeats
+ * were refused before), then decodes the certificate header's line into the leaf's DER.
  */
 import { createHash } from 'node:crypto';
 import { type DomainError, UnauthorizedError } from '@obip/errors';
@@ -21,16 +21,32 @@ export interface HeaderFormat {
   header: string;
   /** Lower-case names of other headers the format reads (checked for repeats and size). */
   companions: readonly string[];
-  decode(values: HeaderValues): Buffer | undefined;
+  /**
+   * Whether a certificate was presented. Throws when the headers contradict each other (nginx's
+   * verify status); so it must run on every request, whatever was cached.
+   */
+  presented(values: HeaderValues): boolean;
+  /**
+   * The leaf's DER from the certificate header's line. Depends on that line alone, so a result
+   * may be reused for the same line. Throws when the line is not one certificate.
+   */
+  decode(certificate: string): Buffer;
 }
+
+const nonEmpty = ({ certificate }: HeaderValues) => certificate !== undefined && certificate.trim() !== '';
 
 export const NGINX_VERIFY_HEADER = 'ssl-client-verify';
 
 export const HEADER_FORMATS: Record<ClientCertificateHeaderFormat, HeaderFormat> = {
-  nginx: { header: 'ssl-client-cert', companions: [NGINX_VERIFY_HEADER], decode: decodeNginx },
-  xfcc: { header: 'x-forwarded-client-cert', companions: [], decode: decodeXfcc },
-  traefik: { header: 'x-forwarded-tls-client-cert', companions: [], decode: decodeTraefik },
-  rfc9440: { header: 'client-cert', companions: [], decode: decodeRfc9440 },
+  nginx: {
+    header: 'ssl-client-cert',
+    companions: [NGINX_VERIFY_HEADER],
+    presented: nginxCertificatePresented,
+    decode: decodeNginx,
+  },
+  xfcc: { header: 'x-forwarded-client-cert', companions: [], presented: nonEmpty, decode: decodeXfcc },
+  traefik: { header: 'x-forwarded-tls-client-cert', companions: [], presented: nonEmpty, decode: decodeTraefik },
+  rfc9440: { header: 'client-cert', companions: [], presented: nonEmpty, decode: decodeRfc9440 },
 };
 
 export function refuse(description: string): DomainError {
@@ -47,11 +63,11 @@ export function refuse(description: string): DomainError {
  * `requireVerified: false` (nginx `optional_no_ca`, the app verifies the chain itself) a
  * `FAILED:` status is allowed through.
  */
-function decodeNginx({ certificate, verify, requireVerified }: HeaderValues): Buffer | undefined {
+function nginxCertificatePresented({ certificate, verify, requireVerified }: HeaderValues): boolean {
   const present = certificate !== undefined && certificate !== '';
   if (verify === 'NONE') {
     if (present) throw refuse('ssl-client-cert was sent although ssl-client-verify is NONE');
-    return undefined;
+    return false;
   }
   if (verify === 'SUCCESS' && !present) {
     throw refuse(
@@ -64,7 +80,11 @@ function decodeNginx({ certificate, verify, requireVerified }: HeaderValues): Bu
   if (requireVerified && verify !== undefined && verify !== 'SUCCESS') {
     throw refuse(`the client certificate was not verified at the edge (${describeVerifyStatus(verify)})`);
   }
-  return present ? pemToDer(decodeUrlComponent(certificate, 'ssl-client-cert'), 'ssl-client-cert') : undefined;
+  return present;
+}
+
+function decodeNginx(certificate: string): Buffer {
+  return pemToDer(decodeUrlComponent(certificate, 'ssl-client-cert'), 'ssl-client-cert');
 }
 
 /** The nginx failure reason is useful to a TPP; echo it only when it is short, plain text. */
@@ -84,8 +104,7 @@ function describeVerifyStatus(verify: string): string {
  * one element is refused rather than guessed at. The leaf is the URL-encoded PEM in `Cert`;
  * when `Hash` (hex SHA-256 of the DER) is present it must match.
  */
-function decodeXfcc({ certificate }: HeaderValues): Buffer | undefined {
-  if (certificate === undefined || certificate.trim() === '') return undefined;
+function decodeXfcc(certificate: string): Buffer {
   const elements = splitOutsideQuotes(certificate, ',');
   if (elements.length !== 1) {
     throw refuse(`x-forwarded-client-cert has ${elements.length} elements; the edge must set it with SANITIZE_SET`);
@@ -152,8 +171,7 @@ function unquote(value: string): string {
  * breaks, comma-separated, leaf first. Traefik 2.8–2.9.1 URL-escaped the value
  * (traefik/traefik#9669); a value with `%` escapes is decoded first. Only the leaf is read.
  */
-function decodeTraefik({ certificate }: HeaderValues): Buffer | undefined {
-  if (certificate === undefined || certificate.trim() === '') return undefined;
+function decodeTraefik(certificate: string): Buffer {
   const value = certificate.includes('%')
     ? decodeUrlComponent(certificate, 'x-forwarded-tls-client-cert')
     : certificate;
@@ -164,8 +182,7 @@ function decodeTraefik({ certificate }: HeaderValues): Buffer | undefined {
 // ---- RFC 9440: Client-Cert ----
 
 /** RFC 9440 §2.2: `Client-Cert` is an sf-binary item, `:` base64 DER `:` (RFC 8941 §3.3.5). */
-function decodeRfc9440({ certificate }: HeaderValues): Buffer | undefined {
-  if (certificate === undefined || certificate.trim() === '') return undefined;
+function decodeRfc9440(certificate: string): Buffer {
   const match = /^:([^:]*):$/.exec(certificate.trim());
   if (!match) throw refuse('client-cert is not a structured-field byte sequence');
   return base64ToDer(match[1]!, 'client-cert');

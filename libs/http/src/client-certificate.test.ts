@@ -389,4 +389,42 @@ describe('client certificate parsing on the hot path', () => {
       (error: DomainError) => error.code === 'invalid_client',
     );
   });
+
+  it('reuses a parsed certificate only for the exact header value it came from', () => {
+    const read = createClientCertificateReader({ format: 'nginx' });
+    const certificate = nginxEscaped(leaf.pem);
+    assert.ok(read(requestWith({ 'ssl-client-cert': certificate, 'ssl-client-verify': 'SUCCESS' })));
+    for (const altered of [`${certificate}%0Ajunk`, certificate.slice(0, -40)]) {
+      assert.throws(
+        () => read(requestWith({ 'ssl-client-cert': altered, 'ssl-client-verify': 'SUCCESS' })),
+        (error: DomainError) => error.code === 'invalid_client',
+      );
+    }
+    // XFCC: the same Cert beside a Hash that does not match it is refused after the good one was read.
+    const xfcc = createClientCertificateReader({ format: 'xfcc' });
+    const cert = `Cert="${nginxEscaped(leaf.pem)}"`;
+    const hash = createHash('sha256').update(leaf.der).digest('hex');
+    assert.equal(
+      xfcc(requestWith({ 'x-forwarded-client-cert': `Hash=${hash};${cert}` }))?.thumbprintS256,
+      thumbprintOf(leaf),
+    );
+    assert.throws(
+      () => xfcc(requestWith({ 'x-forwarded-client-cert': `Hash=${'0'.repeat(64)};${cert}` })),
+      (error: DomainError) => error.code === 'invalid_client',
+    );
+  });
+
+  it('checks the verify status before reusing a parsed certificate', () => {
+    const read = createClientCertificateReader({ format: 'nginx' });
+    const certificate = nginxEscaped(leaf.pem);
+    assert.ok(read(requestWith({ 'ssl-client-cert': certificate, 'ssl-client-verify': 'SUCCESS' })));
+    assert.throws(
+      () => read(requestWith({ 'ssl-client-cert': certificate, 'ssl-client-verify': 'NONE' })),
+      (error: DomainError) => error.code === 'invalid_client',
+    );
+    assert.throws(
+      () => read(requestWith({ 'ssl-client-cert': certificate })),
+      (error: DomainError) => error.code === 'invalid_client',
+    );
+  });
 });

@@ -81,17 +81,17 @@ export function createClientCertificateReader(options: ClientCertificateReaderOp
     refuseUntrustedPeer(req, trustedProxies);
     headerNames.forEach((name, index) => refuseRepeatedOrOversized(name, lines[index]!, maxHeaderBytes));
     const certificateHeader = lines[0]![0];
-    const der = format.decode({
+    const presented = format.presented({
       certificate: certificateHeader,
       verify: options.format === 'nginx' ? lines[1]![0] : undefined,
       requireVerified,
     });
-    // A DER always comes from the certificate header, so the header is there whenever der is.
-    if (der === undefined || certificateHeader === undefined) return undefined;
-    // The same TPP presents the same certificate on every call: parsing it, its DNs and its
-    // thumbprint once per distinct header value takes the X.509 work off the hot path. The
-    // checks above (repeats, peer, verify status, decoding) still run on every request.
-    return parsedCertificates.get(certificateHeader, () => toClientCertificate(der));
+    if (!presented || certificateHeader === undefined) return undefined;
+    // The same TPP presents the same certificate on every call: decoding the header, parsing
+    // the certificate, its DNs and its thumbprint once per distinct header value takes that work
+    // off the hot path. The checks above (repeats, peer, verify status) run on every request;
+    // a value that fails to decode or parse is never cached, so it is refused every time.
+    return parsedCertificates.get(certificateHeader, () => toClientCertificate(format.decode(certificateHeader)));
   };
 }
 
