@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { issuerDnOf, subjectDnOf } from './certificate-names';
+import { decodeDirectoryString } from './der';
 import { distinguishedNamesEqual } from './distinguished-name';
 import { mintSelfSignedCertificate as mintCertificate } from '@obip/testing';
 
@@ -39,5 +40,14 @@ describe('subjectDnOf and issuerDnOf', () => {
     const { certificate } = await mintCertificate([{ O: ['Bank'] }, { CN: ['root'] }]);
     assert.equal(issuerDnOf(certificate), 'CN=root,O=Bank');
     assert.equal(issuerDnOf(certificate), subjectDnOf(certificate));
+  });
+});
+
+describe('directory strings in certificates', () => {
+  it('keep a leading U+FEFF in a UTF8String and a BMPString, as OpenSSL does', () => {
+    const utf8 = Uint8Array.from([0x0c, 0x06, 0xef, 0xbb, 0xbf, 0x74, 0x70, 0x70]);
+    assert.equal(decodeDirectoryString(utf8, { tag: 0x0c, offset: 0, start: 2, end: 8 }), '\uFEFFtpp');
+    const bmp = Uint8Array.from([0x1e, 0x04, 0xfe, 0xff, 0x00, 0x41]);
+    assert.equal(decodeDirectoryString(bmp, { tag: 0x1e, offset: 0, start: 2, end: 6 }), '\uFEFFA');
   });
 });

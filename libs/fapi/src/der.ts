@@ -68,7 +68,9 @@ export function decodeOid(der: Uint8Array, tlv: Tlv): string {
   return arcs.join('.');
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the value; the default would drop it, and then two
+// different names (with and without it) would read as the same.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * The text of a directory string (X.520 DirectoryString and the IA5/Printable types), or

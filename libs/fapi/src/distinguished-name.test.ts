@@ -38,6 +38,14 @@ describe('parseDistinguishedName', () => {
     assert.deepEqual(pairs(parseDistinguishedName('CN=caf\\C3\\A9,O=a\\2Cb')), [['CN=café'], ['O=a,b']]);
   });
 
+  it('keeps a leading U+FEFF in a value, however it is spelled', () => {
+    for (const spelling of ['CN=\uFEFFtpp', 'CN=\\EF\\BB\\BFtpp', 'CN=#0C06EFBBBF747070']) {
+      assert.deepEqual(pairs(parseDistinguishedName(spelling)), [['CN=\uFEFFtpp']], spelling);
+      // Printing keeps it too (comparison, per RFC 4518 §2.2, maps U+FEFF to nothing).
+      assert.equal(formatDistinguishedName(parseDistinguishedName(spelling)), 'CN=\uFEFFtpp', spelling);
+    }
+  });
+
   it('reads quoted values with separators inside (RFC 2253 §4)', () => {
     assert.deepEqual(pairs(parseDistinguishedName('CN="Smith, John; +1",O=Bank')), [
       ['CN=Smith, John; +1'],

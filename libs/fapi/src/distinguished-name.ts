@@ -336,7 +336,9 @@ function pushChar(cursor: Cursor, bytes: number[]): void {
   cursor.pos += ch.length;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the value; the default would drop it, and then two
+// different names (with and without it) would read as the same.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function decodeUtf8(bytes: number[]): string {
   try {
