@@ -5,31 +5,24 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { clientsV1 } from '@obip/contracts';
 import { DomainError } from '@obip/errors';
-import { createGrpcClient, createGrpcServer, type GrpcClient, type GrpcServer } from '@obip/grpc';
-import { createLogger } from '@obip/observability';
+import type { GrpcClient } from '@obip/grpc';
 import { generateSigningKey, type Jwk } from '@obip/testing';
-import { startDcrHarness, type DcrHarness } from '../testing/dcr.harness';
+import { serveClientRegistry, startDcrHarness, type DcrHarness } from '../testing/dcr.harness';
 
 describe('first-party clients', () => {
   let h: DcrHarness;
-  let server: GrpcServer;
+  let served: Awaited<ReturnType<typeof serveClientRegistry>> | undefined;
   let registry: GrpcClient<typeof clientsV1.ClientRegistryService>;
   let publicJwk: Jwk;
 
   before(async () => {
     h = await startDcrHarness({ name: 'first_party' });
-    server = createGrpcServer({
-      serviceName: 'dcr-service',
-      logger: createLogger({ service: 'test', level: 'silent' }),
-    });
-    server.addService(clientsV1.ClientRegistryService, h.dcr.clientRegistry);
-    const port = await server.listen('127.0.0.1', 0);
-    registry = createGrpcClient(clientsV1.ClientRegistryClient, { target: `ipv4:///127.0.0.1:${port}` });
+    served = await serveClientRegistry(h);
+    registry = served.client;
     ({ publicJwk } = await generateSigningKey('ES256'));
   });
   after(async () => {
-    registry?.close();
-    await server?.shutdown(100);
+    await served?.stop();
     await h?.stop();
   });
 

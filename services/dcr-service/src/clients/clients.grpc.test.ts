@@ -2,25 +2,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { clientsV1 } from '@obip/contracts';
 import { DomainError } from '@obip/errors';
-import { createGrpcClient, createGrpcServer, type GrpcClient, type GrpcServer } from '@obip/grpc';
-import { createLogger } from '@obip/observability';
-import { startDcrHarness, type DcrHarness } from '../testing/dcr.harness';
+import type { GrpcClient } from '@obip/grpc';
+import { serveClientRegistry, startDcrHarness, type DcrHarness } from '../testing/dcr.harness';
 
 describe('clients.v1.ClientRegistry over a real gRPC connection', () => {
   let h: DcrHarness;
-  let server: GrpcServer;
+  let served: Awaited<ReturnType<typeof serveClientRegistry>> | undefined;
   let client: GrpcClient<typeof clientsV1.ClientRegistryService>;
   const registered: Array<{ clientId: string; orgId: string; softwareId: string }> = [];
 
   before(async () => {
     h = await startDcrHarness({ name: 'grpc' });
-    server = createGrpcServer({
-      serviceName: 'dcr-service',
-      logger: createLogger({ service: 'test', level: 'silent' }),
-    });
-    server.addService(clientsV1.ClientRegistryService, h.dcr.clientRegistry);
-    const port = await server.listen('127.0.0.1', 0);
-    client = createGrpcClient(clientsV1.ClientRegistryClient, { target: `ipv4:///127.0.0.1:${port}` });
+    served = await serveClientRegistry(h);
+    client = served.client;
     const shared = await h.newSoftware();
     for (const software of [shared, shared, await h.newSoftware()]) {
       const { client: c } = await h.dcr.registration.register({
@@ -31,8 +25,7 @@ describe('clients.v1.ClientRegistry over a real gRPC connection', () => {
     }
   });
   after(async () => {
-    client?.close();
-    await server?.shutdown(100);
+    await served?.stop();
     await h?.stop();
   });
 

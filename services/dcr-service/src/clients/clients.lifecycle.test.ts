@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { clientsV1 } from '@obip/contracts';
 import { DomainError } from '@obip/errors';
-import { createGrpcClient, createGrpcServer, type GrpcClient, type GrpcServer } from '@obip/grpc';
-import { createLogger } from '@obip/observability';
+import type { GrpcClient } from '@obip/grpc';
 import { generateSigningKey, testMongoKind, type Jwk } from '@obip/testing';
-import { startDcrHarness, type DcrHarness } from '../testing/dcr.harness';
+import { serveClientRegistry, startDcrHarness, type DcrHarness } from '../testing/dcr.harness';
 
 const { CLIENT_STATUS_ACTIVE, CLIENT_STATUS_PENDING, CLIENT_STATUS_REJECTED, CLIENT_STATUS_SUSPENDED } =
   clientsV1.ClientStatus;
@@ -25,24 +24,18 @@ const ADMIN_CLIENT = {
 // pending state and moves it through its lifecycle, over dcr-service's ClientRegistry.
 describe('clients.v1.ClientRegistry: manual onboarding and the client lifecycle', () => {
   let h: DcrHarness;
-  let server: GrpcServer;
+  let served: Awaited<ReturnType<typeof serveClientRegistry>> | undefined;
   let client: GrpcClient<typeof clientsV1.ClientRegistryService>;
   let publicJwk: Jwk;
 
   before(async () => {
     h = await startDcrHarness({ name: 'lifecycle' });
-    server = createGrpcServer({
-      serviceName: 'dcr-service',
-      logger: createLogger({ service: 'test', level: 'silent' }),
-    });
-    server.addService(clientsV1.ClientRegistryService, h.dcr.clientRegistry);
-    const port = await server.listen('127.0.0.1', 0);
-    client = createGrpcClient(clientsV1.ClientRegistryClient, { target: `ipv4:///127.0.0.1:${port}` });
+    served = await serveClientRegistry(h);
+    client = served.client;
     ({ publicJwk } = await generateSigningKey('PS256'));
   });
   after(async () => {
-    client?.close();
-    await server?.shutdown(100);
+    await served?.stop();
     await h?.stop();
   });
 

@@ -9,9 +9,9 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSettings } from '@obip/config';
-import { tokensV1 } from '@obip/contracts';
+import { clientsV1, tokensV1 } from '@obip/contracts';
 import { certificateThumbprintS256, subjectDnOf } from '@obip/fapi';
-import { createGrpcServer, type GrpcServer } from '@obip/grpc';
+import { createGrpcClient, createGrpcServer, type GrpcClient, type GrpcServer } from '@obip/grpc';
 import { closeMongo, connectMongo } from '@obip/mongo';
 import { createLogger } from '@obip/observability';
 import { closeRedis, createRedis, type RedisClient } from '@obip/redis';
@@ -161,6 +161,36 @@ export async function startDcrHarness(options: DcrHarnessOptions = {}): Promise<
       await closeRedis(redis);
       await closeMongo(mongo);
       await dropTestDatabase(mongoUrl);
+    },
+  };
+}
+
+/**
+ * Test deadline of the ClientRegistry calls: production's 2 s holds on a quiet machine, but a
+ * first MongoDB write on a loaded CI machine has taken longer. Deadlines are not under test here.
+ */
+const REGISTRY_TEST_DEADLINE_MS = 15_000;
+
+/** The harness's ClientRegistry served over gRPC on a free loopback port, and a client of it. */
+export async function serveClientRegistry(h: DcrHarness): Promise<{
+  client: GrpcClient<typeof clientsV1.ClientRegistryService>;
+  stop(): Promise<void>;
+}> {
+  const server = createGrpcServer({
+    serviceName: 'dcr-service',
+    logger: createLogger({ service: 'test', level: 'silent' }),
+  });
+  server.addService(clientsV1.ClientRegistryService, h.dcr.clientRegistry);
+  const port = await server.listen('127.0.0.1', 0);
+  const client = createGrpcClient(clientsV1.ClientRegistryClient, {
+    target: `ipv4:///127.0.0.1:${port}`,
+    defaultDeadlineMs: REGISTRY_TEST_DEADLINE_MS,
+  });
+  return {
+    client,
+    async stop() {
+      client.close();
+      await server.shutdown(100);
     },
   };
 }
