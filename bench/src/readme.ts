@@ -45,13 +45,15 @@ prints the functions with the most self time while the measured run lasted (the 
 profiled run are not results). \`--report-only\` renders this file again from the saved results and
 each scenario's \`findings.md\` without measuring. In scenarios 2–7 every measured run records the
 1-minute load average just before and after it, and each section says whether other work
-competed for the cores.
+competed for the cores. Every measured run also records the server's CPU time per request by
+thread (main thread, V8's garbage-collector workers, libuv's pool; \`bench/src/harness/thread-cpu.ts\`),
+which the token and PAR sections show: on two shared cores, throughput is what that costs.
 
 obip's services run as their container images run them: the esbuild bundle
-(\`scripts/build-project.mjs\`), \`NODE_ENV=production\`, and the chart's \`global.nodeOptions\` and
-\`global.mallocArenaMax\` (\`bench/src/harness/service-runtime.ts\`). \`BENCH_SERVICE_RUNTIME=source\`
-runs them under tsx instead; \`BENCH_NODE_OPTIONS\` and \`BENCH_MALLOC_ARENA_MAX\` try other memory
-settings; \`BENCH_DURATION_SECONDS\`, \`BENCH_WARMUP_SECONDS\` and \`BENCH_REPEATS\` shorten a run
+(\`scripts/build-project.mjs\`), \`NODE_ENV=production\`, and the chart's \`global.nodeOptions\`,
+\`global.mallocArenaMax\` and \`global.mallocMmapThreshold\` (\`bench/src/harness/service-runtime.ts\`).
+\`BENCH_SERVICE_RUNTIME=source\` runs them under tsx instead; \`BENCH_NODE_OPTIONS\`,
+\`BENCH_MALLOC_ARENA_MAX\` and \`BENCH_MALLOC_MMAP_THRESHOLD\` try other memory settings; \`BENCH_DURATION_SECONDS\`, \`BENCH_WARMUP_SECONDS\` and \`BENCH_REPEATS\` shorten a run
 (its numbers are then not results).`;
 
 const scenarioDir = (name: string) => join(repoRoot, 'bench/src', name);

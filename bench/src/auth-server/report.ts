@@ -6,7 +6,14 @@ import type { TargetCheck } from '../harness/command';
 import { measuredLine, type MachineInfo, type SourceState } from '../harness/machine';
 import type { PassSummary } from '../harness/passes';
 import { formatNumber, markdownTable, ratio } from '../harness/stats';
-import { highestLoad, loadAverageTable, machineLoadNote, pacedTable, peakTable } from '../harness/tables';
+import {
+  cpuPerRequestSection,
+  highestLoad,
+  loadAverageTable,
+  machineLoadNote,
+  pacedTable,
+  peakTable,
+} from '../harness/tables';
 import type { EndpointResults, EndpointTargetName } from './scenario';
 
 export { measuredLine };
@@ -80,7 +87,7 @@ ${loadNote}
 
 ${peakTable(ORDER, labels, peak, { floor: 'floor', engine: 'engine' })}
 
-### At ${percent} % of each target's own peak rate (paced open-loop generator)
+${cpuPerRequestSection(ORDER, labels, peak)}### At ${percent} % of each target's own peak rate (paced open-loop generator)
 
 ${pacedTable(ORDER, labels, paced)}
 

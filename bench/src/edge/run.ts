@@ -3,7 +3,6 @@
 // hits every target alike. Each measured run records, besides what every scenario records, the
 // peak RSS and the CPU time of every process the target reaches (each replica and nginx), from
 // which the report derives the cost per request and the throughput per core used.
-import { readFileSync } from 'node:fs';
 import { runHttpLoad } from '../harness/http-load';
 import { loadAverage1m } from '../harness/machine';
 import {
@@ -16,6 +15,7 @@ import {
 } from '../harness/passes';
 import { sampleRss } from '../harness/processes';
 import { bodiesNeeded, withBodyCount } from '../harness/requests';
+import { cpuSeconds } from '../harness/thread-cpu';
 import {
   EDGE_TARGETS,
   startEdgeTargets,
@@ -62,22 +62,8 @@ export interface EdgeResults {
   services: Partial<Record<EdgeService, EdgeServiceResults>>;
 }
 
-/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on every architecture Node runs on. */
-const CLOCK_TICKS_PER_SECOND = 100;
 /** When bodies are generated and nothing is known yet: more than any target here answers. */
 const FIRST_RATE_GUESS = 8_000;
-
-/** User + system CPU seconds a process has used, or undefined once it has gone. */
-export function cpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * As fast as the target answers: a warm-up run, then the measured run, as harness/passes.ts

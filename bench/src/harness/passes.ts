@@ -8,6 +8,7 @@ import { runPacedLoad } from './paced-load';
 import { sampleRss } from './processes';
 import { bodiesNeeded, withBodyCount, type RequestSpec } from './requests';
 import { spread, type Spread } from './stats';
+import { measureThreadCpu, type ThreadCpuPerRequest } from './thread-cpu';
 
 export interface MeasurePlan {
   warmupSeconds: number;
@@ -35,6 +36,8 @@ export interface MeasuredRun extends HttpLoadResult {
   rssMiB: number | undefined;
   /** Absent in results measured before it was recorded. */
   loadAverage?: LoadAround;
+  /** The server's CPU µs per request during the measured run, by thread (absent in older results). */
+  cpuPerRequestUs?: ThreadCpuPerRequest;
 }
 
 export interface PassSummary {
@@ -42,6 +45,8 @@ export interface PassSummary {
   p50: Spread;
   p99: Spread;
   rssMiB: Spread | undefined;
+  /** Per thread group, over the runs that recorded it; undefined when none did. */
+  cpuPerRequestUs?: Record<keyof ThreadCpuPerRequest, Spread>;
   /** Summed over the repeats: socket errors + timeouts, non-2xx answers, answers not as expected. */
   errors: number;
   non2xx: number;
@@ -75,8 +80,9 @@ export async function measurePeak(
   const measuredSpec = withBodyCount(spec, bodiesNeeded(rate, plan.durationSeconds));
   const before = loadAverage1m();
   const rss = sampleRss(server.pid);
+  const cpu = measureThreadCpu(server.pid);
   const result = await runHttpLoad({ ...load, ...measuredSpec, durationSeconds: plan.durationSeconds });
-  return { ...result, rssMiB: rss.stop(), loadAverage: { before, after: loadAverage1m() } };
+  return withServerUsage(result, rss.stop(), cpu.stop(result.requests), { before, after: loadAverage1m() });
 }
 
 /** At `rate` requests per second, evenly spaced (the first warmupSeconds are not counted). */
@@ -88,6 +94,7 @@ export async function measureAtRate(
 ): Promise<MeasuredRun> {
   const before = loadAverage1m();
   const rss = sampleRss(server.pid);
+  const cpu = measureThreadCpu(server.pid);
   const result = await runPacedLoad({
     url: server.url,
     connections: plan.connections,
@@ -96,7 +103,18 @@ export async function measureAtRate(
     warmupSeconds: plan.warmupSeconds,
     durationSeconds: plan.durationSeconds,
   });
-  return { ...result, rssMiB: rss.stop(), loadAverage: { before, after: loadAverage1m() } };
+  // The paced generator's warm-up requests are not in result.requests, but the server's CPU for them is.
+  const sent = result.requests + Math.round(rate * plan.warmupSeconds);
+  return withServerUsage(result, rss.stop(), cpu.stop(sent), { before, after: loadAverage1m() });
+}
+
+function withServerUsage(
+  result: Omit<MeasuredRun, 'rssMiB' | 'loadAverage' | 'cpuPerRequestUs'>,
+  rssMiB: number | undefined,
+  cpuPerRequestUs: ThreadCpuPerRequest | undefined,
+  loadAverage: LoadAround,
+): MeasuredRun {
+  return { ...result, rssMiB, loadAverage, ...(cpuPerRequestUs ? { cpuPerRequestUs } : {}) };
 }
 
 export function summarisePass(runs: MeasuredRun[], offeredRate?: number): PassSummary {
@@ -106,11 +124,27 @@ export function summarisePass(runs: MeasuredRun[], offeredRate?: number): PassSu
     p50: spread(runs.map((run) => run.p50)),
     p99: spread(runs.map((run) => run.p99)),
     rssMiB: rss.length > 0 ? spread(rss) : undefined,
+    ...cpuSpread(runs),
     errors: runs.reduce((sum, run) => sum + run.errors + run.timeouts, 0),
     non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
     mismatches: runs.reduce((sum, run) => sum + run.mismatches, 0),
     ...(offeredRate ? { offeredRate } : {}),
     runs,
+  };
+}
+
+function cpuSpread(runs: readonly MeasuredRun[]): Pick<PassSummary, 'cpuPerRequestUs'> {
+  const recorded = runs.flatMap((run) => (run.cpuPerRequestUs ? [run.cpuPerRequestUs] : []));
+  if (recorded.length === 0) return {};
+  const of = (group: keyof ThreadCpuPerRequest) => spread(recorded.map((cpu) => cpu[group]));
+  return {
+    cpuPerRequestUs: {
+      main: of('main'),
+      v8Workers: of('v8Workers'),
+      libuvPool: of('libuvPool'),
+      other: of('other'),
+      total: of('total'),
+    },
   };
 }
 

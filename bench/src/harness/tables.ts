@@ -130,3 +130,46 @@ export function machineLoadNote(options: {
     return `**Measured on a shared machine.** The 1-minute load average reached ${highest.toFixed(2)} on ${cores} cores around the measured runs${start}; the benchmark alone keeps about ${cores}–${cores + 1} tasks runnable, so other work (another engineer's test suites) competed for the CPU during this run. Absolute figures are lower and noisier than on a quiet machine; the ratios compare targets measured interleaved, under the same conditions, and are what the targets are about.`;
   return `The 1-minute load average stayed at or below ${highest.toFixed(2)} on ${cores} cores around the measured runs${start}: about what the benchmark itself generates (server, load generator, Redis), so other work took little of the CPU during this run.`;
 }
+
+/**
+ * The server's CPU per request at peak, by thread, one row per target that recorded it; an
+ * empty string when none did (results measured before it was recorded). On shared cores,
+ * throughput is the inverse of this total plus what the load generator and Redis spend.
+ */
+export function cpuPerRequestTable<Name extends string>(
+  order: readonly Name[],
+  labels: Record<Name, string>,
+  peak: Record<Name, PassSummary>,
+): string {
+  const recorded = order.filter((name) => peak[name].cpuPerRequestUs !== undefined);
+  if (recorded.length === 0) return '';
+  return markdownTable(
+    ['target', 'main thread µs', 'V8 workers (GC) µs', 'libuv pool µs', 'other threads µs', 'total µs'],
+    recorded.map((name) => {
+      const cpu = peak[name].cpuPerRequestUs!;
+      return [
+        labels[name],
+        formatSpread(cpu.main, 0),
+        formatSpread(cpu.v8Workers, 0),
+        formatSpread(cpu.libuvPool, 0),
+        formatSpread(cpu.other, 0),
+        formatSpread(cpu.total, 0),
+      ];
+    }),
+  );
+}
+
+/** {@link cpuPerRequestTable} under its heading, followed by a blank line; '' when nothing recorded it. */
+export function cpuPerRequestSection<Name extends string>(
+  order: readonly Name[],
+  labels: Record<Name, string>,
+  peak: Record<Name, PassSummary>,
+): string {
+  const table = cpuPerRequestTable(order, labels, peak);
+  if (table === '') return '';
+  return `### Server CPU per request at peak, by thread (µs; median, min–max of the runs)
+
+${table}
+
+`;
+}
