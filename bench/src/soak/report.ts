@@ -120,7 +120,7 @@ ${measuredLine(machine, options.source, options.measuredAt)}
 
 ${loadNote}
 
-**Verdict: ${results.passed ? 'passed' : '**failed**'}.** ${formatNumber(minutes, 1)} minutes at ${formatNumber(results.rate, 2)} journeys/s
+**Verdict: ${results.passed ? 'passed' : 'FAILED'}.** ${formatNumber(minutes, 1)} minutes at ${formatNumber(results.rate, 2)} journeys/s
 (${Math.round(plan.fraction * 100)} % of the measured peak of ${formatNumber(peak.journeysPerSecond, 2)} journeys/s), each journey followed
 by ${plan.backgroundPerJourney} client_credentials tokens with their introspections; ${results.totals.journey?.count ?? 0} journeys,
 ${Object.values(results.totals).reduce((sum, figures) => sum + figures.count, 0) - (results.totals.journey?.count ?? 0)} timed operations,
