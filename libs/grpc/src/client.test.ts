@@ -15,31 +15,49 @@ async function failure(promise: Promise<unknown>): Promise<DomainError> {
   return error;
 }
 
-describe('createGrpcClient deadlines', () => {
-  test('a handler slower than the deadline surfaces as a 503-class unavailable error, not as not found', async () => {
-    const { server, target } = await startTokensServer({
-      revokeByConsent: async () => {
-        await sleep(300);
-        return { revokedCount: 1 };
-      },
-    });
-    const client = createGrpcClient(tokensV1.TokensClient, { target: `ipv4:///${target}` });
-    try {
-      const startedAt = Date.now();
-      const error = await failure(client.call('revokeByConsent', { consentId: 'c-1', reason: '' }, { deadlineMs: 50 }));
-      assert.ok(Date.now() - startedAt < 250, 'the call gave up at its deadline');
-      assert.equal(error.kind, 'unavailable');
-      assert.equal(error.code, 'temporarily_unavailable');
-    } finally {
-      client.close();
-      await server.shutdown(1_000);
-    }
-  });
+/**
+ * A handler that answers only when the test releases it, so only a deadline can end the call.
+ * (A sleep plus a wall-clock bound would measure the machine's load, not the deadline: CI's
+ * load has stretched such bounds before.)
+ */
+function holdHandler(): { held: Promise<void>; release: () => void } {
+  let release = (): void => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  return { held, release };
+}
 
-  test('a call that names no deadline gets the default one', async () => {
+describe('createGrpcClient deadlines', () => {
+  test(
+    'a handler slower than the deadline surfaces as a 503-class unavailable error, not as not found',
+    { timeout: 10_000 },
+    async () => {
+      const gate = holdHandler();
+      const { server, target } = await startTokensServer({
+        revokeByConsent: async () => {
+          await gate.held;
+          return { revokedCount: 1 };
+        },
+      });
+      const client = createGrpcClient(tokensV1.TokensClient, { target: `ipv4:///${target}` });
+      try {
+        const error = await failure(
+          client.call('revokeByConsent', { consentId: 'c-1', reason: '' }, { deadlineMs: 50 }),
+        );
+        assert.equal(error.kind, 'unavailable');
+        assert.equal(error.code, 'temporarily_unavailable');
+      } finally {
+        gate.release();
+        client.close();
+        await server.shutdown(1_000);
+      }
+    },
+  );
+
+  test('a call that names no deadline gets the default one', { timeout: 10_000 }, async () => {
+    const gate = holdHandler();
     const { server, target } = await startTokensServer({
       revokeGrant: async () => {
-        await sleep(300);
+        await gate.held;
         return { revokedCount: 1 };
       },
     });
@@ -48,6 +66,7 @@ describe('createGrpcClient deadlines', () => {
       const error = await failure(client.call('revokeGrant', { grantId: 'g-1', reason: '' }));
       assert.equal(error.kind, 'unavailable');
     } finally {
+      gate.release();
       client.close();
       await server.shutdown(1_000);
     }

@@ -4,6 +4,7 @@ import { DomainError } from '@obip/errors';
 import { generateSigningKey, startJwksServer, type JwksServer } from '@obip/testing';
 import { createJwksCache } from './jwks.cache';
 import { isPrivateAddress } from '@obip/http';
+import { JwksFetchError } from './jwks.errors';
 import { fetchJwks, MAX_JWKS_BYTES } from './jwks.fetcher';
 
 // Generous on purpose: the first fetch of a run pays for undici's warm-up, which a loaded CI
@@ -49,10 +50,19 @@ describe('JWKS fetching', () => {
   });
 
   test('gives up on a slow server after the timeout', async () => {
-    const url = server.respond('/slow', { delayMs: 2_000, body: '{"keys":[]}' });
+    // The server would answer with a valid key set, so only the timeout can refuse it. The
+    // elapsed bound is the server's delay, not a wall-clock guess: a loaded CI machine once
+    // stretched the 200 ms timeout past 1.5 s.
+    const serverDelayMs = 30_000;
+    const url = server.respond('/slow', { delayMs: serverDelayMs, body: '{"keys":[]}' });
     const started = Date.now();
-    await assertFetchRefused(fetchJwks(url, { timeoutMs: 200, allowPrivate: true }));
-    assert.ok(Date.now() - started < 1_500);
+    await assert.rejects(
+      fetchJwks(url, { timeoutMs: 200, allowPrivate: true }),
+      (error: unknown) =>
+        error instanceof JwksFetchError && error.transient && /timed out/.test(error.description ?? ''),
+    );
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 200 && elapsed < serverDelayMs, `gave up after ${elapsed} ms`);
   });
 
   test('refuses a body over 64 KiB, declared or streamed', async () => {
