@@ -2,13 +2,16 @@
 // for auth-server's token endpoint, a request through the nginx twin succeeds with the caller's
 // client certificate and is refused at the edge without one; direct and through the twins, each
 // target holds a short autocannon burst (HTTPS with the client certificate through the twins)
-// without errors; behind the second twin both replicas serve requests. Speed is never asserted
+// without errors; behind the second twin both replicas serve requests; each replica starts with
+// the chart's runtime environment (NODE_OPTIONS and glibc's malloc settings). Speed is never asserted
 // here (issue 11: figures come from `nx run bench:bench:edge`).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { dropTestDatabase, testMongoUrl } from '@obip/testing';
 import { runHttpLoad } from '../harness/http-load';
 import { withBodyCount } from '../harness/requests';
+import { serviceLaunch, serviceLaunchEnv } from '../harness/service-runtime';
 import { cpuSeconds } from '../harness/thread-cpu';
 import { measureEdgePeak } from './run';
 import {
@@ -82,6 +85,25 @@ for (const service of ['introspection', 'token'] as EdgeService[]) {
         `replica 2 served ${served[1]} requests (replicas on ${ports})\n${twinUpstreamReport(started.twins[1])}`,
       );
       assert.ok(served[0]! > served[1]!, `replica 1 served ${served[0]}, replica 2 ${served[1]}`);
+    });
+
+    test("each replica's process starts with the chart's runtime environment", () => {
+      // /proc/<pid>/environ is the environment the process was started with: what glibc and V8
+      // read at start-up, so MALLOC_MMAP_THRESHOLD_ and NODE_OPTIONS take effect only if here.
+      const expected = serviceLaunchEnv(serviceLaunch());
+      assert.ok(expected.MALLOC_MMAP_THRESHOLD_ && expected.NODE_OPTIONS, 'the chart sets both');
+      const replicas = started.targets.edge2.processes.filter((process) => process.role === 'service');
+      assert.equal(replicas.length, 2);
+      for (const { pid } of replicas) {
+        const environment = new Map(
+          readFileSync(`/proc/${pid}/environ`, 'utf8')
+            .split('\0')
+            .filter(Boolean)
+            .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+        );
+        for (const [name, value] of Object.entries(expected))
+          assert.equal(environment.get(name), value, `${pid} ${name}`);
+      }
     });
 
     test('a measured run records the RSS and CPU time of each replica and of nginx', async () => {
