@@ -68,9 +68,12 @@ export function decodeOid(der: Uint8Array, tlv: Tlv): string {
   return arcs.join('.');
 }
 
-// ignoreBOM: a leading U+FEFF is part of the value; the default would drop it, and then two
-// different names (with and without it) would read as the same.
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/**
+ * Strict UTF-8 for name values, DER and RFC 4514 escapes alike. ignoreBOM: a leading U+FEFF is
+ * part of the value; the default would drop it, and then two different names (with and without
+ * it) would read as the same.
+ */
+export const nameValueUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * The text of a directory string (X.520 DirectoryString and the IA5/Printable types), or
@@ -80,7 +83,7 @@ export function decodeDirectoryString(der: Uint8Array, tlv: Tlv): string | undef
   const bytes = der.subarray(tlv.start, tlv.end);
   switch (tlv.tag) {
     case 0x0c: // UTF8String
-      return utf8.decode(bytes);
+      return nameValueUtf8.decode(bytes);
     case 0x12: // NumericString
     case 0x13: // PrintableString
     case 0x16: // IA5String

@@ -1,6 +1,6 @@
 import { BadRequestError, type DomainError } from '@obip/errors';
 import { displayNameForOid, oidForDescriptor } from './attribute-types';
-import { DerError, decodeDirectoryString, readTlv } from './der';
+import { DerError, decodeDirectoryString, nameValueUtf8, readTlv } from './der';
 
 /** One `type=value` pair of a distinguished name. */
 export interface AttributeTypeAndValue {
@@ -336,13 +336,9 @@ function pushChar(cursor: Cursor, bytes: number[]): void {
   cursor.pos += ch.length;
 }
 
-// ignoreBOM: a leading U+FEFF is part of the value; the default would drop it, and then two
-// different names (with and without it) would read as the same.
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 function decodeUtf8(bytes: number[]): string {
   try {
-    return utf8.decode(Uint8Array.from(bytes));
+    return nameValueUtf8.decode(Uint8Array.from(bytes));
   } catch {
     throw invalidDn('escaped bytes are not valid UTF-8');
   }
