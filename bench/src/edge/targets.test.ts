@@ -92,9 +92,8 @@ for (const service of ['introspection', 'token'] as EdgeService[]) {
       // read at start-up, so MALLOC_MMAP_THRESHOLD_ and NODE_OPTIONS take effect only if here.
       const expected = serviceLaunchEnv(serviceLaunch());
       assert.ok(expected.MALLOC_MMAP_THRESHOLD_ && expected.NODE_OPTIONS, 'the chart sets both');
-      const replicas = started.targets.edge2.processes.filter((process) => process.role === 'service');
-      assert.equal(replicas.length, 2);
-      for (const { pid } of replicas) {
+      assert.equal(started.replicas.length, 2);
+      for (const { pid } of started.replicas.map((replica) => replica.child)) {
         const environment = new Map(
           readFileSync(`/proc/${pid}/environ`, 'utf8')
             .split('\0')

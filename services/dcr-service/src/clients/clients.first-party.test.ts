@@ -7,11 +7,16 @@ import { clientsV1 } from '@obip/contracts';
 import { DomainError } from '@obip/errors';
 import type { GrpcClient } from '@obip/grpc';
 import { generateSigningKey, type Jwk } from '@obip/testing';
-import { serveClientRegistry, startDcrHarness, type DcrHarness } from '../testing/dcr.harness';
+import {
+  serveClientRegistry,
+  startDcrHarness,
+  type DcrHarness,
+  type ServedClientRegistry,
+} from '../testing/dcr.harness';
 
 describe('first-party clients', () => {
   let h: DcrHarness;
-  let served: Awaited<ReturnType<typeof serveClientRegistry>> | undefined;
+  let served: ServedClientRegistry | undefined;
   let registry: GrpcClient<typeof clientsV1.ClientRegistryService>;
   let publicJwk: Jwk;
 

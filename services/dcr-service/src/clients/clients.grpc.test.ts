@@ -3,11 +3,16 @@ import { after, before, describe, test } from 'node:test';
 import { clientsV1 } from '@obip/contracts';
 import { DomainError } from '@obip/errors';
 import type { GrpcClient } from '@obip/grpc';
-import { serveClientRegistry, startDcrHarness, type DcrHarness } from '../testing/dcr.harness';
+import {
+  serveClientRegistry,
+  startDcrHarness,
+  type DcrHarness,
+  type ServedClientRegistry,
+} from '../testing/dcr.harness';
 
 describe('clients.v1.ClientRegistry over a real gRPC connection', () => {
   let h: DcrHarness;
-  let served: Awaited<ReturnType<typeof serveClientRegistry>> | undefined;
+  let served: ServedClientRegistry | undefined;
   let client: GrpcClient<typeof clientsV1.ClientRegistryService>;
   const registered: Array<{ clientId: string; orgId: string; softwareId: string }> = [];
 

@@ -4,7 +4,12 @@ import { clientsV1 } from '@obip/contracts';
 import { DomainError } from '@obip/errors';
 import type { GrpcClient } from '@obip/grpc';
 import { generateSigningKey, testMongoKind, type Jwk } from '@obip/testing';
-import { serveClientRegistry, startDcrHarness, type DcrHarness } from '../testing/dcr.harness';
+import {
+  serveClientRegistry,
+  startDcrHarness,
+  type DcrHarness,
+  type ServedClientRegistry,
+} from '../testing/dcr.harness';
 
 const { CLIENT_STATUS_ACTIVE, CLIENT_STATUS_PENDING, CLIENT_STATUS_REJECTED, CLIENT_STATUS_SUSPENDED } =
   clientsV1.ClientStatus;
@@ -24,7 +29,7 @@ const ADMIN_CLIENT = {
 // pending state and moves it through its lifecycle, over dcr-service's ClientRegistry.
 describe('clients.v1.ClientRegistry: manual onboarding and the client lifecycle', () => {
   let h: DcrHarness;
-  let served: Awaited<ReturnType<typeof serveClientRegistry>> | undefined;
+  let served: ServedClientRegistry | undefined;
   let client: GrpcClient<typeof clientsV1.ClientRegistryService>;
   let publicJwk: Jwk;
 

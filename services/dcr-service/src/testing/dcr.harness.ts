@@ -171,11 +171,13 @@ export async function startDcrHarness(options: DcrHarnessOptions = {}): Promise<
  */
 const REGISTRY_TEST_DEADLINE_MS = 15_000;
 
-/** The harness's ClientRegistry served over gRPC on a free loopback port, and a client of it. */
-export async function serveClientRegistry(h: DcrHarness): Promise<{
+export interface ServedClientRegistry {
   client: GrpcClient<typeof clientsV1.ClientRegistryService>;
   stop(): Promise<void>;
-}> {
+}
+
+/** The harness's ClientRegistry served over gRPC on a free loopback port, and a client of it. */
+export async function serveClientRegistry(h: DcrHarness): Promise<ServedClientRegistry> {
   const server = createGrpcServer({
     serviceName: 'dcr-service',
     logger: createLogger({ service: 'test', level: 'silent' }),
