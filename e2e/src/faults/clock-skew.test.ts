@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
 import { attachServerLogsOnFailure } from '@obip/testing';
-import { platformLogSource, startPlatform, type Platform } from '../platform/platform';
+import { platformLogSources, startPlatform, type Platform } from '../platform/platform';
 import { clientAssertion, clientAuthFields, errorCode, postForm, registerTpp, type Outcome, type Tpp } from './faults';
 
 const NAME = 'fault_skew';
@@ -23,7 +23,7 @@ const DPOP_WINDOW_S = 300;
 let platform: Platform;
 let tpp: Tpp;
 
-attachServerLogsOnFailure({ sources: [platformLogSource(() => platform)] });
+attachServerLogsOnFailure({ sources: [platformLogSources(() => platform)] });
 
 before(async () => {
   platform = await startPlatform({

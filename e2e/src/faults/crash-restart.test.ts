@@ -12,7 +12,7 @@ import { closeRedis, createRedis, type RedisClient } from '@obip/redis';
 import { attachServerLogsOnFailure, testMongoUrl, testRedisPrefix, testRedisUrl } from '@obip/testing';
 import { createTokenStore, type TokenStore } from '@obip/token-store';
 import { authorizationUrlWithPar, ACCOUNT_ACCESS_CONSENTS } from '../flows/obie';
-import { BANK, loginAndConsent, platformLogSource, SERVICES, type Platform } from '../platform/platform';
+import { BANK, loginAndConsent, platformLogSources, SERVICES, type Platform } from '../platform/platform';
 import {
   introspectRequest,
   isEdgePage,
@@ -50,7 +50,7 @@ let gateway: Tpp;
 let redis: RedisClient;
 let tokenStore: TokenStore;
 
-attachServerLogsOnFailure({ sources: [platformLogSource(() => platform)] });
+attachServerLogsOnFailure({ sources: [platformLogSources(() => platform)] });
 
 before(async () => {
   ({ platform, gateway } = await startPlatformWithGatewayTpp({ name: NAME }));

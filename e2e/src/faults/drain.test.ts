@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { attachServerLogsOnFailure } from '@obip/testing';
-import { platformLogSource, type Platform, type ServiceName } from '../platform/platform';
+import { platformLogSources, type Platform, type ServiceName } from '../platform/platform';
 import { ACCOUNT_ACCESS_CONSENTS } from '../flows/obie';
 import {
   clientAssertion,
@@ -34,7 +34,7 @@ const NAME = 'fault_drain';
 let platform: Platform;
 let gateway: Tpp;
 
-attachServerLogsOnFailure({ sources: [platformLogSource(() => platform)] });
+attachServerLogsOnFailure({ sources: [platformLogSources(() => platform)] });
 
 before(async () => {
   ({ platform, gateway } = await startPlatformWithGatewayTpp({

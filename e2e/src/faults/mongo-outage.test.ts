@@ -19,7 +19,7 @@ import {
   type MongoServer,
   type PageResponse,
 } from '@obip/testing';
-import { BANK, platformLogSource, startPlatform, type Platform, type ServiceName } from '../platform/platform';
+import { BANK, platformLogSources, startPlatform, type Platform, type ServiceName } from '../platform/platform';
 import { ACCOUNT_ACCESS_CONSENTS, authorizationUrlWithPar } from '../flows/obie';
 import {
   errorCode,
@@ -51,7 +51,7 @@ let dataDir: string;
 let platform: Platform;
 
 attachServerLogsOnFailure({
-  sources: [platformLogSource(() => platform), { name: 'mongo', logs: () => mongo?.logs() ?? '' }],
+  sources: [platformLogSources(() => platform), { name: 'mongo', logs: () => mongo?.logs() ?? '' }],
 });
 
 before(async () => {

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { closeRedis, createRedis, type RedisClient } from '@obip/redis';
 import { attachServerLogsOnFailure, startRedisServer, testRedisPrefix, type RedisServer } from '@obip/testing';
 import { createTokenStore, type TokenStore } from '@obip/token-store';
-import { platformLogSource, type Platform, type ServiceName } from '../platform/platform';
+import { platformLogSources, type Platform, type ServiceName } from '../platform/platform';
 import {
   clientAssertion,
   clientAuthFields,
@@ -43,7 +43,7 @@ let tokenStore: TokenStore;
 let dataDir: string;
 
 attachServerLogsOnFailure({
-  sources: [platformLogSource(() => platform), { name: 'redis', logs: () => redisServer?.logs() ?? '' }],
+  sources: [platformLogSources(() => platform), { name: 'redis', logs: () => redisServer?.logs() ?? '' }],
 });
 
 before(async () => {

@@ -13,7 +13,7 @@ import { clientsV1, introspectionV1 } from '@obip/contracts';
 import { createGrpcClient } from '@obip/grpc';
 import { attachServerLogsOnFailure, type TestSoftware } from '@obip/testing';
 import { startBankApi, type BankApi } from '../sandbox/bank-api';
-import { platformLogSource, intentApi, loginAndConsent, startPlatform, type Platform } from '../platform/platform';
+import { platformLogSources, intentApi, loginAndConsent, startPlatform, type Platform } from '../platform/platform';
 import {
   ACCOUNT_ACCESS_CONSENTS,
   DOMESTIC_PAYMENT_CONSENTS,
@@ -36,7 +36,7 @@ let bank: BankApi;
 const bankLog: string[] = [];
 
 attachServerLogsOnFailure({
-  sources: [platformLogSource(() => platform), { name: 'bank', logs: () => bankLog.join('\n') }],
+  sources: [platformLogSources(() => platform), { name: 'bank', logs: () => bankLog.join('\n') }],
 });
 
 before(async () => {

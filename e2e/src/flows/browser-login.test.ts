@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { attachServerLogsOnFailure } from '@obip/testing';
-import { platformLogSource, startPlatform, type Platform } from '../platform/platform';
+import { platformLogSources, startPlatform, type Platform } from '../platform/platform';
 import { launchChromium, screenshotsDir } from '../platform/chromium';
 
 const artifacts = screenshotsDir();
@@ -17,7 +17,7 @@ let platform: Platform;
 let browser: Browser;
 
 attachServerLogsOnFailure({
-  sources: [platformLogSource(() => platform)],
+  sources: [platformLogSources(() => platform)],
 });
 
 before(async () => {

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { importJWK, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { attachServerLogsOnFailure, type TestSoftware } from '@obip/testing';
-import { platformLogSource, intentApi, startPlatform, type Platform } from '../platform/platform';
+import { platformLogSources, intentApi, startPlatform, type Platform } from '../platform/platform';
 import { ACCOUNT_ACCESS_CONSENTS } from './obie';
 
 const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
@@ -21,7 +21,7 @@ const POLL_INTERVAL_SECONDS = 1;
 let platform: Platform;
 
 attachServerLogsOnFailure({
-  sources: [platformLogSource(() => platform)],
+  sources: [platformLogSources(() => platform)],
 });
 
 before(async () => {

@@ -25,7 +25,7 @@ import {
 } from '@obip/testing';
 import { DEFAULT_ADMIN_API_RESOURCE } from '@obip/platform-config';
 import {
-  platformLogSource,
+  platformLogSources,
   authorizationUrlForIntent,
   intentApi,
   loginAndConsent,
@@ -45,7 +45,7 @@ let gateway: oidc.Configuration;
 const configDatabase = testMongoUrl(`${NAME}_config`);
 
 attachServerLogsOnFailure({
-  sources: [platformLogSource(() => platform), { name: 'config-api', logs: () => configApi?.output() ?? '' }],
+  sources: [platformLogSources(() => platform), { name: 'config-api', logs: () => configApi?.output() ?? '' }],
 });
 
 before(async () => {

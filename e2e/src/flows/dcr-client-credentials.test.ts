@@ -10,7 +10,7 @@ import { fetch as undiciFetch } from 'undici';
 import { closeRedis, createRedis, type RedisClient } from '@obip/redis';
 import { attachServerLogsOnFailure, testRedisPrefix, testRedisUrl, type TestSoftware } from '@obip/testing';
 import { createTokenStore, type TokenStore } from '@obip/token-store';
-import { platformLogSource, startPlatform, type Platform } from '../platform/platform';
+import { platformLogSources, startPlatform, type Platform } from '../platform/platform';
 
 const NAME = 'dcr_cc';
 let platform: Platform;
@@ -19,7 +19,7 @@ let redis: RedisClient;
 let tokenStore: TokenStore;
 
 attachServerLogsOnFailure({
-  sources: [platformLogSource(() => platform)],
+  sources: [platformLogSources(() => platform)],
 });
 
 before(async () => {

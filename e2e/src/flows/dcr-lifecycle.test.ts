@@ -24,7 +24,7 @@ import {
   type SigningAlg,
   type TestSoftware,
 } from '@obip/testing';
-import { platformLogSource, BANK, startPlatformWithGateway, type Platform } from '../platform/platform';
+import { platformLogSources, BANK, startPlatformWithGateway, type Platform } from '../platform/platform';
 
 let platform: Platform;
 /** The bank's API gateway: the resource server that introspects tokens at token-introspection. */
@@ -33,7 +33,7 @@ let gateway: oidc.Configuration;
 let registry: GrpcClient<typeof clientsV1.ClientRegistryService>;
 
 attachServerLogsOnFailure({
-  sources: [platformLogSource(() => platform)],
+  sources: [platformLogSources(() => platform)],
 });
 
 before(async () => {

@@ -13,7 +13,7 @@ import { consentsV1 } from '@obip/contracts';
 import { createGrpcClient, type GrpcClient } from '@obip/grpc';
 import { attachServerLogsOnFailure } from '@obip/testing';
 import { launchChromium, screenshotsDir } from '../platform/chromium';
-import { platformLogSource, BANK, startPlatform, type Platform } from '../platform/platform';
+import { platformLogSources, BANK, startPlatform, type Platform } from '../platform/platform';
 import { startBankApi } from '../sandbox/bank-api';
 import { startDirectoryApp, type DirectoryApp } from '../sandbox/directory-app';
 import { startTppApp, type TppApp } from '../sandbox/tpp-app';
@@ -34,7 +34,7 @@ let consents: GrpcClient<typeof consentsV1.ConsentsService>;
 const bankLog: string[] = [];
 
 attachServerLogsOnFailure({
-  sources: [platformLogSource(() => platform), { name: 'bank-api', logs: () => bankLog.join('\n') }],
+  sources: [platformLogSources(() => platform), { name: 'bank-api', logs: () => bankLog.join('\n') }],
 });
 
 before(async () => {

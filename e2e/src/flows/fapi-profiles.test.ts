@@ -23,7 +23,7 @@ import * as oidc from 'openid-client';
 import { clientsV1 } from '@obip/contracts';
 import { createGrpcClient, type GrpcClient } from '@obip/grpc';
 import { attachServerLogsOnFailure, jwkThumbprint, type TestSoftware } from '@obip/testing';
-import { platformLogSource, loginAndConsent, startPlatformWithGateway, type Platform } from '../platform/platform';
+import { platformLogSources, loginAndConsent, startPlatformWithGateway, type Platform } from '../platform/platform';
 
 const CUSTOMER = { username: 'amelia.hart', password: 'Sandbox-Amelia-1' };
 
@@ -33,7 +33,7 @@ let gateway: oidc.Configuration;
 let registry: GrpcClient<typeof clientsV1.ClientRegistryService>;
 
 attachServerLogsOnFailure({
-  sources: [platformLogSource(() => platform)],
+  sources: [platformLogSources(() => platform)],
 });
 
 before(async () => {

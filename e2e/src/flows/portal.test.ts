@@ -12,7 +12,7 @@ import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { attachServerLogsOnFailure } from '@obip/testing';
 import {
-  platformLogSource,
+  platformLogSources,
   authorizationUrlForIntent,
   intentApi,
   loginAndConsent,
@@ -33,7 +33,7 @@ let gateway: oidc.Configuration;
 let browser: Browser;
 
 attachServerLogsOnFailure({
-  sources: [platformLogSource(() => platform)],
+  sources: [platformLogSources(() => platform)],
 });
 
 before(async () => {

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch, type Dispatcher, type Response } from 'undici';
 import { attachServerLogsOnFailure, type TestSoftware } from '@obip/testing';
-import { platformLogSource, startPlatform, type Platform, type ServiceName } from '../platform/platform';
+import { platformLogSources, startPlatform, type Platform, type ServiceName } from '../platform/platform';
 import { ACCOUNT_ACCESS_CONSENTS } from './obie';
 
 const WINDOW_MS = 3_000;
@@ -29,7 +29,7 @@ const agents: Agent[] = [];
 /** Two bank API gateways, each a resource server allowed to introspect. */
 const gateways: { software: TestSoftware; clientId: string }[] = [];
 
-attachServerLogsOnFailure({ sources: [platformLogSource(() => platform)] });
+attachServerLogsOnFailure({ sources: [platformLogSources(() => platform)] });
 
 before(async () => {
   platform = await startPlatform({

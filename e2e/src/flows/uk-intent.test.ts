@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { attachServerLogsOnFailure } from '@obip/testing';
 import {
-  platformLogSource,
+  platformLogSources,
   authorizationUrlForIntent,
   intentApi,
   loginAndConsent,
@@ -27,7 +27,7 @@ let platform: Platform;
 let gateway: oidc.Configuration;
 
 attachServerLogsOnFailure({
-  sources: [platformLogSource(() => platform)],
+  sources: [platformLogSources(() => platform)],
 });
 
 before(async () => {

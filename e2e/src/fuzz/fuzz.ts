@@ -29,7 +29,7 @@ import {
   createDomesticPaymentConsent,
   domesticPaymentInitiation,
 } from '../flows/obie';
-import { intentApi, loginAndConsent, platformLogSource, startPlatform, type Platform } from '../platform/platform';
+import { intentApi, loginAndConsent, startPlatform, type Platform } from '../platform/platform';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const SCHEMATHESIS = resolve(repoRoot, '.tools/bin/schemathesis');
@@ -169,7 +169,7 @@ export async function startFuzzPlatform(): Promise<FuzzPlatform> {
       configApi,
       targets,
       caFile,
-      logs: [platformLogSource(() => platform), { name: 'config-api', logs: () => configApi?.output() ?? '' }],
+      logs: [...platform.logs, { name: 'config-api', logs: () => configApi?.output() ?? '' }],
       stop,
     };
   } catch (error) {

@@ -22,12 +22,7 @@ const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', '
 let fuzz: FuzzPlatform | undefined;
 
 attachServerLogsOnFailure({
-  sources: [
-    {
-      name: 'fuzz platform',
-      logs: () => fuzz?.logs.map((source) => `== ${source.name ?? ''}\n${source.logs()}`).join('\n') ?? '',
-    },
-  ],
+  sources: [() => fuzz?.logs ?? []],
 });
 
 // The platform, config-api, six registrations and a customer's authorisation: on a loaded CI

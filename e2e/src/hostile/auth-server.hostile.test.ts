@@ -21,7 +21,7 @@ import {
   type ServiceProcess,
   type TestSoftware,
 } from '@obip/testing';
-import { loginAndConsent, platformLogSource, startPlatformWithGateway, type Platform } from '../platform/platform';
+import { loginAndConsent, platformLogSources, startPlatformWithGateway, type Platform } from '../platform/platform';
 import {
   assertionClaims,
   assertRefused,
@@ -66,7 +66,7 @@ let dpopTpp: Tpp;
 let attacker: TestSoftware;
 const prefix = testRedisPrefix(NAME);
 
-attachServerLogsOnFailure({ sources: [platformLogSource(() => platform)] });
+attachServerLogsOnFailure({ sources: [platformLogSources(() => platform)] });
 
 before(async () => {
   ({ platform, gateway } = await startPlatformWithGateway({ name: NAME }));

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { clientsV1, consentsV1, introspectionV1, tokensV1 } from '@obip/contracts';
 import { attachServerLogsOnFailure, testMongoUrl, testRedisUrl } from '@obip/testing';
-import { platformLogSource, startPlatform, type Platform, type ServiceName } from '../platform/platform';
+import { platformLogSources, startPlatform, type Platform, type ServiceName } from '../platform/platform';
 import { databaseSnapshot, rawUnaryCall, startFreezableRelay, type FreezableRelay } from './services.harness';
 
 const NAME = 'hostile_grpc';
@@ -26,7 +26,7 @@ let platform: Platform;
 let mongoRelay: FreezableRelay;
 let redisRelay: FreezableRelay;
 
-attachServerLogsOnFailure({ sources: [platformLogSource(() => platform)] });
+attachServerLogsOnFailure({ sources: [platformLogSources(() => platform)] });
 
 before(async () => {
   const mongoUrl = new URL(testMongoUrl());

@@ -26,7 +26,7 @@ import {
   createDomesticPaymentConsent,
   domesticPaymentInitiation,
 } from '../flows/obie';
-import { intentApi, platformLogSource, startPlatformWithGateway, type Platform } from '../platform/platform';
+import { intentApi, platformLogSources, startPlatformWithGateway, type Platform } from '../platform/platform';
 import {
   assertCleanRefusal,
   databaseSnapshot,
@@ -48,7 +48,7 @@ let gateway: oidc.Configuration;
 let tpp: { software: TestSoftware; clientId: string; config: oidc.Configuration; token: string };
 let other: { software: TestSoftware; clientId: string; config: oidc.Configuration; token: string };
 
-attachServerLogsOnFailure({ sources: [platformLogSource(() => platform)] });
+attachServerLogsOnFailure({ sources: [platformLogSources(() => platform)] });
 
 before(async () => {
   ({ platform, gateway } = await startPlatformWithGateway({ name: NAME }));

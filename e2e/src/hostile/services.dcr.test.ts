@@ -36,7 +36,7 @@ import {
   type ServiceProcess,
   type TestSoftware,
 } from '@obip/testing';
-import { BANK, platformLogSource, startPlatform, type Platform } from '../platform/platform';
+import { BANK, platformLogSources, startPlatform, type Platform } from '../platform/platform';
 import { assertCleanRefusal, databaseSnapshot, send, storedDocument, type Reply } from './services.harness';
 
 const NAME = 'hostile_dcr';
@@ -50,7 +50,7 @@ let trap: JwksServer;
 let stateDir: string;
 
 attachServerLogsOnFailure({
-  sources: [platformLogSource(() => platform), { name: 'strict dcr-service', logs: () => strict?.output() ?? '' }],
+  sources: [platformLogSources(() => platform), { name: 'strict dcr-service', logs: () => strict?.output() ?? '' }],
 });
 
 before(async () => {

@@ -23,6 +23,7 @@ import {
   type FormBrowser,
   type IngressTwin,
   type LogSource,
+  type LogSources,
   type PageResponse,
   type ServiceProcess,
   type TestDirectory,
@@ -342,15 +343,12 @@ async function startPlatformOnce(options: PlatformOptions): Promise<Platform> {
   };
 }
 
-/** A source for attachServerLogsOnFailure: every service's and the edge's logs, once the platform runs. */
-export function platformLogSource(platform: () => Platform | undefined): LogSource {
-  return {
-    name: 'platform',
-    logs: () =>
-      platform()
-        ?.logs.map((source) => `== ${source.name}\n${source.logs()}`)
-        .join('\n') ?? '',
-  };
+/**
+ * Sources for attachServerLogsOnFailure: every service's and the edge's logs, once the platform
+ * runs, each with its own tail (concatenated, the edge's access log pushed the services out).
+ */
+export function platformLogSources(platform: () => Platform | undefined): LogSources {
+  return () => platform()?.logs ?? [];
 }
 
 /**

@@ -7,10 +7,10 @@ import { after, before, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { attachServerLogsOnFailure } from '@obip/testing';
 import { ACCOUNT_ACCESS_CONSENTS, authorizationUrlWithPar } from '../flows/obie';
-import { intentApi, platformLogSource, startPlatform, type Platform } from '../platform/platform';
+import { intentApi, platformLogSources, startPlatform, type Platform } from '../platform/platform';
 
 let platform: Platform | undefined;
-attachServerLogsOnFailure({ sources: [platformLogSource(() => platform)] });
+attachServerLogsOnFailure({ sources: [platformLogSources(() => platform)] });
 
 before(async () => {
   platform = await startPlatform({ name: 'registry_outage' });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { attachServerLogsOnFailure } from '@obip/testing';
-import { platformLogSource } from '../platform/platform';
+import { platformLogSources } from '../platform/platform';
 import { FULL_PLAN, runSoak, startSoakPlatform, type SoakPlan, type SoakPlatform } from './soak';
 
 /**
@@ -34,7 +34,7 @@ const CI_PLAN: SoakPlan = {
 };
 
 let started: SoakPlatform | undefined;
-attachServerLogsOnFailure({ sources: [platformLogSource(() => started?.platform)] });
+attachServerLogsOnFailure({ sources: [platformLogSources(() => started?.platform)] });
 
 before(async () => {
   started = await startSoakPlatform('soak_ci');

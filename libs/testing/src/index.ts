@@ -21,6 +21,8 @@ export {
   withDatabase,
   type AttachServerLogsOptions,
   type LogSource,
+  type LogSources,
+  expandLogSources,
 } from './servers/test-servers';
 export {
   createTestPki,

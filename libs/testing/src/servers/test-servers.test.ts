@@ -11,7 +11,7 @@ function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return rest;
 }
 
-test('attachServerLogsOnFailure adds log tails to failed tests only', (t) => {
+test('attachServerLogsOnFailure adds log tails, one per source, to failed tests only', (t) => {
   const logs = mkdtempSync(join(tmpdir(), 'obip-logs-test-'));
   t.after(() => rmSync(logs, { recursive: true, force: true }));
   writeFileSync(join(logs, 'redis-1.log'), 'shared line 1\nshared line 2\n');
@@ -35,6 +35,10 @@ test('attachServerLogsOnFailure adds log tails to failed tests only', (t) => {
   assert.equal(output.split('shared line 2').length - 1, 1, output);
   assert.ok(!output.includes('own line 1'), 'only the tail');
   assert.match(output, /--- redis-1\.log \(last 1 lines\) ---/);
+  // A group's logs each get their own tail: concatenated, only b's last line would show.
+  assert.match(output, /--- service-a \(last 1 lines\) ---/);
+  assert.equal(output.split('a line 2').length - 1, 1, output);
+  assert.equal(output.split('b line 2').length - 1, 1, output);
 });
 
 test('withDatabase swaps the database of a MongoDB URL and keeps credentials and options', () => {

@@ -118,9 +118,20 @@ export interface LogSource {
   logs(): string;
 }
 
+/**
+ * A log source, or a group of them known only when a test fails (a platform started in `before`):
+ * each source of a group is shown with its own tail, so one chatty log cannot push the others out.
+ */
+export type LogSources = LogSource | (() => readonly LogSource[]);
+
+/** The log sources a {@link LogSources} list names, groups expanded. */
+export function expandLogSources(sources: readonly LogSources[]): LogSource[] {
+  return sources.flatMap((source) => (typeof source === 'function' ? source() : [source]));
+}
+
 export interface AttachServerLogsOptions {
   /** Servers this file started itself (the shared ones are always included). */
-  sources?: LogSource[];
+  sources?: LogSources[];
   /** Lines of each log to show. Default 30. */
   lines?: number;
 }
@@ -146,8 +157,11 @@ export function attachServerLogsOnFailure(options: AttachServerLogsOptions = {})
   });
 }
 
-function collectLogs(sources: LogSource[]): Array<{ name: string; text: string }> {
-  const logs = sources.map((source, index) => ({ name: source.name ?? `server ${index + 1}`, text: source.logs() }));
+function collectLogs(sources: LogSources[]): Array<{ name: string; text: string }> {
+  const logs = expandLogSources(sources).map((source, index) => ({
+    name: source.name ?? `server ${index + 1}`,
+    text: source.logs(),
+  }));
   const dir = process.env[TEST_ENV.serverLogs];
   if (dir && existsSync(dir)) {
     for (const file of readdirSync(dir)
