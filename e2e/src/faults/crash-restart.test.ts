@@ -18,6 +18,7 @@ import {
   isEdgePage,
   longest,
   opsRequest,
+  readinessNow,
   registerTpp,
   sleep,
   startLoad,
@@ -155,7 +156,8 @@ describe('each service killed and restarted in the middle of flows', () => {
       );
       t.diagnostic(figures.at(-1)!);
 
-      assert.ok(ready[name] !== undefined, `${name} ready after the restart`);
+      if (ready[name] === undefined)
+        assert.fail(`${name} not ready after the restart: ${await readinessNow(platform, name)}`);
       for (const outcome of failed) {
         const what = `${name} killed: ${outcome.kind} ${outcome.status} ${outcome.error ?? ''} ${JSON.stringify(outcome.body)?.slice(0, 200)}`;
         assert.ok(outcome.status !== 0, `no answer (${what})`);

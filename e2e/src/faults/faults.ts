@@ -228,6 +228,12 @@ export function opsRequest(platform: Platform, name: ServiceName, path: '/readyz
   return timedRequest(`http://127.0.0.1:${platform.service(name).ports.ops}${path}`, {});
 }
 
+/** What a service's /readyz says now: for the message when a wait for readiness ran out. */
+export async function readinessNow(platform: Platform, name: ServiceName): Promise<string> {
+  const outcome = await opsRequest(platform, name, '/readyz');
+  return `/readyz answers ${outcome.status}${outcome.error ? ` (${outcome.error})` : ''}: ${JSON.stringify(outcome.body)?.slice(0, 500) ?? ''}`;
+}
+
 /** Polls until `condition()` holds; resolves with the time it took, or undefined at the deadline. */
 export async function waitUntil(
   condition: () => Promise<boolean>,

@@ -28,6 +28,7 @@ import {
   registerTpp,
   tally,
   timedRequest,
+  readinessNow,
   timeUntilReadiness,
   tokenRequest,
   type Outcome,
@@ -199,7 +200,7 @@ describe('MongoDB-compatible server stopped', () => {
     // 1. Not ready within seconds, ready again without a restart of the services.
     for (const name of MONGO_SERVICES) {
       assert.ok(notReady[name] !== undefined && notReady[name] < 8_000, `${name} not-ready after ${notReady[name]} ms`);
-      assert.ok(ready[name] !== undefined, `${name} ready again`);
+      if (ready[name] === undefined) assert.fail(`${name} not ready again: ${await readinessNow(platform, name)}`);
       assert.equal(platform.service(name).child.pid, pids[name], `${name} was not restarted`);
       assert.equal(platform.service(name).child.exitCode, null);
     }
