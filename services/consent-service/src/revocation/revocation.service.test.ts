@@ -131,12 +131,17 @@ describe('revocation cascade to auth-server through the durable outbox', () => {
     relay = undefined;
     await first.stop(); // the old process goes away with the entry still pending
 
+    const failedWhileDown = (await cascadeOf(consentId))!.attempts;
     const peer = await startTokensPeer(port);
     const connection = await connectMongo({ url: fixture.mongoUrl, serverSelectionTimeoutMS: 5_000 });
     const second = startRelay(connection, `127.0.0.1:${port}`);
     try {
       await eventually(async () => (await cascadeOf(consentId))?.state === 'delivered');
-      assert.equal(peer.revoked.filter((call) => call.consentId === consentId).length, 1);
+      // Delivered once, or again only after an attempt that failed (one that outlived its 500 ms
+      // deadline on a busy machine may still have reached the peer): at least once, never a stray repeat.
+      const calls = peer.revoked.filter((call) => call.consentId === consentId).length;
+      const failedSinceUp = (await cascadeOf(consentId))!.attempts - failedWhileDown;
+      assert.ok(calls >= 1 && calls <= 1 + failedSinceUp, `${calls} call(s) after ${failedSinceUp} failed attempt(s)`);
       assert.equal(await createMongoRevocationOutbox(connection).countPending(), 0);
     } finally {
       await second.stop();

@@ -70,8 +70,11 @@ export async function paymentIntent(
   return consent;
 }
 
-/** How the twin answers one CompleteAuthentication call: nothing (accepted), or an error to throw. */
-export type CompletionAnswer = (request: tokensV1.CompleteAuthenticationRequest) => void;
+/**
+ * How the twin answers one CompleteAuthentication call: nothing (accepted), or an error to throw,
+ * at once or when the returned promise settles.
+ */
+export type CompletionAnswer = (request: tokensV1.CompleteAuthenticationRequest) => void | Promise<void>;
 
 export interface TokensTwin {
   server: GrpcServer;
@@ -89,9 +92,9 @@ export async function startTokensTwin(port: number, answer: CompletionAnswer = (
     revokeByConsent: () => ({ revokedCount: 0 }),
     revokeByClient: () => ({ revokedCount: 0 }),
     revokeGrant: () => ({ revokedCount: 0 }),
-    completeAuthentication: (request) => {
+    completeAuthentication: async (request) => {
       completions.push(request);
-      answer(request);
+      await answer(request);
       return {};
     },
   });
