@@ -35,6 +35,18 @@ async function waitFor(predicate: () => Promise<boolean>, timeoutMs = 10_000): P
   }
 }
 
+/**
+ * Delivered once, or again only after an attempt the outbox recorded as failed: a call that
+ * outlived its deadline on a busy machine may still have reached auth-server, and repeating it
+ * is the outbox's promise (at least once), not a stray repeat.
+ */
+function assertDeliveredOnceBarFailures(calls: string[], clientId: string, failedAttempts: number): void {
+  assert.ok(
+    calls.length >= 1 && calls.length <= 1 + failedAttempts && calls.every((call) => call === clientId),
+    `calls ${JSON.stringify(calls)} after ${failedAttempts} failed attempt(s)`,
+  );
+}
+
 describe('revocation outbox (MongoDB + tokens.v1 over real gRPC)', () => {
   const url = testMongoUrl('outbox');
   let mongo: Connection;
@@ -64,7 +76,7 @@ describe('revocation outbox (MongoDB + tokens.v1 over real gRPC)', () => {
     try {
       await dispatcher.revokeClientTokens('client-up', 'client_deleted');
       await waitFor(async () => (await entry('client-up'))?.status === 'delivered');
-      assert.deepEqual(calls, ['client-up']);
+      assertDeliveredOnceBarFailures(calls, 'client-up', (await entry('client-up'))!.attempts);
     } finally {
       await dispatcher.stop();
       revoker.close();
@@ -91,9 +103,10 @@ describe('revocation outbox (MongoDB + tokens.v1 over real gRPC)', () => {
       await waitFor(async () => ((await entry('client-down'))?.attempts ?? 0) >= 2);
       assert.equal((await entry('client-down'))?.status, 'pending');
 
+      const failedWhileDown = (await entry('client-down'))!.attempts;
       server = await startTokensServer(port, calls);
       await waitFor(async () => (await entry('client-down'))?.status === 'delivered');
-      assert.deepEqual(calls, ['client-down']);
+      assertDeliveredOnceBarFailures(calls, 'client-down', (await entry('client-down'))!.attempts - failedWhileDown);
     } finally {
       await dispatcher.stop();
       revoker.close();
