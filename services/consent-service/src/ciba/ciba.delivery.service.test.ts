@@ -89,6 +89,17 @@ describe('decision delivery to auth-server through the durable outbox', () => {
     };
   }
 
+  /** Amelia denies a decoupled request from her device. */
+  const denyAsAmelia = (authenticationId: string) =>
+    fixture.authentications.decide({
+      authenticationId,
+      subject: AMELIA,
+      approve: false,
+      accountIds: [],
+      acr: '',
+      amr: [],
+      actor: '',
+    });
   const stored = async (id: string) => (await fixture.authenticationRepository.findById(id))!;
   const completionsOf = (twin: TokensTwin, id: string) =>
     twin.completions.filter((completion) => completion.authenticationId === id);
@@ -179,15 +190,7 @@ describe('decision delivery to auth-server through the durable outbox', () => {
         });
         const intent = await accountAccessIntent(fixture);
         const denied = await startRequest(fixture, { intentId: intent.id });
-        await fixture.authentications.decide({
-          authenticationId: denied.id,
-          subject: AMELIA,
-          approve: false,
-          accountIds: [],
-          acr: '',
-          amr: [],
-          actor: '',
-        });
+        await denyAsAmelia(denied.id);
         await eventually(() => completionsOf(twin, generic.id).length > 0 && completionsOf(twin, denied.id).length > 0);
         const [approval] = completionsOf(twin, generic.id);
         assert.equal(approval?.approved, true);
@@ -258,15 +261,7 @@ describe('decision delivery to auth-server through the durable outbox', () => {
         refusals[expired.id] = new NotFoundError('expired at auth-server', { code: 'authentication_not_found' });
         refusals[other.id] = new PreconditionFailedError('decided otherwise', { code: 'already_decided' });
         for (const request of [expired, other]) {
-          await fixture.authentications.decide({
-            authenticationId: request.id,
-            subject: AMELIA,
-            approve: false,
-            accountIds: [],
-            acr: '',
-            amr: [],
-            actor: '',
-          });
+          await denyAsAmelia(request.id);
         }
         await eventually(
           async () =>
@@ -309,15 +304,7 @@ describe('decision delivery to auth-server through the durable outbox', () => {
       async (twin, running) => {
         const request = await startRequest(fixture, { scope: 'openid' });
         slowOnce = request.id;
-        await fixture.authentications.decide({
-          authenticationId: request.id,
-          subject: AMELIA,
-          approve: false,
-          accountIds: [],
-          acr: '',
-          amr: [],
-          actor: '',
-        });
+        await denyAsAmelia(request.id);
         await eventually(async () => (await stored(request.id)).delivery?.state === 'abandoned');
         const failures = running.logs.filter(
           (line) => line.bindings.authenticationId === request.id && line.message.endsWith('will retry'),
