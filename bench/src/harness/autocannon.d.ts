@@ -12,6 +12,8 @@ declare module 'autocannon' {
     url: string;
     connections?: number;
     duration?: number;
+    /** Stop after this many requests; duration is then ignored. */
+    amount?: number;
     pipelining?: number;
     overallRate?: number;
     /** Passed to tls.connect for an https url (autocannon always sets rejectUnauthorized: false). */

@@ -29,7 +29,7 @@ const fromMicros = monotonicMicros();
 const result = await autocannon({
   url: options.url,
   connections: options.connections,
-  duration: options.durationSeconds,
+  ...(options.amount ? { amount: options.amount } : { duration: options.durationSeconds }),
   pipelining: 1,
   ...(options.overallRate ? { overallRate: options.overallRate } : {}),
   ...(options.tls ? { tlsOptions: options.tls } : {}),

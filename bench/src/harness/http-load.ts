@@ -6,6 +6,12 @@ export interface HttpLoadOptions extends RequestSpec {
   url: string;
   connections: number;
   durationSeconds: number;
+  /**
+   * Stops once this many requests are answered instead of after `durationSeconds` (autocannon's
+   * `amount`), so that a smoke run's length does not depend on how busy the machine is;
+   * `durationSeconds` then only sizes the time limit of the run.
+   */
+  amount?: number;
   /** Requests per second over all connections; unset: as fast as the server answers. */
   overallRate?: number;
   /** For an `https:` url: the client certificate to present (PEM); the server's is not verified. */
