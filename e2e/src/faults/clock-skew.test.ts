@@ -17,6 +17,12 @@ import { clientAssertion, clientAuthFields, errorCode, postForm, registerTpp, ty
 const NAME = 'fault_skew';
 /** auth-server's clock tolerance (provider.configuration.ts `clockTolerance`). */
 const TOLERANCE_S = 10;
+/**
+ * How far inside the tolerance the "within" cases are: the request's own travel time on a busy
+ * machine, and second rounding. Each case takes its times from the clock just before its own
+ * request, so the earlier requests do not eat into it.
+ */
+const MARGIN_S = 5;
 /** oidc-provider's DPoP iat window without a server nonce. */
 const DPOP_WINDOW_S = 300;
 
@@ -53,14 +59,11 @@ function assertionWith(times: { iat?: number; nbf?: number; exp: number }) {
 
 describe('clock skew of the TPP', () => {
   test('client_assertion: iat/nbf/exp within the tolerance accepted, beyond refused with invalid_client', async () => {
-    // Each case's times are taken from the clock just before its request, so the earlier requests'
-    // time on a busy machine does not eat into this one's margin.
-    const margin = 5; // the request's own travel time, and second rounding
     const cases: { name: string; times: (t: number) => { iat?: number; nbf?: number; exp: number }; status: number }[] =
       [
         {
           name: 'nbf and iat ahead within the tolerance',
-          times: (t) => ({ iat: t + TOLERANCE_S - margin, nbf: t + TOLERANCE_S - margin, exp: t + 60 }),
+          times: (t) => ({ iat: t + TOLERANCE_S - MARGIN_S, nbf: t + TOLERANCE_S - MARGIN_S, exp: t + 60 }),
           status: 200,
         },
         {
@@ -70,7 +73,7 @@ describe('clock skew of the TPP', () => {
         },
         {
           name: 'exp passed within the tolerance',
-          times: (t) => ({ iat: t - 60, exp: t - TOLERANCE_S + margin }),
+          times: (t) => ({ iat: t - 60, exp: t - TOLERANCE_S + MARGIN_S }),
           status: 200,
         },
         {
@@ -80,7 +83,7 @@ describe('clock skew of the TPP', () => {
         },
         {
           name: 'iat ahead within the tolerance, no nbf',
-          times: (t) => ({ iat: t + TOLERANCE_S - margin, exp: t + 60 }),
+          times: (t) => ({ iat: t + TOLERANCE_S - MARGIN_S, exp: t + 60 }),
           status: 200,
         },
         {
@@ -98,11 +101,10 @@ describe('clock skew of the TPP', () => {
   });
 
   test('PAR request object: nbf/exp within the tolerance accepted, beyond refused with invalid_request_object', async () => {
-    const margin = 5; // as above
     const cases: { name: string; times: (t: number) => { nbf: number; exp: number }; status: number }[] = [
       {
         name: 'nbf ahead within the tolerance',
-        times: (t) => ({ nbf: t + TOLERANCE_S - margin, exp: t + 300 }),
+        times: (t) => ({ nbf: t + TOLERANCE_S - MARGIN_S, exp: t + 300 }),
         status: 201,
       },
       {
@@ -112,7 +114,7 @@ describe('clock skew of the TPP', () => {
       },
       {
         name: 'exp passed within the tolerance',
-        times: (t) => ({ nbf: t - 120, exp: t - TOLERANCE_S + margin }),
+        times: (t) => ({ nbf: t - 120, exp: t - TOLERANCE_S + MARGIN_S }),
         status: 201,
       },
       {
