@@ -36,6 +36,7 @@ export {
   type TestPki,
   type ValidityOptions,
 } from './pki/test-pki';
+export { assertDeliveredAtLeastOnce, type AtLeastOnceDelivery } from './delivery';
 export { generateSigningKey, jwkThumbprint, type Jwk, type SigningAlg, type SigningKey } from './pki/signing-keys';
 export { writePkiFiles, type PkiFiles } from './pki/pki.files';
 export {
