@@ -9,10 +9,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { dropTestDatabase, testMongoUrl } from '@obip/testing';
-import { runHttpLoad } from '../harness/http-load';
-import { withBodyCount } from '../harness/requests';
 import { serviceLaunch, serviceLaunchEnv } from '../harness/service-runtime';
-import { SMOKE_BURST_REQUESTS } from '../harness/smoke-load';
+import { assertHoldsBurst } from '../harness/smoke-load';
 import { cpuSeconds } from '../harness/thread-cpu';
 import { measureEdgePeak } from './run';
 import {
@@ -52,20 +50,7 @@ for (const service of ['introspection', 'token'] as EdgeService[]) {
       const before = await Promise.all(started.replicas.map(postsServed));
       for (const name of EDGE_TARGETS) {
         const target = started.targets[name];
-        const burst = await runHttpLoad({
-          url: target.url,
-          connections: 2,
-          amount: SMOKE_BURST_REQUESTS,
-          durationSeconds: 60,
-          ...withBodyCount(target.requests, SMOKE_BURST_REQUESTS),
-          ...(target.tls ? { tls: target.tls } : {}),
-        });
-        assert.equal(burst.requests, SMOKE_BURST_REQUESTS, `${name}: requests answered`);
-        assert.deepEqual(
-          [burst.errors, burst.timeouts, burst.non2xx, burst.mismatches, burst.bodiesReused ?? 0],
-          [0, 0, 0, 0, 0],
-          name,
-        );
+        await assertHoldsBurst(target.url, target.requests, { tls: target.tls, label: name });
       }
       // Which replica a burst's requests reach depends on timing, and the last may reach a replica
       // after its count was read: send some in turn, each answered first.

@@ -2,7 +2,7 @@
 // burst through the two load children with nothing failed. A smoke test, not a measurement:
 // no speed is asserted.
 import assert from 'node:assert/strict';
-import { runHttpLoad } from './http-load';
+import { runHttpLoad, type HttpLoadOptions } from './http-load';
 import { runPacedLoad } from './paced-load';
 import { withBodyCount, type RequestSpec } from './requests';
 
@@ -15,7 +15,7 @@ export interface ShortLoadOptions {
 }
 
 /** Requests in the burst: as fast as the target answers them on two connections. */
-export const SMOKE_BURST_REQUESTS = 100;
+const SMOKE_BURST_REQUESTS = 100;
 
 /** What went wrong in a run, all of which must be 0. */
 function failures(run: {
@@ -49,14 +49,31 @@ export async function assertHoldsShortLoad(url: string, spec: RequestSpec, optio
   });
   assert.ok(paced.requests >= options.rate, `paced requests: ${paced.requests}`);
   assert.deepEqual(failures(paced), NONE, 'paced run');
-  // A number of requests, not a duration: on busy CI cores a cold engine once answered nothing
-  // within a 1 s burst. The time limit is for a target that stops answering.
+  await assertHoldsBurst(url, spec);
+}
+
+/**
+ * {@link SMOKE_BURST_REQUESTS} requests on two connections, as fast as the target answers: every
+ * one answered, nothing failed. A number of requests, not a duration: on busy CI cores a cold
+ * engine once answered nothing within a 1 s burst. The time limit is for a target that stops
+ * answering.
+ *
+ * @example
+ * await assertHoldsBurst(target.url, target.requests, { tls: target.tls, label: 'edge' });
+ */
+export async function assertHoldsBurst(
+  url: string,
+  spec: RequestSpec,
+  { tls, label = 'burst' }: { tls?: HttpLoadOptions['tls']; label?: string } = {},
+): Promise<void> {
   const burst = await runHttpLoad({
-    ...common,
+    url,
+    connections: 2,
     ...withBodyCount(spec, SMOKE_BURST_REQUESTS),
     amount: SMOKE_BURST_REQUESTS,
     durationSeconds: 60,
+    ...(tls ? { tls } : {}),
   });
-  assert.equal(burst.requests, SMOKE_BURST_REQUESTS, 'burst requests');
-  assert.deepEqual(failures(burst), NONE, 'burst');
+  assert.equal(burst.requests, SMOKE_BURST_REQUESTS, `${label}: requests answered`);
+  assert.deepEqual(failures(burst), NONE, label);
 }
